@@ -1,0 +1,109 @@
+//! The one error type of brasa. Every variant is something a caller can act on; crossing into
+//! JS each becomes an `Error` whose `code` is [`Error::code`].
+
+/// What went wrong, with enough context to act on it (a byte offset for bad files, the tensor and
+/// type for unsupported formats, the sizes for device limits).
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum Error {
+    /// The file is not a valid GGUF file: `what` names the field and `offset` the byte where it
+    /// was read.
+    #[error("bad GGUF file at byte {offset}: {what}")]
+    BadFile { offset: u64, what: String },
+
+    /// The file ended (or the stream closed) before `what`, which starts at byte `offset`.
+    #[error("truncated GGUF file: {what} at byte {offset} is past the end of the data ({len} bytes)")]
+    Truncated { offset: u64, what: String, len: u64 },
+
+    #[error("unsupported GGUF version {version} (brasa reads versions 2 and 3)")]
+    UnsupportedVersion { version: u32 },
+
+    /// A tensor uses a block format brasa has no kernels for.
+    #[error("tensor {tensor:?} has unsupported type {type_name} (ggml type {type_id})")]
+    UnsupportedType { tensor: String, type_id: u32, type_name: String },
+
+    #[error("unsupported model architecture {0:?}")]
+    UnsupportedArchitecture(String),
+
+    /// A metadata key the model needs is absent.
+    #[error("missing metadata key {0:?}")]
+    MissingMetadata(String),
+
+    /// A metadata key or tensor is present but has the wrong type or shape.
+    #[error("invalid model: {0}")]
+    InvalidModel(String),
+
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+
+    /// No usable GPU adapter, or the device could not be created.
+    #[error("GPU unavailable: {0}")]
+    GpuUnavailable(String),
+
+    /// The model needs more than the device allows.
+    #[error("device limit exceeded: {what} needs {needed} but the device allows {limit}")]
+    DeviceLimit { what: String, needed: u64, limit: u64 },
+
+    #[error("GPU out of memory allocating {bytes} bytes for {what}")]
+    OutOfMemory { what: String, bytes: u64 },
+
+    #[error("GPU device lost: {0}")]
+    DeviceLost(String),
+
+    /// A GPU operation failed validation: a bug in brasa, reported instead of a panic.
+    #[error("GPU error: {0}")]
+    Gpu(String),
+
+    #[error("context full: {needed} tokens needed, context holds {capacity}")]
+    ContextFull { needed: usize, capacity: usize },
+
+    #[error("aborted")]
+    Aborted,
+
+    #[error("network: {0}")]
+    Network(String),
+
+    #[error("I/O: {0}")]
+    Io(String),
+
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl Error {
+    /// A stable, machine-readable code for this error (the JS `Error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadFile { .. } => "bad_file",
+            Error::Truncated { .. } => "truncated",
+            Error::UnsupportedVersion { .. } => "unsupported_version",
+            Error::UnsupportedType { .. } => "unsupported_type",
+            Error::UnsupportedArchitecture(_) => "unsupported_architecture",
+            Error::MissingMetadata(_) => "missing_metadata",
+            Error::InvalidModel(_) => "invalid_model",
+            Error::Tokenizer(_) => "tokenizer",
+            Error::GpuUnavailable(_) => "gpu_unavailable",
+            Error::DeviceLimit { .. } => "device_limit",
+            Error::OutOfMemory { .. } => "out_of_memory",
+            Error::DeviceLost(_) => "device_lost",
+            Error::Gpu(_) => "gpu",
+            Error::ContextFull { .. } => "context_full",
+            Error::Aborted => "aborted",
+            Error::Network(_) => "network",
+            Error::Io(_) => "io",
+            Error::InvalidArgument(_) => "invalid_argument",
+        }
+    }
+
+    /// Shorthand for a [`Error::BadFile`].
+    pub fn bad_file(offset: u64, what: impl Into<String>) -> Self {
+        Error::BadFile { offset, what: what.into() }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

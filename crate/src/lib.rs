@@ -1,0 +1,26 @@
+//! brasa: run GGUF language models on the user's own GPU, natively (wgpu on Vulkan/Metal/DX12)
+//! and in the browser (wgpu on WebGPU), from the same crate.
+//!
+//! Dependency direction (see ARCHITECTURE.md): `gguf`, `quant` and `tokenizer` know nothing of the
+//! GPU; `kernels` know `gpu`; `model` composes kernels; `generate` drives a model; `web` and the
+//! CLI are thin shells over `generate`.
+
+pub mod error;
+pub mod gguf;
+pub mod quant;
+pub mod reference;
+pub mod tokenizer;
+
+#[cfg(feature = "gpu")]
+pub mod generate;
+#[cfg(feature = "gpu")]
+pub mod gpu;
+#[cfg(feature = "gpu")]
+pub mod kernels;
+#[cfg(feature = "gpu")]
+pub mod model;
+
+#[cfg(all(target_arch = "wasm32", feature = "gpu"))]
+pub mod web;
+
+pub use error::{Error, Result};

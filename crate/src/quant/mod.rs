@@ -7,13 +7,19 @@
 //! block's size rounded up to a multiple of 4 bytes. WGSL reads it as `array<u32>`. See each
 //! format's module for the exact field offsets, which the WGSL include for that format mirrors.
 
-// mod dequant;
-// mod repack;
-
-
-
+mod dequant;
+mod layout;
+mod q4_0;
+mod q4_k;
+mod q5_0;
+mod q5_k;
+mod q6_k;
+mod q8_0;
+mod repack;
 
 use crate::error::{Error, Result};
+pub use dequant::{dequantize, dequantize_gpu_block};
+pub use repack::{repack, BlockRepacker};
 
 /// The block formats brasa understands. Discriminants are ggml's type ids.
 #[allow(non_camel_case_types)]
@@ -48,6 +54,7 @@ impl QuantType {
 
     /// The ggml name of any type id, supported or not (for error messages).
     pub fn ggml_name(id: u32) -> &'static str {
+        #[rustfmt::skip]
         const NAMES: [&str; 42] = [
             "F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K",
             "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S",
@@ -127,12 +134,15 @@ impl QuantType {
                 self.name()
             )));
         }
-        Ok(cols / be * self.block_bytes() as u64)
+        (cols / be).checked_mul(self.block_bytes() as u64).ok_or_else(|| {
+            Error::InvalidModel(format!("{} row of {cols} elements is too long", self.name()))
+        })
     }
 
-    /// Bytes of one row of `cols` elements in the GPU layout.
+    /// Bytes of one row of `cols` elements in the GPU layout (saturating at `u64::MAX` for
+    /// absurd `cols` instead of overflowing).
     pub fn gpu_row_bytes(self, cols: u64) -> u64 {
-        cols.div_ceil(self.gpu_block_elems() as u64) * self.gpu_block_bytes() as u64
+        cols.div_ceil(self.gpu_block_elems() as u64).saturating_mul(self.gpu_block_bytes() as u64)
     }
 }
 

@@ -30,7 +30,7 @@ fn dequantize_layout(ty: QuantType, layout: Layout, bytes: &[u8], out: &mut [f32
         Layout::File => (ty.block_bytes(), ty.block_elems()),
         Layout::Gpu => (ty.gpu_block_bytes(), ty.gpu_block_elems()),
     };
-    if bytes.len() % block_bytes != 0 {
+    if !bytes.len().is_multiple_of(block_bytes) {
         return Err(Error::InvalidArgument(format!(
             "{} {layout:?} data of {} bytes is not a whole number of {block_bytes}-byte blocks",
             ty.name(),

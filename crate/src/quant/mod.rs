@@ -6,15 +6,20 @@
 //! fields first, padded so that every following field starts on a 4-byte boundary, and the
 //! block's size rounded up to a multiple of 4 bytes. WGSL reads it as `array<u32>`. See each
 //! format's module for the exact field offsets, which the WGSL include for that format mirrors.
+//!
+//! F32 and F16 are the same in both layouts, except that a GPU F16 block is a `u32` holding two
+//! halves (`half[2i] | half[2i + 1] << 16`) and an F16 row of odd length gets a zero half at its
+//! end. [`dequantize`] is the CPU reference (bit-equal to ggml and the `gguf` Python package);
+//! [`repack`] and [`BlockRepacker`] make the GPU layout; [`dequantize_gpu_block`] reads it back.
 
 mod dequant;
 mod layout;
-mod q4_0;
-mod q4_k;
-mod q5_0;
-mod q5_k;
-mod q6_k;
-mod q8_0;
+pub mod q4_0;
+pub mod q4_k;
+pub mod q5_0;
+pub mod q5_k;
+pub mod q6_k;
+pub mod q8_0;
 mod repack;
 
 use crate::error::{Error, Result};
@@ -128,7 +133,7 @@ impl QuantType {
     /// number of blocks.
     pub fn row_bytes(self, cols: u64) -> Result<u64> {
         let be = self.block_elems() as u64;
-        if cols % be != 0 {
+        if !cols.is_multiple_of(be) {
             return Err(Error::InvalidModel(format!(
                 "{} rows must be a multiple of {be} elements, got {cols}",
                 self.name()

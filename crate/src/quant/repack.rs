@@ -14,7 +14,7 @@ fn file_bytes_per_gpu_block(ty: QuantType) -> usize {
 /// number of halves (rows of odd length go through [`BlockRepacker`], which pads them).
 pub fn repack(ty: QuantType, src: &[u8], dst: &mut Vec<u8>) -> Result<()> {
     let unit = file_bytes_per_gpu_block(ty);
-    if src.len() % unit != 0 {
+    if !src.len().is_multiple_of(unit) {
         return Err(Error::InvalidArgument(format!(
             "{} repack: {} bytes is not a whole number of {unit}-byte units",
             ty.name(),
@@ -131,8 +131,13 @@ impl BlockRepacker {
         while !input.is_empty() {
             let need = self.next_unit_bytes();
             if self.carry.is_empty() && input.len() >= need {
-                self.convert(&input[..need]);
-                input = &input[need..];
+                let n = self.copy_run(input);
+                if n > 0 {
+                    input = &input[n..];
+                } else {
+                    self.convert(&input[..need]);
+                    input = &input[need..];
+                }
             } else {
                 let take = (need - self.carry.len()).min(input.len());
                 self.carry.extend_from_slice(&input[..take]);
@@ -170,6 +175,26 @@ impl BlockRepacker {
         elems as usize / self.ty.block_elems() * self.ty.block_bytes()
     }
 
+    /// F32 and F16 GPU blocks are their file bytes as they are (bar the pad of an odd F16 row),
+    /// so copy as many whole ones as `input` holds before the row's end in one go, up to what
+    /// fits in a piece. Returns the bytes consumed (0 for the other types).
+    fn copy_run(&mut self, input: &[u8]) -> usize {
+        if !matches!(self.ty, QuantType::F32 | QuantType::F16) {
+            return 0;
+        }
+        let unit = file_bytes_per_gpu_block(self.ty); // 4 bytes, also in the GPU layout
+        let elems = self.ty.gpu_block_elems() as u64;
+        let whole_in_row = (self.cols - self.col) / elems;
+        let room = (self.max_piece.saturating_sub(self.pending.len()) / unit).max(1);
+        let n = ((input.len() / unit) as u64).min(whole_in_row).min(room as u64) as usize;
+        self.pending.extend_from_slice(&input[..n * unit]);
+        self.col += n as u64 * elems;
+        if self.col >= self.cols {
+            self.col = 0;
+        }
+        n * unit
+    }
+
     /// Repack one GPU block's file bytes onto `pending` and advance the column.
     fn convert(&mut self, file: &[u8]) {
         let at = self.pending.len();
@@ -194,8 +219,10 @@ impl BlockRepacker {
             self.pending_at += (self.pending.len() - start) as u64;
             start = self.pending.len();
         }
-        self.pending.copy_within(start.., 0);
-        self.pending.truncate(self.pending.len() - start);
+        if start > 0 {
+            self.pending.copy_within(start.., 0);
+            self.pending.truncate(self.pending.len() - start);
+        }
         Ok(())
     }
 }

@@ -111,7 +111,7 @@ impl BlockRepacker {
     }
 
     /// Push the next file bytes. Errors (consuming nothing) if they go past the tensor's end;
-    /// passes on any error `out` returns.
+    /// passes on any error `out` returns (the repacker is then mid-tensor: drop it).
     pub fn push(
         &mut self,
         bytes: &[u8],

@@ -10,7 +10,11 @@ use crate::error::{Error, Result};
 
 /// Feeds `bytes` in chunks of the given sizes (cycled), declaring `file_len`; returns the file
 /// and each tensor's concatenated data, checking that pieces arrive in order.
-pub(super) fn read_with(bytes: &[u8], file_len: u64, sizes: &[usize]) -> Result<(GgufFile, Vec<Vec<u8>>)> {
+pub(super) fn read_with(
+    bytes: &[u8],
+    file_len: u64,
+    sizes: &[usize],
+) -> Result<(GgufFile, Vec<Vec<u8>>)> {
     let mut r = GgufReader::new(file_len);
     let mut data: Vec<Vec<u8>> = Vec::new();
     let mut rest = bytes;

@@ -57,11 +57,13 @@ impl Batch<'_> {
         a: &AttentionArgs,
     ) {
         if a.n_kv_head == 0
-            || a.n_head % a.n_kv_head != 0
+            || !a.n_head.is_multiple_of(a.n_kv_head)
             || a.head_dim == 0
             || a.head_dim > MAX_HEAD_DIM
         {
-            return self.fail(Error::InvalidArgument(format!("attention: bad arguments {a:?}")));
+            return self.fail(Error::InvalidArgument(format!(
+                "attention: bad arguments {a:?}"
+            )));
         }
         if a.n_tokens == 0 || a.n_head == 0 {
             return;

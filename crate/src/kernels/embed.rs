@@ -21,7 +21,14 @@ pub(crate) struct EmbedParams {
 impl Batch<'_> {
     /// `out[t, :] = dequant(W row tokens[t]) * scale` for `t < n_tokens`. tokens: `[n_tokens]`
     /// u32; out: `[n_tokens, w.cols]` f32. Token ids ≥ `w.rows` give a zero row.
-    pub fn embed(&mut self, w: &GpuWeight, tokens: &wgpu::Buffer, out: &wgpu::Buffer, n_tokens: u32, scale: f32) {
+    pub fn embed(
+        &mut self,
+        w: &GpuWeight,
+        tokens: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        n_tokens: u32,
+        scale: f32,
+    ) {
         if n_tokens == 0 {
             return;
         }
@@ -33,7 +40,8 @@ impl Batch<'_> {
             )));
         }
         let n = n_tokens as u64;
-        if !self.need("embed tokens", tokens, n * 4) || !self.need("embed out", out, n * w.cols * 4) {
+        if !self.need("embed tokens", tokens, n * 4) || !self.need("embed out", out, n * w.cols * 4)
+        {
             return;
         }
         let gx = w.cols.div_ceil(8 * 64) as u32;

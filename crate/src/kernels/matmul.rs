@@ -49,7 +49,8 @@ impl Batch<'_> {
         }
         let out_cols = row_end - row_begin;
         let n = n_tokens as u64;
-        if !self.need("matmul x", x, n * w.cols * 4) || !self.need("matmul y", y, n * out_cols * 4) {
+        if !self.need("matmul x", x, n * w.cols * 4) || !self.need("matmul y", y, n * out_cols * 4)
+        {
             return;
         }
         for part in &w.parts {

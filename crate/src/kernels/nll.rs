@@ -16,7 +16,14 @@ impl Batch<'_> {
     /// `out[t] = logsumexp(logits[t, :]) - logits[t, targets[t]]` for `t < n_rows`.
     /// logits: `[n_rows, n_vocab]` f32; targets: `[n_rows]` u32; out: `[n_rows]` f32 (NaN where
     /// a target is out of range).
-    pub fn nll(&mut self, logits: &wgpu::Buffer, targets: &wgpu::Buffer, out: &wgpu::Buffer, n_rows: u32, n_vocab: u32) {
+    pub fn nll(
+        &mut self,
+        logits: &wgpu::Buffer,
+        targets: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        n_rows: u32,
+        n_vocab: u32,
+    ) {
         let rows = n_rows as u64;
         if rows == 0
             || n_vocab == 0
@@ -30,7 +37,16 @@ impl Batch<'_> {
             Ok(g) => g,
             Err(e) => return self.fail(e),
         };
-        let params = NllParams { n_rows, n_vocab, _pad: [0; 2] };
-        self.dispatch(PipelineKey::Nll, &params, &[(1, logits), (2, targets), (3, out)], (gx, gy, 1));
+        let params = NllParams {
+            n_rows,
+            n_vocab,
+            _pad: [0; 2],
+        };
+        self.dispatch(
+            PipelineKey::Nll,
+            &params,
+            &[(1, logits), (2, targets), (3, out)],
+            (gx, gy, 1),
+        );
     }
 }

@@ -136,12 +136,14 @@ impl PipelineKey {
             PipelineKey::Embed(_) => ("EmbedParams", size_of::<super::embed::EmbedParams>()),
             PipelineKey::RmsNorm { .. } => ("NormParams", size_of::<super::norm::NormParams>()),
             PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
-            PipelineKey::Attention => {
-                ("AttentionParams", size_of::<super::attention::AttentionParams>())
-            }
-            PipelineKey::GatedAct(_) | PipelineKey::AddInplace => {
-                ("ElementwiseParams", size_of::<super::elementwise::ElementwiseParams>())
-            }
+            PipelineKey::Attention => (
+                "AttentionParams",
+                size_of::<super::attention::AttentionParams>(),
+            ),
+            PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (
+                "ElementwiseParams",
+                size_of::<super::elementwise::ElementwiseParams>(),
+            ),
             PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
             PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
         }

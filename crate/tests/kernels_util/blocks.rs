@@ -2,6 +2,9 @@
 //! the block fields (following ggml's dequantize_row_* definitions), so a test needs no
 //! dequantizer of the GPU bytes.
 
+// Loops index several parallel arrays by position, as ggml's definitions do.
+#![allow(clippy::needless_range_loop)]
+
 use super::Rng;
 use brasa::quant::QuantType;
 use half::f16;
@@ -29,7 +32,10 @@ fn scale_min_k4(j: usize, q: &[u8]) -> (f32, f32) {
     if j < 4 {
         ((q[j] & 63) as f32, (q[j + 4] & 63) as f32)
     } else {
-        (((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4)) as f32, ((q[j + 4] >> 4) | ((q[j] >> 6) << 4)) as f32)
+        (
+            ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4)) as f32,
+            ((q[j + 4] >> 4) | ((q[j] >> 6) << 4)) as f32,
+        )
     }
 }
 
@@ -92,7 +98,11 @@ fn block(ty: QuantType, rng: &mut Rng, gpu: &mut Vec<u8>, dense: &mut Vec<f32>) 
                 let (sc2, m2) = scale_min_k4(2 * c + 1, &scales);
                 let ql = &qs[32 * c..32 * c + 32];
                 let hb = |l: usize, bit: usize| {
-                    if ty == QuantType::Q5_K && (qh[l] >> bit) & 1 == 1 { 16.0 } else { 0.0 }
+                    if ty == QuantType::Q5_K && (qh[l] >> bit) & 1 == 1 {
+                        16.0
+                    } else {
+                        0.0
+                    }
                 };
                 for l in 0..32 {
                     dense.push(d * sc1 * ((ql[l] & 15) as f32 + hb(l, 2 * c)) - dmin * m1);
@@ -115,7 +125,12 @@ fn block(ty: QuantType, rng: &mut Rng, gpu: &mut Vec<u8>, dense: &mut Vec<f32>) 
             let d = d.to_f32();
             let mut y = [0f32; 256];
             for n in 0..2 {
-                let (ql, qh, sc, y) = (&ql[64 * n..], &qh[32 * n..], &sc[8 * n..], &mut y[128 * n..]);
+                let (ql, qh, sc, y) = (
+                    &ql[64 * n..],
+                    &qh[32 * n..],
+                    &sc[8 * n..],
+                    &mut y[128 * n..],
+                );
                 for l in 0..32 {
                     let is = l / 16;
                     let q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) as i32 - 32;
@@ -159,6 +174,10 @@ pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> 
             }
         }
     }
-    assert_eq!(gpu.len() as u64, rows as u64 * ty.gpu_row_bytes(cols as u64), "{ty:?} GPU layout size");
+    assert_eq!(
+        gpu.len() as u64,
+        rows as u64 * ty.gpu_row_bytes(cols as u64),
+        "{ty:?} GPU layout size"
+    );
     RandomWeight { gpu, dense }
 }

@@ -2,3 +2,4 @@
 //! tested against. Written for clarity, with f64 accumulation; never used on a hot path.
 
 pub mod forward;
+pub mod kernels;

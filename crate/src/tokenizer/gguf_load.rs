@@ -39,26 +39,31 @@ pub(crate) fn vocab_data(md: &Metadata) -> Result<VocabData> {
         md.get_i32_array(KEY_TYPES)?.to_vec()
     };
 
-    let id = |name: &str| md.opt_u32(&format!("tokenizer.ggml.{name}_token_id"));
+    // A special id that is not a u32 (some converters write -1 for "none") is treated as absent,
+    // like llama.cpp ignores ids out of range, rather than making the model unusable.
+    let id = |name: &str| -> Option<u32> {
+        md.opt_u32(&format!("tokenizer.ggml.{name}_token_id"))
+            .unwrap_or(None)
+    };
     // The deprecated prefix/suffix/middle keys are read after the fim_* ones and win, as in
     // llama.cpp.
     let either = |new: Option<u32>, old: Option<u32>| old.or(new);
     let special = SpecialIds {
-        bos: id("bos")?,
-        eos: id("eos")?,
-        eot: id("eot")?,
-        eom: id("eom")?,
-        unk: id("unknown")?,
+        bos: id("bos"),
+        eos: id("eos"),
+        eot: id("eot"),
+        eom: id("eom"),
+        unk: id("unknown"),
         // sic: llama.cpp's key is spelled "seperator".
-        sep: id("seperator")?,
-        pad: id("padding")?,
-        mask: id("mask")?,
-        fim_pre: either(id("fim_pre")?, id("prefix")?),
-        fim_suf: either(id("fim_suf")?, id("suffix")?),
-        fim_mid: either(id("fim_mid")?, id("middle")?),
-        fim_pad: id("fim_pad")?,
-        fim_rep: id("fim_rep")?,
-        fim_sep: id("fim_sep")?,
+        sep: id("seperator"),
+        pad: id("padding"),
+        mask: id("mask"),
+        fim_pre: either(id("fim_pre"), id("prefix")),
+        fim_suf: either(id("fim_suf"), id("suffix")),
+        fim_mid: either(id("fim_mid"), id("middle")),
+        fim_pad: id("fim_pad"),
+        fim_rep: id("fim_rep"),
+        fim_sep: id("fim_sep"),
     };
 
     Ok(VocabData {

@@ -174,7 +174,7 @@ pub(crate) fn apply_load_rules(v: &mut Vocab, roles: SpecialRoles, model_name: &
     let has = |v: &Vocab, t: &str| v.eog.iter().any(|&id| v.texts[id as usize] == t);
     let (has_return, has_flush) = (has(v, "<|return|>"), has(v, "<|flush|>"));
     let has_call = has(v, "<|call|>") || has(v, "<|calls|>");
-    if (has_return && has_call) || (has_call && has_flush) {
+    if has_call && (has_return || has_flush) {
         if let Some(end) = v
             .eog
             .iter()

@@ -274,6 +274,8 @@ fn from_gguf_metadata() {
             ),
             ("tokenizer.ggml.bos_token_id".into(), Value::U32(2)),
             ("tokenizer.ggml.eos_token_id".into(), Value::U32(1)),
+            // Some converters write -1 for "no such token": ignored, not an error.
+            ("tokenizer.ggml.padding_token_id".into(), Value::I32(-1)),
             ("tokenizer.ggml.add_bos_token".into(), Value::Bool(false)),
             ("tokenizer.ggml.add_space_prefix".into(), Value::Bool(false)),
         ],

@@ -133,3 +133,64 @@ fn llama_spm_round_trips() {
         assert_eq!(tok.decode(&ids, false), text, "ids {ids:?}");
     }
 }
+
+/// 116 texts mixing words, many scripts, emoji, whitespace runs and special-token strings
+/// (`<start_of_turn>`, `</s>`, `<|user|>`, `<0x41>` …), with the ids llama.cpp (commit 0c1e570,
+/// `llama_tokenize` with `add_special = true`, vocab-only load) gives for them on three SPM
+/// vocabularies, with `parse_special` off and on. Exercises the special-token partition, the
+/// space prefix after special tokens, Phi-3's whitespace stripping and byte fallback.
+#[test]
+fn llama_cpp_ids_for_mixed_texts() {
+    let data = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tokenizer_data/llama_cpp_ids.json"),
+    )
+    .expect("read llama_cpp_ids.json");
+    let data: serde_json::Value = serde_json::from_str(&data).expect("parse llama_cpp_ids.json");
+    let cases = data["cases"].as_array().expect("cases");
+    assert!(cases.len() > 100);
+
+    let testdata = llama_testdata();
+    let vocabs = [
+        (
+            "llama-spm",
+            testdata
+                .as_ref()
+                .map(|d| d.join("ggml-vocab-llama-spm.gguf")),
+        ),
+        (
+            "phi-3",
+            testdata.as_ref().map(|d| d.join("ggml-vocab-phi-3.gguf")),
+        ),
+        ("gemma-3-270m", tokenizer_support::gemma3_gguf()),
+    ];
+    for (name, path) in vocabs {
+        let Some(path) = path else { continue };
+        let tok = tokenizer_support::tokenizer_from_file(&path);
+        let mut failures = 0;
+        for case in cases {
+            let text = case["text"].as_str().expect("text");
+            for (key, parse_special) in [("plain", false), ("special", true)] {
+                let want: Vec<u32> = case[name][key]
+                    .as_array()
+                    .expect("ids")
+                    .iter()
+                    .map(|v| v.as_u64().expect("id") as u32)
+                    .collect();
+                let got = tok.encode(text, true, parse_special);
+                if got != want {
+                    failures += 1;
+                    eprintln!(
+                        "{name} parse_special={parse_special} {text:?}\n  want {}\n  got  {}",
+                        show(&tok, &want),
+                        show(&tok, &got)
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            failures, 0,
+            "{name}: {failures} encodings differ from llama.cpp"
+        );
+        println!("{name}: {} texts × 2 match llama.cpp", cases.len());
+    }
+}

@@ -50,6 +50,10 @@ pub async fn perplexity_of_tokens(
     let ctx = engine.ctx.clone();
     let nll_buf = ctx.storage_buffer("nll", n_ctx as u64 * 4)?;
     let targets_buf = ctx.storage_buffer("targets", n_ctx as u64 * 4)?;
+    // The targets and results of one LM-head slice (nll works on whole buffers).
+    let max_rows = session.max_logit_rows() as usize;
+    let slice_targets = ctx.storage_buffer("slice targets", max_rows as u64 * 4)?;
+    let slice_nll = ctx.storage_buffer("slice nll", max_rows as u64 * 4)?;
     let bos = model.tokenizer.bos();
     let (mut nll, mut nll2, mut count) = (0f64, 0f64, 0usize);
     let mut running = Vec::new();
@@ -63,7 +67,6 @@ pub async fn perplexity_of_tokens(
         targets.push(0);
         ctx.queue.write_buffer(&targets_buf, 0, bytemuck::cast_slice(&targets));
         session.reset();
-        let max_rows = model_rows(&session);
         let n_vocab = model.hp.n_vocab;
         session.feed(&chunk, &mut |b, bufs, start, n| {
             // Score the rows of this batch that fall in [first, n_ctx - 1).
@@ -73,7 +76,10 @@ pub async fn perplexity_of_tokens(
             while j < hi {
                 let count = (hi - j).min(max_rows) as u32;
                 bufs.encode_logits(b, model, LogitRows { first: (j - start) as u32, count });
-                b.nll_at(&bufs.logits, &targets_buf, j as u32, &nll_buf, j as u32, count, n_vocab);
+                let bytes = count as u64 * 4;
+                b.copy_buffer(&targets_buf, j as u64 * 4, &slice_targets, 0, bytes);
+                b.nll(&bufs.logits, &slice_targets, &slice_nll, count, n_vocab);
+                b.copy_buffer(&slice_nll, 0, &nll_buf, j as u64 * 4, bytes);
                 j += count as usize;
             }
             Ok(())
@@ -104,10 +110,6 @@ pub async fn perplexity_of_tokens(
         running,
         seconds: t0.elapsed().as_secs_f64(),
     })
-}
-
-fn model_rows(s: &Session) -> usize {
-    s.max_logit_rows() as usize
 }
 
 /// Perplexity of `text`, tokenized as llama.cpp's perplexity tool does (BOS, no special tokens).

@@ -55,6 +55,6 @@ impl Sampler {
         let u = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         // f32 rounding could reach 1.0; keep it below.
         let u = (u as f32).min(1.0 - f32::EPSILON);
-        SampleArgs { temperature: self.params.temperature, top_k: self.params.top_k, u }
+        SampleArgs { temperature: self.params.temperature, top_k: self.params.top_k, u, ..Default::default() }
     }
 }

@@ -172,7 +172,8 @@ impl Session {
     ) -> Result<GenStats> {
         params.validate()?;
         let t0 = Instant::now();
-        let tok = &self.model.tokenizer;
+        let model = self.model.clone();
+        let tok = &model.tokenizer;
         let add_bos = tok.add_bos() && self.n_past == 0;
         let prompt_ids = tok.encode(prompt, add_bos, true);
         if prompt_ids.is_empty() {
@@ -181,7 +182,7 @@ impl Session {
         let mut sampler = Sampler::new(params);
         let last = prompt_ids.len() - 1;
         // Prefill; the batch holding the last prompt token also samples the first new token.
-        let (model, sampled) = (self.model.clone(), self.sampled.clone());
+        let sampled = self.sampled.clone();
         let mut args = Some(sampler.next_args());
         self.feed(&prompt_ids, &mut |b, bufs, first, n| {
             if first + n as usize > last {

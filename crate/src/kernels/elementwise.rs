@@ -66,21 +66,37 @@ impl Batch<'_> {
         row_elems: u32,
     ) {
         let row_bytes = row_elems as u64 * 4;
-        let bytes = n_rows as u64 * row_bytes;
-        let dst_off = dst_row0 as u64 * row_bytes;
+        self.copy_buffer(src, 0, dst, dst_row0 as u64 * row_bytes, n_rows as u64 * row_bytes);
+    }
+
+    /// `dst[dst_offset..][..bytes] = src[src_offset..][..bytes]`: a plain buffer copy (offsets
+    /// and size in bytes, multiples of 4).
+    pub fn copy_buffer(
+        &mut self,
+        src: &wgpu::Buffer,
+        src_offset: u64,
+        dst: &wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) {
         if src == dst {
             return self.fail(Error::InvalidArgument(
-                "copy_rows: src and dst are the same buffer".into(),
+                "copy: src and dst are the same buffer".into(),
             ));
         }
+        if (src_offset | dst_offset | bytes) % 4 != 0 {
+            return self.fail(Error::InvalidArgument(format!(
+                "copy: offsets {src_offset}/{dst_offset} and size {bytes} must be multiples of 4"
+            )));
+        }
         if bytes == 0
-            || !self.need("copy_rows src", src, bytes)
-            || !self.need("copy_rows dst", dst, dst_off + bytes)
+            || !self.need("copy src", src, src_offset + bytes)
+            || !self.need("copy dst", dst, dst_offset + bytes)
         {
             return;
         }
         self.encoder()
-            .copy_buffer_to_buffer(src, 0, dst, dst_off, bytes);
+            .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
     }
 
     fn elementwise_grid(&mut self, n: u32) -> Option<(u32, u32, u32)> {

@@ -91,7 +91,7 @@ impl ForwardBuffers {
         let w = &m.weights;
         let (e, kv) = (hp.n_embd, hp.kv_dim());
         let rope = match hp.traits.rope {
-            RopeLayout::NeoX => RopeMode::NeoX,
+            RopeLayout::NeoX => RopeMode::Neox,
             RopeLayout::Normal => RopeMode::Normal,
         };
         let act = match hp.traits.act {
@@ -124,6 +124,7 @@ impl ForwardBuffers {
                 head_dim: hd,
                 window: if hp.is_swa_layer(il) { hp.sliding_window } else { 0 },
                 scale: hp.attn_scale,
+                softcap: 0.0,
             };
             b.attention(&self.q, kc, vc, &self.attn, &args);
             b.matmul(&l.wo, &self.attn, &self.o, n_tokens);

@@ -170,3 +170,131 @@ fn large_text_is_fast() {
         assert_eq!(tok.decode(&ids, false), text);
     }
 }
+
+/// One reference case: a text and llama.cpp's ids for it.
+struct RefCase {
+    source: String,
+    text: String,
+    ids: Vec<u32>,
+}
+
+/// Collects cases from a JSON value: any object with an `ids` array of integers and either a
+/// `text` string or a `text_file` / `file` / `path` naming a text in `tests/reference/` (relative
+/// to that folder or to its `texts/`). Objects that state `add_bos: false` or
+/// `parse_special: true` are skipped (this test checks `add_bos = true, parse_special = false`).
+fn collect_cases(
+    v: &serde_json::Value,
+    base: &std::path::Path,
+    source: &str,
+    out: &mut Vec<RefCase>,
+) {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| collect_cases(i, base, source, out)),
+        Value::Object(map) => {
+            let ids: Option<Vec<u32>> = map.get("ids").and_then(Value::as_array).and_then(|a| {
+                a.iter()
+                    .map(|x| x.as_u64().and_then(|n| u32::try_from(n).ok()))
+                    .collect()
+            });
+            let flags_ok = map.get("add_bos").and_then(Value::as_bool) != Some(false)
+                && map.get("parse_special").and_then(Value::as_bool) != Some(true);
+            let text = map
+                .get("text")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| {
+                    ["text_file", "file", "path"]
+                        .iter()
+                        .find_map(|k| map.get(*k).and_then(Value::as_str))
+                        .and_then(|f| {
+                            [base.join(f), base.join("texts").join(f)]
+                                .iter()
+                                .find_map(|p| std::fs::read_to_string(p).ok())
+                        })
+                });
+            match (ids, text) {
+                (Some(ids), Some(text)) if flags_ok => out.push(RefCase {
+                    source: source.to_string(),
+                    text,
+                    ids,
+                }),
+                _ => map
+                    .values()
+                    .for_each(|x| collect_cases(x, base, source, out)),
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The real oracle: llama.cpp's token ids (`add_bos = true`, `parse_special = false`) for the
+/// reference texts in `tests/reference/` (English, Chinese, code; see the README there).
+#[test]
+fn matches_llama_cpp_reference_ids() {
+    let Some(tok) = gemma() else { return };
+    let base = tokenizer_support::repo_root().join("tests/reference");
+    let files: Vec<_> = walk(&base)
+        .into_iter()
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_lowercase();
+            name.ends_with(".json") && name.contains("tok")
+        })
+        .collect();
+    if files.is_empty() {
+        eprintln!(
+            "SKIPPED: no token id files (*tok*.json) in {}",
+            base.display()
+        );
+        return;
+    }
+    let mut cases = Vec::new();
+    for f in &files {
+        let data = std::fs::read_to_string(f).expect("read reference file");
+        let v: serde_json::Value = serde_json::from_str(&data).expect("reference JSON");
+        collect_cases(&v, &base, &f.display().to_string(), &mut cases);
+    }
+    // Token files present but nothing recognised: the format changed; fail rather than skip.
+    assert!(
+        !cases.is_empty(),
+        "no cases recognised in {files:?}; update collect_cases"
+    );
+    for c in &cases {
+        let got = tok.encode(&c.text, true, false);
+        let first = got.iter().zip(&c.ids).position(|(a, b)| a != b);
+        assert!(
+            got == c.ids,
+            "{}: {} chars: {} ids vs llama.cpp's {}, first difference at {first:?}",
+            c.source,
+            c.text.chars().count(),
+            got.len(),
+            c.ids.len()
+        );
+    }
+    println!(
+        "{} reference texts match llama.cpp token for token",
+        cases.len()
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}

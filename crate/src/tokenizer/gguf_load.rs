@@ -3,9 +3,7 @@
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
 
-// TEMPORARY: remove with gguf_compat.rs after the GGUF reader merge.
 #[allow(unused_imports)]
-use super::gguf_compat::MetadataGetters;
 use super::vocab::{SpecialIds, VocabData};
 
 pub(crate) const KEY_MODEL: &str = "tokenizer.ggml.model";

@@ -13,7 +13,6 @@
 
 mod detok;
 // TEMPORARY: typed metadata getters until the GGUF reader branch is merged.
-mod gguf_compat;
 mod gguf_load;
 mod partition;
 mod special;
@@ -26,7 +25,6 @@ pub use vocab::{attr, SpecialIds, Vocab, VocabData};
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
 #[allow(unused_imports)]
-use gguf_compat::MetadataGetters;
 use vocab::KindDefaults;
 
 /// The tokenization algorithm, from `tokenizer.ggml.model`.

@@ -2,16 +2,16 @@
 // matvec.wgsl handles n_tokens = 1).
 //
 // Composed after one block-format include (quant/*.wgsl) that provides dequant8().
-// Register tiling: each invocation owns a tile of 4 rows × 8 tokens, kept in eight vec4
-// accumulators (one per token, over the 4 rows). Per group of 8 elements it decodes one group of
-// each of its 4 rows and loads the 8 x values of each token once: 4 weight groups and 16 x
-// vec4s feed 256 multiply-adds. Loads are what CPU emulators such as lavapipe pay most for
-// (they run them lane by lane), and GPUs like the reuse too.
+// Register tiling: each invocation owns a tile of 8 rows × 8 tokens, kept in sixteen vec4
+// accumulators (per token, one over rows 0..3 and one over rows 4..7). Per group of 8 elements
+// it decodes one group of each of its 8 rows and loads the 8 x values of each token once:
+// 8 weight groups and 16 x vec4s feed 512 multiply-adds. Loads are what CPU emulators such as
+// lavapipe pay most for (they run them lane by lane), and GPUs like the reuse too.
 // The token loop is unrolled by hand with a fixed count: reads of tokens past n_tokens are
 // clamped to the last token and their results are not stored, so there is no private array and
 // no runtime trip count that would make a compiler keep the accumulators in memory.
-// A workgroup of 64 invocations covers RPW = 64 rows (16 quads) × TPW = 32 tokens (4 tiles of
-// 8); the invocations of one quad read the same weights, those of one tile the same x.
+// A workgroup of 64 invocations covers RPW = 64 rows (8 octets) × TPW = 64 tokens (8 tiles of
+// 8); the invocations of one octet read the same weights, those of one tile the same x.
 // Grid: (x, y) = row blocks of RPW rows (2D because of the 65535 per-dimension limit),
 //       z = token blocks of TPW tokens.
 
@@ -35,7 +35,7 @@ struct MatmulParams {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 const RPW: u32 = 64u; // rows per workgroup
-const TPW: u32 = 32u; // tokens per workgroup
+const TPW: u32 = 64u; // tokens per workgroup
 
 fn x4(i: u32) -> vec4<f32> {
     return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
@@ -79,10 +79,15 @@ fn dot8(wv: mat2x4<f32>, xl: vec4<f32>, xh: vec4<f32>) -> f32 {
     return dot(wv[0], xl) + dot(wv[1], xh);
 }
 
-// The quad's dot products with the token whose x row starts at `xi`, at element k.
-fn quad_dot(q: Quad, xi: u32) -> vec4<f32> {
-    let xl = x4(xi);
-    let xh = x4(xi + 4u);
+// x[i .. i + 8] as two vec4s.
+fn x8(i: u32) -> mat2x4<f32> {
+    return mat2x4<f32>(x4(i), x4(i + 4u));
+}
+
+// The quad's dot products with 8 x values.
+fn quad_dot(q: Quad, xv: mat2x4<f32>) -> vec4<f32> {
+    let xl = xv[0];
+    let xh = xv[1];
     return vec4<f32>(dot8(q.r0, xl, xh), dot8(q.r1, xl, xh), dot8(q.r2, xl, xh), dot8(q.r3, xl, xh));
 }
 
@@ -92,17 +97,22 @@ fn x_rows(t: u32) -> vec4<u32> {
     return tc * params.cols;
 }
 
-// y of rows r .. r + 4 (those that exist) for token t, if it exists.
-fn store(t: u32, r: u32, v: vec4<f32>) {
-    if (t >= params.n_tokens) {
+// y of rows r .. r + 8 (those that exist) for token t, if it exists: a holds rows r .. r + 4,
+// b rows r + 4 .. r + 8.
+fn store(t: u32, r: u32, a: vec4<f32>, b: vec4<f32>) {
+    if (t >= params.n_tokens || r >= params.rows) {
         return;
     }
     let o = t * params.y_stride + params.y_col0 + r;
     let n = params.rows - r;
-    y[o] = v.x;
-    if (n > 1u) { y[o + 1u] = v.y; }
-    if (n > 2u) { y[o + 2u] = v.z; }
-    if (n > 3u) { y[o + 3u] = v.w; }
+    y[o] = a.x;
+    if (n > 1u) { y[o + 1u] = a.y; }
+    if (n > 2u) { y[o + 2u] = a.z; }
+    if (n > 3u) { y[o + 3u] = a.w; }
+    if (n > 4u) { y[o + 4u] = b.x; }
+    if (n > 5u) { y[o + 5u] = b.y; }
+    if (n > 6u) { y[o + 6u] = b.z; }
+    if (n > 7u) { y[o + 7u] = b.w; }
 }
 
 @compute @workgroup_size(64)
@@ -111,16 +121,19 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let r = (wid.x + wid.y * nwg.x) * RPW + (lid % 16u) * 4u; // first row of the quad
-    let t = wid.z * TPW + (lid / 16u) * 8u; // first token of the tile
+    let r = (wid.x + wid.y * nwg.x) * RPW + (lid % 8u) * 8u; // first row of the octet
+    let t = wid.z * TPW + (lid / 8u) * 8u; // first token of the tile
     let cols = params.cols;
     // Rows past the end read the last row (so every invocation runs the same code) and store
     // nothing.
-    let rr = min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.rows - 1u));
-    let rw = (vec4<u32>(params.w_row0) + rr) * params.row_words;
+    let last = vec4<u32>(params.rows - 1u);
+    let row0 = vec4<u32>(params.w_row0);
+    let ra = (row0 + min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), last)) * params.row_words;
+    let rb = (row0 + min(vec4<u32>(r) + vec4<u32>(4u, 5u, 6u, 7u), last)) * params.row_words;
     let xa = x_rows(t);
     let xb = x_rows(t + 4u);
 
+    // a_j: token t + j, rows r .. r + 4; b_j: token t + j, rows r + 4 .. r + 8.
     var a0 = vec4<f32>(0.0);
     var a1 = vec4<f32>(0.0);
     var a2 = vec4<f32>(0.0);
@@ -129,28 +142,51 @@ fn main(
     var a5 = vec4<f32>(0.0);
     var a6 = vec4<f32>(0.0);
     var a7 = vec4<f32>(0.0);
+    var b0 = vec4<f32>(0.0);
+    var b1 = vec4<f32>(0.0);
+    var b2 = vec4<f32>(0.0);
+    var b3 = vec4<f32>(0.0);
+    var b4 = vec4<f32>(0.0);
+    var b5 = vec4<f32>(0.0);
+    var b6 = vec4<f32>(0.0);
+    var b7 = vec4<f32>(0.0);
     // The last group of an F32/F16 row may be partial: it runs once more, masked.
     let groups = (cols + 7u) / 8u;
     for (var g = 0u; g < groups; g++) {
-        let q = quad(rw, g, cols);
+        let qa = quad(ra, g, cols);
+        let qb = quad(rb, g, cols);
         let k = g * 8u;
-        a0 += quad_dot(q, xa.x + k);
-        a1 += quad_dot(q, xa.y + k);
-        a2 += quad_dot(q, xa.z + k);
-        a3 += quad_dot(q, xa.w + k);
-        a4 += quad_dot(q, xb.x + k);
-        a5 += quad_dot(q, xb.y + k);
-        a6 += quad_dot(q, xb.z + k);
-        a7 += quad_dot(q, xb.w + k);
+        let v0 = x8(xa.x + k);
+        a0 += quad_dot(qa, v0);
+        b0 += quad_dot(qb, v0);
+        let v1 = x8(xa.y + k);
+        a1 += quad_dot(qa, v1);
+        b1 += quad_dot(qb, v1);
+        let v2 = x8(xa.z + k);
+        a2 += quad_dot(qa, v2);
+        b2 += quad_dot(qb, v2);
+        let v3 = x8(xa.w + k);
+        a3 += quad_dot(qa, v3);
+        b3 += quad_dot(qb, v3);
+        let v4 = x8(xb.x + k);
+        a4 += quad_dot(qa, v4);
+        b4 += quad_dot(qb, v4);
+        let v5 = x8(xb.y + k);
+        a5 += quad_dot(qa, v5);
+        b5 += quad_dot(qb, v5);
+        let v6 = x8(xb.z + k);
+        a6 += quad_dot(qa, v6);
+        b6 += quad_dot(qb, v6);
+        let v7 = x8(xb.w + k);
+        a7 += quad_dot(qa, v7);
+        b7 += quad_dot(qb, v7);
     }
-    if (r < params.rows) {
-        store(t, r, a0);
-        store(t + 1u, r, a1);
-        store(t + 2u, r, a2);
-        store(t + 3u, r, a3);
-        store(t + 4u, r, a4);
-        store(t + 5u, r, a5);
-        store(t + 6u, r, a6);
-        store(t + 7u, r, a7);
-    }
+    store(t, r, a0, b0);
+    store(t + 1u, r, a1, b1);
+    store(t + 2u, r, a2, b2);
+    store(t + 3u, r, a3, b3);
+    store(t + 4u, r, a4, b4);
+    store(t + 5u, r, a5, b5);
+    store(t + 6u, r, a6, b6);
+    store(t + 7u, r, a7, b7);
 }

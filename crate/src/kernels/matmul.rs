@@ -21,7 +21,7 @@ pub(crate) struct MatmulParams {
 
 /// Rows and tokens per workgroup in matmul.wgsl (`RPW`, `TPW`).
 const MATMUL_ROWS_PER_WG: u64 = 64;
-const MATMUL_TOKENS_PER_WG: u32 = 32;
+const MATMUL_TOKENS_PER_WG: u32 = 64;
 /// Rows per workgroup in matvec.wgsl (`RPW`).
 const MATVEC_ROWS_PER_WG: u64 = 64;
 
@@ -29,7 +29,7 @@ impl Batch<'_> {
     /// `y[t, r] = Σ_k W[r, k] · x[t, k]` for `t < n_tokens`, `r < w.rows`.
     /// x: `[n_tokens, w.cols]` f32; y: `[n_tokens, w.rows]` f32. Any block format, split weights,
     /// any number of rows. One token takes the mat-vec kernel; more take the register-tiled
-    /// kernel, which reuses each dequantized weight group for a tile of 8 tokens.
+    /// kernel, which reuses each dequantized weight group for 8 tokens and each x group for 8 rows.
     pub fn matmul(&mut self, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tokens: u32) {
         self.matmul_rows(w, x, y, n_tokens, 0, w.rows);
     }

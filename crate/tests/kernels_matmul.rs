@@ -62,7 +62,7 @@ fn matmul_all_formats_split_weights() {
                 );
             }
             let token_counts: &[usize] = if rows == 300 {
-                &[1, 3, 17, 64]
+                &[1, 3, 17, 64, 130]
             } else {
                 &[1, 17]
             };
@@ -122,28 +122,30 @@ fn matmul_rows_slices_across_parts() {
     }
 }
 
-/// More than 65535 * 8 rows in one part: the row blocks need the 2D grid.
+/// More than 65535 * 64 rows in one part: the row blocks of both kernels (64 rows per workgroup
+/// for a batch, 64 for one token) need the 2D grid.
 #[test]
 fn matmul_many_rows_uses_2d_grid() {
     let Some(g) = gpu() else { return };
     let mut rng = Rng(3);
-    let (rows, cols) = (530_001usize, 4usize);
+    let (rows, cols) = (65_535 * 64 + 1usize, 4usize);
     let (w, dense) = upload(g, QuantType::F16, rows, cols, &mut rng);
     assert_eq!(w.parts.len(), 1);
-    let nt = 2;
-    let x = rng.vec(nt * cols, -1.0, 1.0);
-    let xb = g.f32_buffer(&x);
-    let yb = g.zeros(nt * rows);
-    let mut batch = g.kernels.batch(&g.ctx);
-    batch.matmul(&w, &xb, &yb, nt as u32);
-    batch.submit().unwrap();
-    let want = reference::matmul(&dense, rows, cols, &x, nt);
-    assert_close(
-        "matmul F16 530001 rows",
-        &g.read_f32(&yb, nt * rows),
-        &want,
-        BUDGET,
-    );
+    for nt in [1, 2] {
+        let x = rng.vec(nt * cols, -1.0, 1.0);
+        let xb = g.f32_buffer(&x);
+        let yb = g.zeros(nt * rows);
+        let mut batch = g.kernels.batch(&g.ctx);
+        batch.matmul(&w, &xb, &yb, nt as u32);
+        batch.submit().unwrap();
+        let want = reference::matmul(&dense, rows, cols, &x, nt);
+        assert_close(
+            &format!("matmul F16 {rows} rows, {nt} tokens"),
+            &g.read_f32(&yb, nt * rows),
+            &want,
+            BUDGET,
+        );
+    }
 }
 
 #[test]

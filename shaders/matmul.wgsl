@@ -123,6 +123,11 @@ fn main(
 ) {
     let r = (wid.x + wid.y * nwg.x) * RPW + (lid % 8u) * 8u; // first row of the octet
     let t = wid.z * TPW + (lid / 8u) * 8u; // first token of the tile
+    // Small batches (e.g. LM-head slices of 16 tokens) leave whole tiles empty: skip them. The 8
+    // invocations of a tile are neighbours, so SIMD lanes leave together.
+    if (t >= params.n_tokens) {
+        return;
+    }
     let cols = params.cols;
     // Rows past the end read the last row (so every invocation runs the same code) and store
     // nothing.

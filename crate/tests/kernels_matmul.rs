@@ -330,11 +330,11 @@ fn bench_gemma_shapes() {
             .create_weight("bench", ty, rows as u64, cols as u64)
             .unwrap();
         g.ctx.write_weight(&w, 0, &rw.gpu).unwrap();
-        // BRASA_BENCH_TOKENS=1 (or 64) times one token count only.
+        // 16 tokens: the LM-head slices of perplexity. BRASA_BENCH_TOKENS=n times one count only.
         let only: Option<usize> = std::env::var("BRASA_BENCH_TOKENS")
             .ok()
             .and_then(|v| v.parse().ok());
-        for nt in [1usize, 64]
+        for nt in [1usize, 16, 64]
             .into_iter()
             .filter(|&n| only.is_none_or(|o| o == n))
         {

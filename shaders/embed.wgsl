@@ -35,7 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (tok >= params.part_row0 && tok - params.part_row0 < params.part_rows) {
         var v = dequant8((tok - params.part_row0) * params.row_words, g);
         for (var i = 0u; i < n; i++) {
-            out[ob + i] = v[i] * params.scale;
+            out[ob + i] = v[i / 4u][i % 4u] * params.scale;
         }
     } else if (params.zero_invalid != 0u && tok >= params.total_rows) {
         for (var i = 0u; i < n; i++) {

@@ -266,3 +266,43 @@ fn gated_act_add_and_copy_rows() {
     want[24..42].copy_from_slice(&src);
     assert_eq!(g.read_f32(&dstb, 60), want, "copy_rows is exact");
 }
+
+/// Timing of a gemma-3-270m prefill chunk's attention (512 tokens, 4 heads, 1 kv head, head
+/// dim 256) on whatever adapter is present.
+/// `cargo test --test kernels_ops bench -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_attention_prefill() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(14);
+    let (nt, nh, nkv, hd) = (512usize, 4usize, 1usize, 256usize);
+    let q = g.f32_buffer(&rng.vec(nt * nh * hd, -1.0, 1.0));
+    let k = g.f32_buffer(&rng.vec(nt * nkv * hd, -1.0, 1.0));
+    let v = g.f32_buffer(&rng.vec(nt * nkv * hd, -1.0, 1.0));
+    let out = g.zeros(nt * nh * hd);
+    for window in [0u32, 512] {
+        let a = AttentionArgs {
+            n_tokens: nt as u32,
+            n_head: nh as u32,
+            n_kv_head: nkv as u32,
+            head_dim: hd as u32,
+            pos0: 0,
+            window,
+            scale: 0.0625,
+            softcap: 0.0,
+        };
+        let run = || {
+            let mut batch = g.kernels.batch(&g.ctx);
+            batch.attention(&q, &k, &v, &out, &a);
+            batch.submit().unwrap();
+            g.read_f32(&out, 1);
+        };
+        run();
+        let t = std::time::Instant::now();
+        run();
+        eprintln!(
+            "attention {nt} tokens window {window}: {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}

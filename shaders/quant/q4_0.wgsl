@@ -2,18 +2,18 @@
 // Element j < 16 is the low nibble of qs[j], element j + 16 its high nibble; value d * (q - 8).
 // See f32.wgsl for the shared dequant8 contract.
 
-fn dequant8(row_word: u32, g: u32) -> array<f32, 8> {
+// The low nibbles of the four bytes of `word`, byte 0 first.
+fn q4_0_nibbles(word: u32) -> vec4<f32> {
+    return vec4<f32>((vec4<u32>(word) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xFu));
+}
+
+fn dequant8(row_word: u32, g: u32) -> mat2x4<f32> {
     let base = row_word + (g / 4u) * 5u;
     let sub = g % 4u;
     let d = unpack2x16float(w[base]).x;
     let q = base + 1u + (sub % 2u) * 2u; // qs bytes 0..7 or 8..15
     let shift = (sub / 2u) * 4u; // low nibbles for elements 0..15, high for 16..31
-    var out: array<f32, 8>;
-    for (var i = 0u; i < 2u; i++) {
-        let word = w[q + i] >> shift;
-        for (var j = 0u; j < 4u; j++) {
-            out[i * 4u + j] = d * (f32((word >> (8u * j)) & 0xFu) - 8.0);
-        }
-    }
-    return out;
+    let lo = q4_0_nibbles(w[q] >> shift) - 8.0;
+    let hi = q4_0_nibbles(w[q + 1u] >> shift) - 8.0;
+    return mat2x4<f32>(d * lo, d * hi);
 }

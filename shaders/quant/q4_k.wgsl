@@ -18,7 +18,12 @@ fn q4k_scale_min(sw: u32, s: u32) -> vec2<f32> {
     return vec2<f32>(f32(sc), f32(m));
 }
 
-fn dequant8(row_word: u32, g: u32) -> array<f32, 8> {
+// The low nibbles of the four bytes of `word`, byte 0 first.
+fn q4k_nibbles(word: u32) -> vec4<f32> {
+    return vec4<f32>((vec4<u32>(word) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xFu));
+}
+
+fn dequant8(row_word: u32, g: u32) -> mat2x4<f32> {
     let base = row_word + (g / 32u) * 36u;
     let gi = g % 32u;
     let s = gi / 4u; // sub-block of 32 elements
@@ -29,12 +34,7 @@ fn dequant8(row_word: u32, g: u32) -> array<f32, 8> {
     let scale = dm.x * sm.x;
     let offset = dm.y * sm.y;
     let q = base + 4u + chunk * 8u + (gi % 4u) * 2u;
-    var out: array<f32, 8>;
-    for (var i = 0u; i < 2u; i++) {
-        let word = w[q + i] >> shift;
-        for (var j = 0u; j < 4u; j++) {
-            out[i * 4u + j] = scale * f32((word >> (8u * j)) & 0xFu) - offset;
-        }
-    }
-    return out;
+    let lo = q4k_nibbles(w[q] >> shift);
+    let hi = q4k_nibbles(w[q + 1u] >> shift);
+    return mat2x4<f32>(scale * lo - offset, scale * hi - offset);
 }

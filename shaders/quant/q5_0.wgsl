@@ -2,21 +2,21 @@
 // fifth bit of element e); words 2..5 = qs[16] (element j < 16: low nibble of qs[j], element
 // j + 16: high nibble). Value d * (q - 16). See f32.wgsl for the shared dequant8 contract.
 
-fn dequant8(row_word: u32, g: u32) -> array<f32, 8> {
+// Four 5-bit values: the low nibbles of the bytes of `word`, fifth bits from bits 0..3 of `hb`.
+fn q5_0_quad(word: u32, hb: u32) -> vec4<f32> {
+    let lo = (vec4<u32>(word) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xFu);
+    let hi = ((vec4<u32>(hb) >> vec4<u32>(0u, 1u, 2u, 3u)) & vec4<u32>(1u)) << vec4<u32>(4u);
+    return vec4<f32>(lo | hi);
+}
+
+fn dequant8(row_word: u32, g: u32) -> mat2x4<f32> {
     let base = row_word + (g / 4u) * 6u;
     let sub = g % 4u;
     let d = unpack2x16float(w[base]).x;
-    let qh = w[base + 1u];
+    let qh = w[base + 1u] >> (sub * 8u); // fifth bits of elements 8 sub .. 8 sub + 7
     let q = base + 2u + (sub % 2u) * 2u;
     let shift = (sub / 2u) * 4u;
-    var out: array<f32, 8>;
-    for (var i = 0u; i < 2u; i++) {
-        let word = w[q + i] >> shift;
-        for (var j = 0u; j < 4u; j++) {
-            let e = sub * 8u + i * 4u + j;
-            let v = ((word >> (8u * j)) & 0xFu) | (((qh >> e) & 1u) << 4u);
-            out[i * 4u + j] = d * (f32(v) - 16.0);
-        }
-    }
-    return out;
+    let lo = q5_0_quad(w[q] >> shift, qh) - 16.0;
+    let hi = q5_0_quad(w[q + 1u] >> shift, qh >> 4u) - 16.0;
+    return mat2x4<f32>(d * lo, d * hi);
 }

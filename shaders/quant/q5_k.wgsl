@@ -17,7 +17,16 @@ fn q5k_scale_min(sw: u32, s: u32) -> vec2<f32> {
     return vec2<f32>(f32(sc), f32(m));
 }
 
-fn dequant8(row_word: u32, g: u32) -> array<f32, 8> {
+// Four 5-bit values: the low nibbles of the bytes of `word`, fifth bits from bit 0 of the
+// bytes of `hword`.
+fn q5k_quad(word: u32, hword: u32) -> vec4<f32> {
+    let sh = vec4<u32>(0u, 8u, 16u, 24u);
+    let lo = (vec4<u32>(word) >> sh) & vec4<u32>(0xFu);
+    let hi = ((vec4<u32>(hword) >> sh) & vec4<u32>(1u)) << vec4<u32>(4u);
+    return vec4<f32>(lo | hi);
+}
+
+fn dequant8(row_word: u32, g: u32) -> mat2x4<f32> {
     let base = row_word + (g / 32u) * 44u;
     let gi = g % 32u;
     let s = gi / 4u;
@@ -30,14 +39,7 @@ fn dequant8(row_word: u32, g: u32) -> array<f32, 8> {
     let offset = dm.y * sm.y;
     let q = base + 12u + chunk * 8u + o * 2u;
     let h = base + 4u + o * 2u;
-    var out: array<f32, 8>;
-    for (var i = 0u; i < 2u; i++) {
-        let word = w[q + i] >> shift;
-        let hword = w[h + i] >> s;
-        for (var j = 0u; j < 4u; j++) {
-            let v = ((word >> (8u * j)) & 0xFu) | (((hword >> (8u * j)) & 1u) << 4u);
-            out[i * 4u + j] = scale * f32(v) - offset;
-        }
-    }
-    return out;
+    let lo = q5k_quad(w[q] >> shift, w[h] >> s);
+    let hi = q5k_quad(w[q + 1u] >> shift, w[h + 1u] >> s);
+    return mat2x4<f32>(scale * lo - offset, scale * hi - offset);
 }

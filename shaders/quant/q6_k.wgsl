@@ -6,7 +6,16 @@
 //   scale:       scales[8n + l / 16 + 2k]
 // Value d * scale * (q - 32). See f32.wgsl for the shared dequant8 contract.
 
-fn dequant8(row_word: u32, g: u32) -> array<f32, 8> {
+// Four 6-bit values: the low nibbles of the bytes of `lw`, bits 4..5 from the low two bits of
+// the bytes of `hw`.
+fn q6k_quad(lw: u32, hw: u32) -> vec4<f32> {
+    let sh = vec4<u32>(0u, 8u, 16u, 24u);
+    let lo = (vec4<u32>(lw) >> sh) & vec4<u32>(0xFu);
+    let hi = ((vec4<u32>(hw) >> sh) & vec4<u32>(3u)) << vec4<u32>(4u);
+    return vec4<f32>(lo | hi);
+}
+
+fn dequant8(row_word: u32, g: u32) -> mat2x4<f32> {
     let base = row_word + (g / 32u) * 53u;
     let e0 = (g % 32u) * 8u;
     let n = e0 / 128u;
@@ -20,14 +29,7 @@ fn dequant8(row_word: u32, g: u32) -> array<f32, 8> {
     let qh = base + 33u + (n * 32u + l0) / 4u;
     let lshift = (k / 2u) * 4u;
     let hshift = k * 2u;
-    var out: array<f32, 8>;
-    for (var i = 0u; i < 2u; i++) {
-        let lw = w[ql + i] >> lshift;
-        let hw = w[qh + i] >> hshift;
-        for (var j = 0u; j < 4u; j++) {
-            let v = ((lw >> (8u * j)) & 0xFu) | (((hw >> (8u * j)) & 3u) << 4u);
-            out[i * 4u + j] = scale * (f32(v) - 32.0);
-        }
-    }
-    return out;
+    let lo = q6k_quad(w[ql] >> lshift, w[qh] >> hshift) - 32.0;
+    let hi = q6k_quad(w[ql + 1u] >> lshift, w[qh + 1u] >> hshift) - 32.0;
+    return mat2x4<f32>(scale * lo, scale * hi);
 }

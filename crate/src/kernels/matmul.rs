@@ -1,10 +1,11 @@
-//! Matrix × activations for every block format (shaders/matmul.wgsl + a quant include).
+//! Matrix × activations for every block format: shaders/matvec.wgsl for one token (decode, the
+//! LM head), shaders/matmul.wgsl for a batch (prefill), each composed with a quant include.
 
 use super::{Batch, PipelineKey};
 use crate::error::Error;
 use crate::gpu::GpuWeight;
 
-/// Uniforms of shaders/matmul.wgsl (`MatmulParams`).
+/// Uniforms of shaders/matmul.wgsl and shaders/matvec.wgsl (`MatmulParams`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct MatmulParams {
@@ -18,14 +19,17 @@ pub(crate) struct MatmulParams {
     pub _pad: u32,
 }
 
-/// Rows per workgroup and tokens per tile in matmul.wgsl.
-const ROWS_PER_WG: u64 = 8;
-const TOKENS_PER_TILE: u32 = 8;
+/// Rows and tokens per workgroup in matmul.wgsl (`RPW`, `TPW`).
+const MATMUL_ROWS_PER_WG: u64 = 64;
+const MATMUL_TOKENS_PER_WG: u32 = 64;
+/// Rows per workgroup in matvec.wgsl (`RPW`).
+const MATVEC_ROWS_PER_WG: u64 = 64;
 
 impl Batch<'_> {
     /// `y[t, r] = Σ_k W[r, k] · x[t, k]` for `t < n_tokens`, `r < w.rows`.
     /// x: `[n_tokens, w.cols]` f32; y: `[n_tokens, w.rows]` f32. Any block format, split weights,
-    /// any number of rows. Each dequantized weight group is reused for a tile of 8 tokens.
+    /// any number of rows. One token takes the mat-vec kernel; more take the register-tiled
+    /// kernel, which reuses each dequantized weight group for 8 tokens and each x group for 8 rows.
     pub fn matmul(&mut self, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tokens: u32) {
         self.matmul_rows(w, x, y, n_tokens, 0, w.rows);
     }
@@ -48,15 +52,12 @@ impl Batch<'_> {
             )));
         }
         if x == y {
-            return self.fail(Error::InvalidArgument(format!(
-                "matmul {:?}: x and y are the same buffer",
-                w.name
-            )));
+            return self
+                .fail(Error::InvalidArgument(format!("matmul {:?}: x and y are the same buffer", w.name)));
         }
         let out_cols = row_end - row_begin;
         let n = n_tokens as u64;
-        if !self.need("matmul x", x, n * w.cols * 4) || !self.need("matmul y", y, n * out_cols * 4)
-        {
+        if !self.need("matmul x", x, n * w.cols * 4) || !self.need("matmul y", y, n * out_cols * 4) {
             return;
         }
         for part in &w.parts {
@@ -75,17 +76,17 @@ impl Batch<'_> {
                 y_col0: (lo - row_begin) as u32,
                 _pad: 0,
             };
-            let (gx, gy) = match self.grid2((hi - lo).div_ceil(ROWS_PER_WG)) {
+            let (key, rows_per_wg, gz) = if n_tokens == 1 {
+                (PipelineKey::Matvec(w.ty), MATVEC_ROWS_PER_WG, 1)
+            } else {
+                let gz = n_tokens.div_ceil(MATMUL_TOKENS_PER_WG);
+                (PipelineKey::Matmul(w.ty), MATMUL_ROWS_PER_WG, gz)
+            };
+            let (gx, gy) = match self.grid2((hi - lo).div_ceil(rows_per_wg)) {
                 Ok(g) => g,
                 Err(e) => return self.fail(e),
             };
-            let gz = n_tokens.div_ceil(TOKENS_PER_TILE);
-            self.dispatch(
-                PipelineKey::Matmul(w.ty),
-                &params,
-                &[(1, &part.buffer), (2, x), (3, y)],
-                (gx, gy, gz),
-            );
+            self.dispatch(key, &params, &[(1, &part.buffer), (2, x), (3, y)], (gx, gy, gz));
         }
     }
 }

@@ -51,7 +51,10 @@ pub enum Activation {
 /// Identifies one compute pipeline: a kernel family and its variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PipelineKey {
+    /// Matrix × a batch of token vectors (prefill): shaders/matmul.wgsl.
     Matmul(QuantType),
+    /// Matrix × one vector (decode, LM head): shaders/matvec.wgsl.
+    Matvec(QuantType),
     Embed(QuantType),
     RmsNorm { in_place: bool },
     Rope,

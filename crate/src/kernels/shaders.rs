@@ -2,7 +2,7 @@
 //!
 //! Each kernel family is one file under `shaders/`; kernels that read weights are composed with
 //! exactly one block-format include (`shaders/quant/*.wgsl`), which provides
-//! `fn dequant8(row_word: u32, g: u32) -> array<f32, 8>` over the kernel's `w: array<u32>`
+//! `fn dequant8(row_word: u32, g: u32) -> mat2x4<f32>` over the kernel's `w: array<u32>`
 //! binding. Composition is plain concatenation keyed by [`PipelineKey`]: no text is spliced.
 //! Set `BRASA_DUMP_WGSL=dir` to write every composed shader to `dir/<key>.wgsl`.
 
@@ -13,6 +13,7 @@ use crate::quant::QuantType;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Family {
     Matmul,
+    Matvec,
     Embed,
     Norm,
     Rope,
@@ -26,6 +27,7 @@ impl Family {
     fn text(self) -> &'static str {
         match self {
             Family::Matmul => include_str!("../../../shaders/matmul.wgsl"),
+            Family::Matvec => include_str!("../../../shaders/matvec.wgsl"),
             Family::Embed => include_str!("../../../shaders/embed.wgsl"),
             Family::Norm => include_str!("../../../shaders/norm.wgsl"),
             Family::Rope => include_str!("../../../shaders/rope.wgsl"),
@@ -57,6 +59,7 @@ impl PipelineKey {
         let mut v = Vec::new();
         for ty in QuantType::ALL {
             v.push(PipelineKey::Matmul(ty));
+            v.push(PipelineKey::Matvec(ty));
             v.push(PipelineKey::Embed(ty));
         }
         v.extend([
@@ -76,6 +79,7 @@ impl PipelineKey {
     fn parts(self) -> (Option<QuantType>, Family) {
         match self {
             PipelineKey::Matmul(ty) => (Some(ty), Family::Matmul),
+            PipelineKey::Matvec(ty) => (Some(ty), Family::Matvec),
             PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
             PipelineKey::Rope => (None, Family::Rope),
@@ -114,6 +118,7 @@ impl PipelineKey {
     pub fn label(self) -> String {
         match self {
             PipelineKey::Matmul(ty) => format!("matmul_{}", ty.name()),
+            PipelineKey::Matvec(ty) => format!("matvec_{}", ty.name()),
             PipelineKey::Embed(ty) => format!("embed_{}", ty.name()),
             PipelineKey::RmsNorm { in_place } => {
                 format!("rms_norm{}", if in_place { "_inplace" } else { "" })
@@ -132,18 +137,16 @@ impl PipelineKey {
     pub fn uniform_struct(self) -> (&'static str, usize) {
         use std::mem::size_of;
         match self {
-            PipelineKey::Matmul(_) => ("MatmulParams", size_of::<super::matmul::MatmulParams>()),
+            PipelineKey::Matmul(_) | PipelineKey::Matvec(_) => {
+                ("MatmulParams", size_of::<super::matmul::MatmulParams>())
+            }
             PipelineKey::Embed(_) => ("EmbedParams", size_of::<super::embed::EmbedParams>()),
             PipelineKey::RmsNorm { .. } => ("NormParams", size_of::<super::norm::NormParams>()),
             PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
-            PipelineKey::Attention => (
-                "AttentionParams",
-                size_of::<super::attention::AttentionParams>(),
-            ),
-            PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (
-                "ElementwiseParams",
-                size_of::<super::elementwise::ElementwiseParams>(),
-            ),
+            PipelineKey::Attention => ("AttentionParams", size_of::<super::attention::AttentionParams>()),
+            PipelineKey::GatedAct(_) | PipelineKey::AddInplace => {
+                ("ElementwiseParams", size_of::<super::elementwise::ElementwiseParams>())
+            }
             PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
             PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
         }

@@ -1,0 +1,107 @@
+// y[y_col0 + r] = sum_k W[w_row0 + r, k] * x[k]   for r < rows: matrix × one vector (decode, and
+// the LM head of the last token).
+//
+// Composed after one block-format include (quant/*.wgsl) that provides dequant8().
+// A workgroup of 64 invocations computes RPW = 64 rows: 16 quads of 4 rows, each quad served by
+// TPR = 4 invocations that take the quad's groups of 8 elements in turn (neighbouring
+// invocations read neighbouring words). An invocation decodes one group of each of its 4 rows
+// and loads the 8 matching x values once for all 4 rows; its 4 partial sums live in one vec4.
+// No private arrays, so compilers keep everything in registers; loads (costly on CPU
+// emulators such as lavapipe, which run them lane by lane) are shared by 4 rows.
+// The TPR partial sums of a quad are added through workgroup memory.
+// Grid: (x, y) = row blocks of RPW rows (2D because of the 65535 per-dimension limit).
+
+struct MatmulParams {
+    rows: u32, // rows of W computed by this dispatch
+    cols: u32, // elements per row (the reduction length)
+    row_words: u32, // u32 words per W row in GPU layout
+    w_row0: u32, // first row to compute, relative to this weight part
+    n_tokens: u32, // 1 here
+    y_stride: u32, // floats per row of y
+    y_col0: u32, // column of y that receives row 0 of this dispatch
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: MatmulParams;
+// One part of the weight: [part rows, row_words] u32 words of GPU blocks.
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+// Activations: [cols] f32.
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+// Output: [y_stride] f32.
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+const TPR: u32 = 4u; // invocations per quad of rows
+const RPW: u32 = 64u; // rows per workgroup: 4 * 64 / TPR
+
+// Partial sums of the 4 rows of each invocation's quad.
+var<workgroup> partial: array<vec4<f32>, 64>;
+
+fn x4(i: u32) -> vec4<f32> {
+    return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+}
+
+// v (elements i .. i + 4 of a row) with the elements at or past `end` replaced by 0.
+fn select4(v: vec4<f32>, i: u32, end: u32) -> vec4<f32> {
+    let keep = (vec4<u32>(i) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(end);
+    return select(vec4<f32>(0.0), v, keep);
+}
+
+fn dot8(wv: mat2x4<f32>, xl: vec4<f32>, xh: vec4<f32>) -> f32 {
+    return dot(wv[0], xl) + dot(wv[1], xh);
+}
+
+// Group g of the 4 rows whose first words are `rw` against x[8g .. 8g + 8]; elements at or
+// past `end` count as zero.
+fn quad_dot(rw: vec4<u32>, g: u32, end: u32) -> vec4<f32> {
+    let k = g * 8u;
+    let xl = select4(x4(k), k, end);
+    let xh = select4(x4(k + 4u), k + 4u, end);
+    return vec4<f32>(
+        dot8(dequant8(rw.x, g), xl, xh),
+        dot8(dequant8(rw.y, g), xl, xh),
+        dot8(dequant8(rw.z, g), xl, xh),
+        dot8(dequant8(rw.w, g), xl, xh),
+    );
+}
+
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let quad = lid / TPR;
+    let lane = lid % TPR;
+    let r = (wid.x + wid.y * nwg.x) * RPW + quad * 4u; // first row of the quad
+    let cols = params.cols;
+    // Rows past the end read the last row (so every invocation runs the same code) and store
+    // nothing.
+    let rr = min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.rows - 1u));
+    let rw = (vec4<u32>(params.w_row0) + rr) * params.row_words;
+
+    var acc = vec4<f32>(0.0);
+    let full_groups = cols / 8u;
+    for (var g = lane; g < full_groups; g += TPR) {
+        acc += quad_dot(rw, g, cols);
+    }
+    // Rows of F32/F16 may end inside a group: lane 0 takes the masked remainder (the weight
+    // words read past the row belong to the next row, or lie past the buffer: finite values
+    // that meet zeros).
+    if (cols % 8u != 0u && lane == 0u) {
+        acc += quad_dot(rw, full_groups, cols);
+    }
+    partial[lid] = acc;
+    workgroupBarrier();
+    if (lane == 0u && r < params.rows) {
+        var s = vec4<f32>(0.0);
+        for (var j = 0u; j < TPR; j++) {
+            s += partial[lid + j];
+        }
+        let o = params.y_col0 + r;
+        let n = params.rows - r;
+        y[o] = s.x;
+        if (n > 1u) { y[o + 1u] = s.y; }
+        if (n > 2u) { y[o + 2u] = s.z; }
+        if (n > 3u) { y[o + 3u] = s.w; }
+    }
+}

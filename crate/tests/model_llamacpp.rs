@@ -19,8 +19,6 @@ const DECISIVE_MARGIN: f32 = 0.5;
 /// (a wrong kernel gives differences of several units).
 const TOP10_MEAN_BUDGET: f64 = 0.6;
 const TOP10_MAX_BUDGET: f64 = 1.5;
-/// Perplexity budget relative to llama.cpp's default run (its own options move it ~0.3%).
-const PPL_BUDGET: f64 = 0.01;
 
 fn logsumexp(v: &[f32]) -> f64 {
     let m = v.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b)) as f64;
@@ -31,13 +29,20 @@ fn ids(v: &Value) -> Vec<u32> {
     v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
-#[test]
-fn greedy_logits_match_llamacpp_with_teacher_forcing() {
+/// Budget for |ours - llama.cpp| over the top-10 raw logits against the `f32_dequantized` run,
+/// where llama.cpp computes in f32 like brasa: only summation order differs (dot products of
+/// 640–2048 terms, 18 layers), worth ~1e-3 on logits of magnitude ~20.
+const F32_LOGIT_BUDGET: f64 = 0.02;
+
+/// Feeds each reference prompt plus llama.cpp's greedy continuation and checks our logits at
+/// every step against `run`'s: `log_probs` compares log-probabilities (shift-invariant) with the
+/// mean/max budgets, otherwise raw logits with `max_abs`.
+fn check_greedy_run(run: &str, mean_budget: f64, max_budget: f64, log_probs: bool) {
     let Some(path) = model_path() else { return };
     let (engine, model) = load_gpu(&path);
     let reference = reference_json("greedy.json");
-    let mut worst_mean = 0f64;
-    for p in reference["runs"]["default"]["prompts"].as_array().unwrap() {
+    let mut worst = (0f64, 0f64);
+    for p in reference["runs"][run]["prompts"].as_array().unwrap() {
         let prompt_ids = ids(&p["prompt_ids"]);
         let generated = ids(&p["generated_ids"]);
         let prompt = p["prompt"].as_str().unwrap();
@@ -50,35 +55,54 @@ fn greedy_logits_match_llamacpp_with_teacher_forcing() {
         for step in p["steps"].as_array().unwrap() {
             let s = step["step"].as_u64().unwrap() as usize;
             let ours = &logits[prompt_ids.len() - 1 + s];
-            let top = step["top"].as_array().unwrap();
-            let their_lse = step["logsumexp"].as_f64().unwrap();
-            let our_lse = logsumexp(ours);
-            let diffs: Vec<f64> = top
+            let (our_shift, their_shift) =
+                if log_probs { (logsumexp(ours), step["logsumexp"].as_f64().unwrap()) } else { (0.0, 0.0) };
+            let diffs: Vec<f64> = step["top"]
+                .as_array()
+                .unwrap()
                 .iter()
                 .map(|pair| {
                     let (id, logit) = (pair[0].as_u64().unwrap() as usize, pair[1].as_f64().unwrap());
-                    ((ours[id] as f64 - our_lse) - (logit - their_lse)).abs()
+                    ((ours[id] as f64 - our_shift) - (logit - their_shift)).abs()
                 })
                 .collect();
             let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
             let max = diffs.iter().cloned().fold(0.0, f64::max);
-            worst_mean = worst_mean.max(mean);
+            worst = (worst.0.max(mean), worst.1.max(max));
             assert!(
-                mean <= TOP10_MEAN_BUDGET && max <= TOP10_MAX_BUDGET,
-                "{prompt:?} step {s}: top-10 logit differences mean {mean:.3}, max {max:.3}"
+                mean <= mean_budget && max <= max_budget,
+                "{run}: {prompt:?} step {s}: top-10 differences mean {mean:.4}, max {max:.4}"
             );
             let margin = step["margin"].as_f64().unwrap() as f32;
             if margin > DECISIVE_MARGIN {
                 let want = step["token"].as_u64().unwrap() as usize;
-                assert_eq!(argmax(ours), want, "{prompt:?} step {s} (llama.cpp margin {margin})");
+                assert_eq!(argmax(ours), want, "{run}: {prompt:?} step {s} (llama.cpp margin {margin})");
             }
         }
     }
-    eprintln!("worst mean top-10 logit difference: {worst_mean:.3}");
+    eprintln!("{run}: worst step mean difference {:.4}, worst single difference {:.4}", worst.0, worst.1);
 }
 
-/// Perplexity of the first chunk of each text at llama.cpp's ctx 512, against its `[1]` value.
-/// (All chunks take minutes on an emulated GPU; `brasa perplexity` runs the whole texts.)
+#[test]
+fn greedy_logits_match_llamacpp_f32() {
+    check_greedy_run("f32_dequantized", F32_LOGIT_BUDGET, F32_LOGIT_BUDGET, false);
+}
+
+#[test]
+fn greedy_log_probs_match_llamacpp_default() {
+    check_greedy_run("default", TOP10_MEAN_BUDGET, TOP10_MAX_BUDGET, true);
+}
+
+/// Budget against llama.cpp's `f32_dequantized` run (f32 arithmetic like ours): summation order
+/// only.
+const PPL_F32_BUDGET: f64 = 0.001;
+/// Budget against llama.cpp's default run: its own kernel options move a single chunk by up to
+/// 1.5 % (tests/reference/README.md), and its 8-bit activations move whole-text perplexity by
+/// up to 1.2 % (zh: 41.30 default vs 40.81 in f32), so this compares arithmetic, not models.
+const PPL_DEFAULT_BUDGET: f64 = 0.015;
+
+/// Perplexity of the first chunk(s) of each text at llama.cpp's ctx 512 (BRASA_PPL_CHUNKS, default
+/// 1: every chunk takes minutes on an emulated GPU; `brasa perplexity` runs whole texts).
 #[test]
 fn perplexity_matches_llamacpp() {
     let Some(path) = model_path() else { return };
@@ -86,16 +110,36 @@ fn perplexity_matches_llamacpp() {
     let reference = reference_json("perplexity.json");
     let chunks: usize = std::env::var("BRASA_PPL_CHUNKS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     for name in ["en", "zh", "code"] {
-        let text = std::fs::read_to_string(repo_root().join(format!("tests/reference/texts/{name}.txt"))).unwrap();
-        let run = &reference["texts"][name]["runs"]["default"];
-        let running: Vec<f64> = run["running_ppl"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let n = chunks.min(running.len());
+        let text =
+            std::fs::read_to_string(repo_root().join(format!("tests/reference/texts/{name}.txt"))).unwrap();
+        let runs = &reference["texts"][name]["runs"];
+        let running = |run: &str| -> Vec<f64> {
+            runs[run]["running_ppl"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
+        };
+        let (default, f32) = (running("default"), running("f32_dequantized"));
+        let n = chunks.min(default.len());
         let opts = PerplexityOptions { ctx_size: 512, max_chunks: Some(n) };
         let r = pollster::block_on(perplexity(&engine, &model, &text, opts, &mut |_, _| {})).unwrap();
-        let want = running[n - 1];
-        let rel = (r.ppl - want).abs() / want;
-        eprintln!("{name}: {n} chunk(s) brasa {:.4} llama.cpp {want:.4} ({:+.2}%)", r.ppl, 100.0 * (r.ppl / want - 1.0));
-        assert_eq!(r.tokens, reference["texts"][name]["n_tokens"].as_u64().unwrap() as usize, "{name} tokens");
-        assert!(rel <= PPL_BUDGET, "{name}: perplexity {} vs llama.cpp {want}", r.ppl);
+        let rel = |want: f64| (r.ppl - want).abs() / want;
+        eprintln!(
+            "{name}: {n} chunk(s): brasa {:.4}; llama.cpp f32 {:.4} ({:+.3}%), default {:.4} ({:+.2}%)",
+            r.ppl,
+            f32[n - 1],
+            100.0 * (r.ppl / f32[n - 1] - 1.0),
+            default[n - 1],
+            100.0 * (r.ppl / default[n - 1] - 1.0)
+        );
+        assert_eq!(
+            r.tokens,
+            reference["texts"][name]["n_tokens"].as_u64().unwrap() as usize,
+            "{name} tokens"
+        );
+        assert!(rel(f32[n - 1]) <= PPL_F32_BUDGET, "{name}: {} vs llama.cpp f32 {}", r.ppl, f32[n - 1]);
+        assert!(
+            rel(default[n - 1]) <= PPL_DEFAULT_BUDGET,
+            "{name}: {} vs llama.cpp default {}",
+            r.ppl,
+            default[n - 1]
+        );
     }
 }

@@ -18,17 +18,26 @@ export const CHROMIUM_ARGS = [
 
 /**
  * @param {string} baseUrl the server's URL
- * @param {{ log?: (line: string) => void }} [opts]
+ * @param {{ log?: (line: string) => void, path?: string }} [opts] path: the page to open
  * @returns {Promise<{ browser: import('playwright-core').Browser, page: import('playwright-core').Page }>}
  */
-export async function openPage(baseUrl, { log = (l) => process.stderr.write(l + '\n') } = {}) {
+export async function openPage(baseUrl, { log = stderrLine, path = '/__blank' } = {}) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh --test (apt-get install chromium)`);
   }
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const page = await browser.newPage();
-  page.on('console', (m) => log(`[page ${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => log(`[page error] ${e.message}`));
-  await page.goto(`${baseUrl}/__blank`);
-  return { browser, page };
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => log(`[page ${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => log(`[page error] ${e.message}`));
+    await page.goto(`${baseUrl}${path}`);
+    return { browser, page };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}
+
+function stderrLine(line) {
+  process.stderr.write(line + '\n');
 }

@@ -66,13 +66,25 @@ async function handle(req, res, root, files) {
     // Never serve anything outside the root (`..` in the URL).
     if (!file.startsWith(root + path.sep)) return send(res, 403, 'forbidden');
   }
+  return serveFile(req, res, file, urlPath);
+}
+
+/**
+ * Sends one file (streamed from disk, with Range support and the isolation headers); usable as a
+ * middleware step in other servers (vite.config.ts serves models/ with it).
+ * @param {import('node:http').IncomingMessage} req
+ * @param {import('node:http').ServerResponse} res
+ * @param {string} file path on disk
+ * @param {string} [label] name used in error messages
+ */
+export async function serveFile(req, res, file, label = path.basename(file)) {
   let stat;
   try {
     stat = await fs.stat(file);
   } catch {
-    return send(res, 404, `not found: ${urlPath}`);
+    return send(res, 404, `not found: ${label}`);
   }
-  if (!stat.isFile()) return send(res, 404, `not a file: ${urlPath}`);
+  if (!stat.isFile()) return send(res, 404, `not a file: ${label}`);
 
   const headers = {
     ...ISOLATION,

@@ -1,0 +1,64 @@
+// The in-page part of browser-generate.mjs and the browser tests: load the model and run greedy
+// generation or perplexity, returning plain numbers. The page is one from openPage().
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @param {{ modelUrl: string, prompt?: string, maxTokens?: number, ctxSize?: number,
+ *           perplexityUrl?: string, onText?: (text: string) => void }} job
+ * @returns {Promise<object>} the JSON line's fields
+ */
+export async function runInPage(page, job) {
+  const { onText, ...plain } = job;
+  // A fresh binding name per call, so a page can run several jobs.
+  const binding = `__brasaText${Math.random().toString(36).slice(2)}`;
+  await page.exposeFunction(binding, (t) => onText?.(t));
+  return page.evaluate(pageJob, { ...plain, binding });
+}
+
+// Runs inside the page (serialized by Playwright: no closures over module scope).
+async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, perplexityUrl, binding }) {
+  // Errors thrown in evaluate lose their properties: keep the code in the message.
+  const withCode = (e) => new Error(`${e?.code ? `[${e.code}] ` : ''}${e?.message ?? e}`);
+  try {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine();
+    const info = await brasa.adapterInfo();
+    const adapter = info ? `${info.vendor} ${info.architecture}`.trim() || engine.gpuInfo() : engine.gpuInfo();
+    const t0 = performance.now();
+    let nextLog = 0;
+    const model = await brasa.loadModel(engine, modelUrl, {
+      onProgress: (done, total) => {
+        if (done < nextLog && done < total) return;
+        console.log(`loaded ${done} / ${total} bytes`);
+        nextLog = done + total / 4;
+      },
+    });
+    const load_s = (performance.now() - t0) / 1000;
+    if (typeof brasa.Session !== 'function') {
+      const e = new Error('this build has no generation API yet (brasa.Session is missing)');
+      e.code = 'unsupported';
+      throw e;
+    }
+    if (perplexityUrl) {
+      const text = await (await fetch(perplexityUrl)).text();
+      const r = await brasa.perplexity(engine, model, text, ctxSize);
+      return { ppl: r.ppl, tokens: r.tokens, chunks: r.chunks, adapter };
+    }
+    const session = new brasa.Session(engine, model, ctxSize ?? 0);
+    const params = { maxTokens, temperature: 0, topK: 1, seed: 0, stop: [] };
+    const stats = await session.generate(prompt, params, (t) => {
+      self[binding](t);
+      return true;
+    });
+    return {
+      text: stats.text,
+      prompt_tokens: stats.promptTokens,
+      load_s,
+      prefill_tok_s: stats.promptTokens / stats.prefillS,
+      decode_tok_s: stats.generatedTokens / stats.decodeS,
+      adapter,
+    };
+  } catch (e) {
+    throw withCode(e);
+  }
+}

@@ -6,11 +6,20 @@
 //! streams past, without ever holding a whole tensor. Every count and size read from the file is
 //! checked against the file's length before anything is allocated.
 
+mod cursor;
+mod ggml_types;
+mod header;
 mod metadata;
 mod reader;
+#[cfg(test)]
+pub(crate) mod test_writer;
+#[cfg(test)]
+mod tests;
+mod values;
 
+pub use ggml_types::block_size;
 pub use metadata::{ArrayValue, Metadata, Value};
-// pub use reader::{GgufReader, TensorBytes};
+pub use reader::{read_header, GgufReader, TensorBytes};
 
 /// A parsed GGUF header: metadata and tensor table.
 #[derive(Debug, Clone)]
@@ -50,5 +59,11 @@ impl GgufFile {
     /// The tensor with this name.
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
         self.tensors.iter().find(|t| t.name == name)
+    }
+
+    /// Absolute byte range of a tensor's data in the file (for Range requests).
+    pub fn data_range(&self, t: &TensorInfo) -> std::ops::Range<u64> {
+        let start = self.data_offset + t.offset;
+        start..start + t.n_bytes
     }
 }

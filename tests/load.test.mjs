@@ -56,7 +56,7 @@ test('the real model streams through the page chunk by chunk', async () => {
       },
     });
     const seconds = (performance.now() - t0) / 1000;
-    return { summary: JSON.parse(model.summary()), chunks, last, monotonic, seconds };
+    return { summary: model.summary(), chunks, last, monotonic, seconds };
   });
   assert.equal(got.last, expected.bytes, 'bytes reported by progress');
   assert.equal(got.summary.bytes, expected.bytes, 'bytes counted by the loader');
@@ -65,22 +65,32 @@ test('the real model streams through the page chunk by chunk', async () => {
   assert.equal(got.summary.version, expected.version);
   assert.equal(got.summary.tensors, expected.tensors);
   assert.equal(got.summary.metadata, expected.metadata);
+  assert.equal(got.summary.architecture, 'gemma3');
+  // Every tensor's data streamed past the parser, and nothing else.
+  assert.equal(got.summary.tensorBytes, got.summary.tensorBytesExpected);
+  assert.ok(got.summary.tensorBytes > 0.95 * expected.bytes, 'tensor data is most of the file');
+  // Tensor types of gemma-3-270m-q4_k_m as llama.cpp lists them: F32 ×109, Q5_0 ×81, Q4_K ×27,
+  // Q8_0 ×10, Q6_K ×9 (ggml type ids 0, 6, 12, 8, 14).
+  assert.deepEqual(got.summary.types, { 0: 109, 6: 81, 8: 10, 12: 27, 14: 9 });
   console.error(`streamed ${expected.bytes} bytes in ${got.chunks} chunks, ${got.seconds.toFixed(2)} s`);
 });
 
 test('bad files become Errors with stable codes', async () => {
-  const codes = await env.page.evaluate(async () => {
+  const fileLen = (await fs.stat(MODEL)).size;
+  const codes = await env.page.evaluate(async (fileLen) => {
     const brasa = await import('/pkg/index.js');
     const engine = await brasa.createEngine();
     const codeOf = (p) => p.then(() => 'no error', (e) => `${e instanceof Error}:${e.code}`);
     return {
       notGguf: await codeOf(brasa.loadModel(engine, '/bad/not.gguf')),
       missing: await codeOf(brasa.loadModel(engine, '/bad/missing.gguf')),
-      // The stream ends before the announced length.
+      // A file cut after 1000 bytes: its header announces arrays longer than the whole file.
+      cut: await codeOf(brasa.loadModel(engine, '/bad/head.gguf')),
+      // The stream ends before the announced length (the real model's).
       shortStream: await codeOf(
         (async () => {
           const head = new Uint8Array(await (await fetch('/bad/head.gguf')).arrayBuffer());
-          const loader = new brasa.ModelLoader(engine, 2000n);
+          const loader = new brasa.ModelLoader(engine, BigInt(fileLen));
           loader.push(head);
           return loader.finish();
         })(),
@@ -93,10 +103,11 @@ test('bad files become Errors with stable codes', async () => {
         })(),
       ),
     };
-  });
+  }, fileLen);
   assert.deepEqual(codes, {
     notGguf: 'true:bad_file',
     missing: 'true:network',
+    cut: 'true:bad_file',
     shortStream: 'true:truncated',
     longStream: 'true:invalid_argument',
   });

@@ -1,25 +1,26 @@
 //! `ModelLoader` and `Model` in JS: the page pushes the bytes of a GGUF file chunk by chunk as they
 //! arrive from `fetch`, so the file is never held whole in wasm memory or a JS buffer.
 //!
-//! Interim version: until `generate::ModelLoader` exists it reads only the fixed GGUF preamble
-//! (magic, version, tensor and metadata counts) and counts the bytes, which is what the browser
+//! Interim version: until `generate::ModelLoader` exists it streams the file through
+//! [`GgufReader`] (header parsed, tensor data counted, nothing kept), which is what the browser
 //! tests check today.
+
+use std::collections::BTreeMap;
 
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, Engine};
+use crate::gguf::{GgufFile, GgufReader};
 use crate::Error;
-
-/// Bytes of the fixed preamble: magic (4), version (u32), tensor count (u64), metadata count (u64).
-const PREAMBLE: usize = 24;
 
 /// Receives a model file in chunks. `new ModelLoader(engine, fileLen)`, then `push(chunk)` for
 /// every chunk in order, then `finish()`.
 #[wasm_bindgen]
 pub struct ModelLoader {
+    reader: GgufReader,
     file_len: u64,
     bytes_done: u64,
-    preamble: Vec<u8>,
+    tensor_bytes: u64,
 }
 
 #[wasm_bindgen]
@@ -29,9 +30,10 @@ impl ModelLoader {
     #[wasm_bindgen(constructor)]
     pub fn new(_engine: &Engine, file_len: u64) -> ModelLoader {
         ModelLoader {
+            reader: GgufReader::new(file_len),
             file_len,
             bytes_done: 0,
-            preamble: Vec::with_capacity(PREAMBLE),
+            tensor_bytes: 0,
         }
     }
 
@@ -45,13 +47,13 @@ impl ModelLoader {
                 self.file_len
             ))));
         }
-        if self.preamble.len() < PREAMBLE {
-            let take = (PREAMBLE - self.preamble.len()).min(chunk.len());
-            self.preamble.extend_from_slice(&chunk[..take]);
-            if self.preamble.len() >= 4 && &self.preamble[..4] != b"GGUF" {
-                return Err(js_error(Error::bad_file(0, "magic is not \"GGUF\"")));
-            }
-        }
+        let tensor_bytes = &mut self.tensor_bytes;
+        self.reader
+            .push(chunk, &mut |piece| {
+                *tensor_bytes += piece.bytes.len() as u64;
+                Ok(())
+            })
+            .map_err(js_error)?;
         self.bytes_done = new_len;
         Ok(())
     }
@@ -62,27 +64,12 @@ impl ModelLoader {
         self.bytes_done
     }
 
-    /// Ends the stream. Rejects with code `truncated` when fewer bytes than announced arrived.
+    /// Ends the stream. Rejects with code `truncated` when the stream ended early.
     pub fn finish(self) -> Result<Model, JsValue> {
-        if self.bytes_done < self.file_len || self.preamble.len() < PREAMBLE {
-            return Err(js_error(Error::Truncated {
-                offset: self.bytes_done,
-                what: "model file".into(),
-                len: self.bytes_done,
-            }));
-        }
-        let p = &self.preamble;
-        let word = |at: usize, n: usize| {
-            p[at..at + n]
-                .iter()
-                .rev()
-                .fold(0u64, |a, &b| a << 8 | b as u64)
-        };
+        let file = self.reader.finish().map_err(js_error)?;
         Ok(Model {
-            version: word(4, 4) as u32,
-            tensor_count: word(8, 8),
-            metadata_count: word(16, 8),
-            file_len: self.file_len,
+            file,
+            tensor_bytes: self.tensor_bytes,
         })
     }
 }
@@ -90,19 +77,47 @@ impl ModelLoader {
 /// A loaded model.
 #[wasm_bindgen]
 pub struct Model {
-    version: u32,
-    tensor_count: u64,
-    metadata_count: u64,
-    file_len: u64,
+    file: GgufFile,
+    /// Tensor data bytes that streamed past (excluding padding).
+    tensor_bytes: u64,
 }
 
 #[wasm_bindgen]
 impl Model {
-    /// A JSON summary of the file: `{version, tensors, metadata, bytes}`.
-    pub fn summary(&self) -> String {
-        format!(
-            r#"{{"version":{},"tensors":{},"metadata":{},"bytes":{}}}"#,
-            self.version, self.tensor_count, self.metadata_count, self.file_len
-        )
+    /// A summary of the file, as a plain object: `{version, architecture, tensors, metadata,
+    /// bytes, tensorBytes, tensorBytesExpected, types: {ggmlTypeId: count}}`.
+    pub fn summary(&self) -> js_sys::Object {
+        let f = &self.file;
+        let types = js_sys::Object::new();
+        let mut counts = BTreeMap::<u32, u32>::new();
+        for t in &f.tensors {
+            *counts.entry(t.type_id).or_default() += 1;
+        }
+        for (id, n) in counts {
+            set(&types, &id.to_string(), n.into());
+        }
+        let arch = f
+            .metadata
+            .opt_str("general.architecture")
+            .ok()
+            .flatten()
+            .unwrap_or("");
+        let expected: u64 = f.tensors.iter().map(|t| t.n_bytes).sum();
+        let o = js_sys::Object::new();
+        set(&o, "version", f.version.into());
+        set(&o, "architecture", arch.into());
+        set(&o, "tensors", (f.tensors.len() as f64).into());
+        set(&o, "metadata", (f.metadata.entries.len() as f64).into());
+        // Byte counts stay exact as f64 up to 2^53 (8 PiB).
+        set(&o, "bytes", (f.file_len as f64).into());
+        set(&o, "tensorBytes", (self.tensor_bytes as f64).into());
+        set(&o, "tensorBytesExpected", (expected as f64).into());
+        set(&o, "types", types.into());
+        o
     }
+}
+
+/// Sets a property on a plain object (cannot fail for a fresh `Object`, so the result is ignored).
+fn set(o: &js_sys::Object, key: &str, value: JsValue) {
+    let _ = js_sys::Reflect::set(o, &key.into(), &value);
 }

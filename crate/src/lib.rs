@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod gguf;
+pub mod model;
 pub mod quant;
 pub mod reference;
 pub mod tokenizer;
@@ -17,8 +18,6 @@ pub mod generate;
 pub mod gpu;
 #[cfg(feature = "gpu")]
 pub mod kernels;
-#[cfg(feature = "gpu")]
-pub mod model;
 
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 pub mod web;

@@ -1,1 +1,188 @@
-fn main() {}
+//! The `brasa` command line: inspect a GGUF file, generate text, measure perplexity.
+//! Only generated text goes to stdout; logs, progress and timings go to stderr.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use brasa::generate::{perplexity, Engine, GenParams, Session, SessionOptions};
+use brasa::gpu::GpuOptions;
+use brasa::model::Model;
+use brasa::{Error, Result};
+
+#[derive(Parser)]
+#[command(name = "brasa", version, about = "Run GGUF language models on your GPU")]
+struct Cli {
+    /// Print the GPU adapter and kernel details.
+    #[arg(long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a GGUF file's metadata and tensor table.
+    Inspect { model: PathBuf },
+    /// Generate a continuation of a prompt.
+    Run {
+        #[arg(long, short)]
+        model: PathBuf,
+        #[arg(long, short)]
+        prompt: String,
+        #[arg(long, short = 'n', default_value_t = 128)]
+        max_tokens: u32,
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        #[arg(long, default_value_t = 40)]
+        top_k: u32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        stop: Vec<String>,
+        #[arg(long, default_value_t = 4096)]
+        ctx_size: u32,
+    },
+    /// Perplexity of a text file, computed as llama.cpp's llama-perplexity does.
+    Perplexity {
+        #[arg(long, short)]
+        model: PathBuf,
+        #[arg(long, short)]
+        file: PathBuf,
+        #[arg(long, short = 'c', default_value_t = 512)]
+        ctx_size: u32,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = pollster::block_on(run(cli)) {
+        eprintln!("error [{}]: {e}", e.code());
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Inspect { model } => inspect(&model),
+        Command::Run { model, prompt, max_tokens, temperature, top_k, seed, stop, ctx_size } => {
+            let (engine, model) = load(&model, cli.verbose).await?;
+            let mut session = Session::new(&engine, model, SessionOptions { ctx_size, ..Default::default() })?;
+            let params = GenParams { max_tokens, temperature, top_k, seed, stop };
+            let mut out = std::io::stdout();
+            let stats = session
+                .generate(&prompt, &params, &mut |piece| {
+                    let _ = out.write_all(piece.as_bytes());
+                    let _ = out.flush();
+                    true
+                })
+                .await?;
+            println!();
+            eprintln!(
+                "prompt: {} tokens in {:.2} s ({:.1} tok/s); generated {} tokens, decode {:.1} tok/s; finish: {:?}",
+                stats.prompt_tokens,
+                stats.prefill_s,
+                stats.prefill_tok_s(),
+                stats.generated_tokens,
+                stats.decode_tok_s(),
+                stats.finish
+            );
+            Ok(())
+        }
+        Command::Perplexity { model, file, ctx_size } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Error::Io(format!("{}: {e}", file.display())))?;
+            let (engine, model) = load(&model, cli.verbose).await?;
+            let r = perplexity(&engine, &model, &text, ctx_size, &mut |i, ppl| {
+                eprint!("[{}]{ppl:.4},", i + 1);
+            })
+            .await?;
+            eprintln!();
+            eprintln!("{} tokens, {} chunks of {ctx_size}, {:.1} s", r.tokens, r.chunks, r.seconds);
+            println!("Final estimate: PPL = {:.4} +/- {:.5}", r.ppl, r.ppl_error);
+            Ok(())
+        }
+    }
+}
+
+/// Streams a GGUF file from disk into GPU buffers.
+async fn load(path: &Path, verbose: bool) -> Result<(Engine, Arc<Model>)> {
+    let t0 = web_time::Instant::now();
+    let engine = Engine::new(GpuOptions::default()).await?;
+    if verbose {
+        eprintln!("GPU: {}", engine.gpu_info());
+    }
+    let mut file = std::fs::File::open(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    let len = file.metadata()?.len();
+    let mut loader = engine.loader(len);
+    let mut buf = vec![0u8; 4 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        loader.push(&buf[..n])?;
+    }
+    let model = loader.finish()?;
+    eprintln!(
+        "loaded {} ({}, {} layers, {:.1} MB of weights) in {:.2} s",
+        if model.name.is_empty() { "model" } else { &model.name },
+        model.hp.arch.name(),
+        model.hp.n_layer,
+        model.weight_bytes as f64 / 1e6,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok((engine, Arc::new(model)))
+}
+
+fn inspect(path: &Path) -> Result<()> {
+    let file = brasa::gguf::read_header(path)?;
+    println!("GGUF v{}  {} bytes  data at {}  alignment {}", file.version, file.file_len, file.data_offset, file.alignment);
+    println!("metadata ({} keys):", file.metadata.entries.len());
+    for (k, v) in &file.metadata.entries {
+        println!("  {k} = {}", summarize(v));
+    }
+    println!("tensors ({}):", file.tensors.len());
+    for t in &file.tensors {
+        println!(
+            "  {:<36} {:<6} {:>20} {:>12} bytes @ {}",
+            t.name,
+            brasa::quant::QuantType::ggml_name(t.type_id),
+            format!("{:?}", t.dims),
+            t.n_bytes,
+            t.offset
+        );
+    }
+    Ok(())
+}
+
+/// One line for a metadata value: arrays show their length and first elements.
+fn summarize(v: &brasa::gguf::Value) -> String {
+    use brasa::gguf::{ArrayValue as A, Value as V};
+    fn head<T: std::fmt::Debug>(kind: &str, xs: &[T]) -> String {
+        let shown: Vec<String> = xs.iter().take(6).map(|x| format!("{x:?}")).collect();
+        let more = if xs.len() > 6 { ", …" } else { "" };
+        format!("[{kind}; {}] [{}{more}]", xs.len(), shown.join(", "))
+    }
+    match v {
+        V::Array(a) => match a {
+            A::U8(x) => head("u8", x),
+            A::I8(x) => head("i8", x),
+            A::U16(x) => head("u16", x),
+            A::I16(x) => head("i16", x),
+            A::U32(x) => head("u32", x),
+            A::I32(x) => head("i32", x),
+            A::F32(x) => head("f32", x),
+            A::Bool(x) => head("bool", x),
+            A::String(x) => head("str", x),
+            A::Array(x) => format!("[array; {}]", x.len()),
+            A::U64(x) => head("u64", x),
+            A::I64(x) => head("i64", x),
+            A::F64(x) => head("f64", x),
+        },
+        V::String(s) if s.len() > 120 => format!("{:?}…", &s[..s.floor_char_boundary(120)]),
+        other => format!("{other:?}"),
+    }
+}

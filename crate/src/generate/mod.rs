@@ -1,1 +1,12 @@
-//! TODO
+//! Driving a model: the engine (GPU + kernels), loading, sessions that generate text, and
+//! perplexity. The same API natively and on wasm32; everything that waits on the GPU is async.
+
+mod engine;
+mod perplexity;
+mod sampler;
+mod session;
+
+pub use engine::Engine;
+pub use perplexity::{perplexity, perplexity_of_tokens, PerplexityResult};
+pub use sampler::{GenParams, Sampler};
+pub use session::{FinishReason, GenStats, Session, SessionOptions};

@@ -70,7 +70,7 @@ pub(crate) fn tensor_bytes(name: &str, dims: &[u64], type_id: u32, at: u64) -> R
         type_name: QuantType::ggml_name(type_id).to_string(),
     })?;
     let cols = dims.first().copied().unwrap_or(0);
-    if cols % block_elems != 0 {
+    if !cols.is_multiple_of(block_elems) {
         return Err(Error::bad_file(
             at,
             format!(

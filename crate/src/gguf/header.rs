@@ -222,7 +222,7 @@ impl HeaderParser {
         let offset_at = c.offset();
         let offset = c.u64(&what)?;
         let n_bytes = tensor_bytes(&name, &dims, type_id, at)?;
-        if offset % self.alignment != 0 {
+        if !offset.is_multiple_of(self.alignment) {
             let msg = format!(
                 "tensor {name:?} offset {offset} is not a multiple of the alignment {}",
                 self.alignment

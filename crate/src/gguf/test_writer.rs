@@ -29,7 +29,7 @@ impl Raw {
         self.bytes(b"GGUF").u32(version).u64(n_tensors).u64(n_kv)
     }
     pub fn pad_to(&mut self, alignment: usize) -> &mut Self {
-        while self.0.len() % alignment != 0 {
+        while !self.0.len().is_multiple_of(alignment) {
             self.0.push(0);
         }
         self

@@ -1,1 +1,226 @@
-//! TODO
+//! The GPU device: adapter/limits negotiation, buffers, weight upload and readback.
+//!
+//! One [`GpuContext`] per loaded model. It owns the wgpu device and queue, the limits it asked
+//! for, and two "sticky" error slots (uncaptured validation errors and device loss) that every
+//! fallible call checks first, so a GPU problem becomes a [`crate::Error`] instead of a panic.
+//!
+//! Works the same natively and on wasm32 WebGPU: nothing here blocks on the web (readback
+//! awaits `map_async`; native code polls the device instead).
+
+mod readback;
+mod weight;
+
+pub use weight::{GpuWeight, WeightPart};
+
+use crate::error::{Error, Result};
+use std::sync::{Arc, Mutex};
+
+/// Largest buffer/binding brasa asks for. Chromium accepts a 1 GiB binding limit but then fails
+/// to allocate a 1 GiB buffer; 1 MiB less works (see TOOLING.md).
+const MAX_BINDING_CAP: u64 = (1 << 30) - (1 << 20);
+
+/// Options for [`GpuContext::new`].
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Lower the storage-binding limit below the device's (tests use this to force tensors to be
+    /// split into several buffers). Rounded down to a multiple of 4.
+    pub max_binding_bytes: Option<u64>,
+}
+
+/// Errors reported by wgpu callbacks, kept until the next call that can return them.
+#[derive(Default)]
+struct ErrorSlots {
+    /// First uncaptured error since the last check, as text (wgpu's error is not `Send` on
+    /// every target), and whether it was an out-of-memory error.
+    uncaptured: Option<(bool, String)>,
+    /// Set once the device is lost; stays set.
+    lost: Option<String>,
+}
+
+/// A wgpu device with the limits brasa negotiated for it.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter_info: wgpu::AdapterInfo,
+    /// The limits granted to the device (what was requested).
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    /// Largest weight part: the device's binding limit, or lower with
+    /// [`GpuOptions::max_binding_bytes`]. Weight tensors are split by rows into parts below this.
+    pub max_binding_bytes: u64,
+    errors: Arc<Mutex<ErrorSlots>>,
+}
+
+impl GpuContext {
+    /// Pick the default (high-performance) adapter and create a device with the largest storage
+    /// binding and buffer sizes it offers (capped at 1 GiB − 1 MiB). No optional features are
+    /// required: kernels use baseline WGSL only.
+    pub async fn new(opts: GpuOptions) -> Result<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::GpuUnavailable(format!("no GPU adapter: {e}")))?;
+        let adapter_info = adapter.get_info();
+        let offered = adapter.limits();
+
+        // WebGPU defaults (every WebGPU adapter supports them) with the two size limits raised.
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: offered
+                .max_storage_buffer_binding_size
+                .min(MAX_BINDING_CAP),
+            max_buffer_size: offered.max_buffer_size.min(MAX_BINDING_CAP),
+            ..wgpu::Limits::default()
+        };
+        // Native adapters below the WebGPU defaults (old GL/DX11 parts) get what they offer.
+        let limits = limits.or_worse_values_from(&offered);
+
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("brasa"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|e| Error::GpuUnavailable(format!("device request failed: {e}")))?;
+
+        let errors = Arc::new(Mutex::new(ErrorSlots::default()));
+        let slot = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+            s.uncaptured.get_or_insert_with(|| describe_error(&e));
+        }));
+        let slot = errors.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+            s.lost = Some(format!("{reason:?}: {msg}"));
+        });
+
+        let device_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let max_binding_bytes = match opts.max_binding_bytes {
+            Some(b) => b.min(device_binding),
+            None => device_binding,
+        } / 4
+            * 4;
+        let features = device.features();
+        Ok(Self {
+            device,
+            queue,
+            adapter_info,
+            limits,
+            features,
+            max_binding_bytes,
+            errors,
+        })
+    }
+
+    /// One line for logs and the JS `gpuInfo`: adapter, backend and the limits brasa uses.
+    pub fn describe(&self) -> String {
+        let i = &self.adapter_info;
+        format!(
+            "{} ({:?}, {:?}, driver {} {}); max storage binding {} MiB (using {} MiB), max buffer {} MiB, \
+             workgroup storage {} B, invocations/workgroup {}, workgroups/dim {}",
+            i.name,
+            i.backend,
+            i.device_type,
+            i.driver,
+            i.driver_info,
+            self.limits.max_storage_buffer_binding_size >> 20,
+            self.max_binding_bytes >> 20,
+            self.limits.max_buffer_size >> 20,
+            self.limits.max_compute_workgroup_storage_size,
+            self.limits.max_compute_invocations_per_workgroup,
+            self.limits.max_compute_workgroups_per_dimension,
+        )
+    }
+
+    /// Return (and clear) a GPU error recorded since the last check; device loss stays reported.
+    pub fn check(&self) -> Result<()> {
+        let mut s = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(msg) = &s.lost {
+            return Err(Error::DeviceLost(msg.clone()));
+        }
+        match s.uncaptured.take() {
+            None => Ok(()),
+            Some((true, _)) => Err(Error::OutOfMemory {
+                what: "a GPU operation".into(),
+                bytes: 0,
+            }),
+            Some((false, msg)) => Err(Error::Gpu(msg)),
+        }
+    }
+
+    /// A storage buffer (STORAGE | COPY_SRC | COPY_DST) of `bytes` bytes (rounded up to 4), for
+    /// activations, KV caches and the like. [`Error::DeviceLimit`] if it exceeds the device's
+    /// binding limit (not [`GpuOptions::max_binding_bytes`], which only splits weights),
+    /// [`Error::OutOfMemory`] if the allocation fails (on the web an OOM may only be reported by
+    /// the next call).
+    pub fn storage_buffer(&self, label: &str, bytes: u64) -> Result<wgpu::Buffer> {
+        let size = bytes.max(4).div_ceil(4) * 4;
+        let limit = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        if size > limit {
+            return Err(Error::DeviceLimit {
+                what: format!("buffer {label:?}"),
+                needed: size,
+                limit,
+            });
+        }
+        self.create_buffer(
+            label,
+            size,
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        )
+    }
+
+    /// Create a buffer inside an out-of-memory error scope.
+    pub(crate) fn create_buffer(
+        &self,
+        label: &str,
+        size: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
+        self.check()?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        });
+        // Native: the scope resolves at once. Web: the answer comes later and is recorded in the
+        // error slot, so the next call reports it.
+        let slot = self.errors.clone();
+        let oom = readback::resolve_now_or_later(scope.pop(), move |e| {
+            if let Some(e) = e {
+                let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+                s.uncaptured.get_or_insert_with(|| describe_error(&e));
+            }
+        });
+        match oom {
+            Some(Some(_)) => Err(Error::OutOfMemory {
+                what: label.to_string(),
+                bytes: size,
+            }),
+            _ => Ok(buffer),
+        }
+    }
+}
+
+/// An uncaptured wgpu error as (is out-of-memory, message).
+fn describe_error(e: &wgpu::Error) -> (bool, String) {
+    (matches!(e, wgpu::Error::OutOfMemory { .. }), e.to_string())
+}

@@ -1,1 +1,143 @@
-//! TODO
+//! GPU kernels: one Rust module per WGSL file under `shaders/`, each adding its typed op to
+//! [`Batch`].
+//!
+//! Activations are f32 storage buffers, row-major. Ops are recorded into a [`Batch`] (one
+//! command encoder, one compute pass between copies, one uniform arena), so a whole forward
+//! pass is a single submit. Pipelines are built lazily on first use and cached by a typed
+//! [`PipelineKey`]; [`Kernels::prepare`] builds a set ahead of time.
+//!
+//! Ops do not return errors one by one: the first problem (a bad argument, a pipeline that failed
+//! to build) is kept in the batch and returned by [`Batch::submit`], and nothing is submitted.
+
+mod attention;
+mod batch;
+mod elementwise;
+mod embed;
+mod matmul;
+mod nll;
+mod norm;
+mod rope;
+mod sample;
+pub mod shaders;
+
+pub use attention::AttentionArgs;
+pub use batch::Batch;
+pub use sample::SampleArgs;
+
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::quant::QuantType;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Rotary embedding variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RopeMode {
+    /// Rotate pairs (i, i + n_rot/2): GPT-NeoX, Gemma, Qwen, Phi-3.
+    Neox,
+    /// Rotate adjacent pairs (2i, 2i + 1): Llama, Mistral.
+    Normal,
+}
+
+/// Activation of a gated feed-forward layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// GELU with the tanh approximation (Gemma).
+    GeluTanh,
+    /// SiLU / swish (Llama family).
+    Silu,
+}
+
+/// Identifies one compute pipeline: a kernel family and its variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PipelineKey {
+    Matmul(QuantType),
+    Embed(QuantType),
+    RmsNorm { in_place: bool },
+    Rope,
+    Attention,
+    GatedAct(Activation),
+    AddInplace,
+    Sample,
+    Nll,
+}
+
+/// The pipeline cache and the pool of uniform-arena buffers, for one [`GpuContext`].
+pub struct Kernels {
+    pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
+    /// Uniform-arena chunks returned by finished batches (queue writes are ordered with
+    /// submits, so a chunk can be rewritten for the next batch at once).
+    arena_pool: Mutex<Vec<wgpu::Buffer>>,
+}
+
+impl Kernels {
+    /// An empty cache; pipelines are built on first use (or by [`Self::prepare`]).
+    pub fn new(ctx: &GpuContext) -> Result<Self> {
+        ctx.check()?;
+        Ok(Self {
+            pipelines: Mutex::new(HashMap::new()),
+            arena_pool: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Build the pipelines for `keys` now (e.g. every kernel a model will use, at load time).
+    pub fn prepare(&self, ctx: &GpuContext, keys: &[PipelineKey]) -> Result<()> {
+        for &k in keys {
+            self.pipeline(ctx, k)?;
+        }
+        ctx.check()
+    }
+
+    /// Start recording a batch of ops.
+    pub fn batch<'a>(&'a self, ctx: &'a GpuContext) -> Batch<'a> {
+        Batch::new(self, ctx)
+    }
+
+    /// The pipeline for `key`, built and cached on first use.
+    pub(crate) fn pipeline(
+        &self,
+        ctx: &GpuContext,
+        key: PipelineKey,
+    ) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self
+            .pipelines
+            .lock()
+            .map_err(|_| Error::Gpu("pipeline cache poisoned".into()))?;
+        if let Some(p) = cache.get(&key) {
+            return Ok(p.clone());
+        }
+        let source = key.source();
+        shaders::dump(key, &source);
+        let label = key.label();
+        let module = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = ctx
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some(key.entry_point()),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        // A WGSL or pipeline error lands in the context's error slot.
+        ctx.check()?;
+        cache.insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    fn take_arena_chunk(&self) -> Option<wgpu::Buffer> {
+        self.arena_pool.lock().ok()?.pop()
+    }
+
+    fn return_arena_chunks(&self, chunks: impl IntoIterator<Item = wgpu::Buffer>) {
+        if let Ok(mut pool) = self.arena_pool.lock() {
+            pool.extend(chunks);
+        }
+    }
+}

@@ -1,1 +1,19 @@
-//! TODO
+//! Models: hyper-parameters from metadata, the weights on the GPU, and the forward pass.
+//!
+//! `hparams` is plain data (also used by the CPU reference); everything else needs the GPU.
+
+pub mod hparams;
+
+#[cfg(feature = "gpu")]
+mod forward;
+#[cfg(feature = "gpu")]
+mod load;
+#[cfg(feature = "gpu")]
+mod weights;
+
+#[cfg(feature = "gpu")]
+pub use forward::{ForwardBuffers, LogitRows};
+#[cfg(feature = "gpu")]
+pub use load::ModelLoader;
+#[cfg(feature = "gpu")]
+pub use weights::{LayerWeights, Model, ModelWeights};

@@ -6,14 +6,25 @@
 //! fields first, padded so that every following field starts on a 4-byte boundary, and the
 //! block's size rounded up to a multiple of 4 bytes. WGSL reads it as `array<u32>`. See each
 //! format's module for the exact field offsets, which the WGSL include for that format mirrors.
+//!
+//! F32 and F16 are the same in both layouts, except that a GPU F16 block is a `u32` holding two
+//! halves (`half[2i] | half[2i + 1] << 16`) and an F16 row of odd length gets a zero half at its
+//! end. [`dequantize`] is the CPU reference (bit-equal to ggml and the `gguf` Python package);
+//! [`repack`] and [`BlockRepacker`] make the GPU layout; [`dequantize_gpu_block`] reads it back.
 
-// mod dequant;
-// mod repack;
-
-
-
+mod dequant;
+mod layout;
+pub mod q4_0;
+pub mod q4_k;
+pub mod q5_0;
+pub mod q5_k;
+pub mod q6_k;
+pub mod q8_0;
+mod repack;
 
 use crate::error::{Error, Result};
+pub use dequant::{dequantize, dequantize_gpu_block};
+pub use repack::{repack, BlockRepacker};
 
 /// The block formats brasa understands. Discriminants are ggml's type ids.
 #[allow(non_camel_case_types)]
@@ -48,12 +59,13 @@ impl QuantType {
 
     /// The ggml name of any type id, supported or not (for error messages).
     pub fn ggml_name(id: u32) -> &'static str {
-        const NAMES: [&str; 42] = [
+        #[rustfmt::skip]
+        const NAMES: [&str; 43] = [
             "F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K",
             "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S",
             "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M",
             "BF16", "Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8", "TQ1_0", "TQ2_0", "IQ4_NL_4_4",
-            "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4", "NVFP4", "Q1_0",
+            "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4", "NVFP4", "Q1_0", "Q2_0",
         ];
         NAMES.get(id as usize).copied().unwrap_or("unknown")
     }
@@ -121,18 +133,21 @@ impl QuantType {
     /// number of blocks.
     pub fn row_bytes(self, cols: u64) -> Result<u64> {
         let be = self.block_elems() as u64;
-        if cols % be != 0 {
+        if !cols.is_multiple_of(be) {
             return Err(Error::InvalidModel(format!(
                 "{} rows must be a multiple of {be} elements, got {cols}",
                 self.name()
             )));
         }
-        Ok(cols / be * self.block_bytes() as u64)
+        (cols / be).checked_mul(self.block_bytes() as u64).ok_or_else(|| {
+            Error::InvalidModel(format!("{} row of {cols} elements is too long", self.name()))
+        })
     }
 
-    /// Bytes of one row of `cols` elements in the GPU layout.
+    /// Bytes of one row of `cols` elements in the GPU layout (saturating at `u64::MAX` for
+    /// absurd `cols` instead of overflowing).
     pub fn gpu_row_bytes(self, cols: u64) -> u64 {
-        cols.div_ceil(self.gpu_block_elems() as u64) * self.gpu_block_bytes() as u64
+        cols.div_ceil(self.gpu_block_elems() as u64).saturating_mul(self.gpu_block_bytes() as u64)
     }
 }
 

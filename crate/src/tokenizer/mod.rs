@@ -1,1 +1,163 @@
 //! Tokenizers built from GGUF metadata (`tokenizer.ggml.*`), and incremental detokenization.
+//!
+//! The goal is llama.cpp's exact token ids. A [`Tokenizer`] is a [`Vocab`] (texts, scores,
+//! attributes, special ids — shared by every model kind) plus the model kind's algorithm:
+//!
+//! - `vocab.rs`, `special.rs`: the vocabulary and llama.cpp's load-time special-token rules;
+//! - `partition.rs`: splitting input at special tokens (common to all kinds);
+//! - `spm.rs`: SentencePiece bigram merging (`tokenizer.ggml.model = "llama"`);
+//! - `detok.rs`: ids back to text, and the streaming [`Detokenizer`];
+//! - `gguf_load.rs`: metadata → [`VocabData`].
+//!
+//! A BPE tokenizer would be a sibling of `spm.rs` and one more [`ModelKind`] variant.
+
+mod detok;
+// TEMPORARY: typed metadata getters until the GGUF reader branch is merged.
+mod gguf_load;
+mod partition;
+mod special;
+mod spm;
+mod vocab;
+
+pub use detok::Detokenizer;
+pub use vocab::{attr, SpecialIds, Vocab, VocabData};
+
+use crate::error::{Error, Result};
+use crate::gguf::Metadata;
+#[allow(unused_imports)]
+use vocab::KindDefaults;
+
+/// The tokenization algorithm, from `tokenizer.ggml.model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `"llama"`: SentencePiece with byte fallback (Llama 2, Mistral, TinyLlama, Gemma 1–3, Phi-3).
+    Spm,
+}
+
+impl ModelKind {
+    /// The kind for a `tokenizer.ggml.model` value, or an error naming the unsupported value.
+    pub fn from_gguf_name(name: &str) -> Result<Self> {
+        match name {
+            "llama" => Ok(ModelKind::Spm),
+            other => Err(Error::Tokenizer(format!(
+                "unsupported tokenizer model {other:?} (tokenizer.ggml.model); brasa supports \"llama\" (SentencePiece)"
+            ))),
+        }
+    }
+
+    /// llama.cpp's defaults for this kind, used where the metadata is silent.
+    fn defaults(self) -> KindDefaults {
+        match self {
+            ModelKind::Spm => KindDefaults {
+                bos: Some(1),
+                eos: Some(2),
+                unk: Some(0),
+                add_bos: true,
+                add_space_prefix: true,
+            },
+        }
+    }
+}
+
+/// A tokenizer: text ↔ token ids, matching llama.cpp.
+#[derive(Debug, Clone)]
+pub struct Tokenizer {
+    kind: ModelKind,
+    vocab: Vocab,
+}
+
+impl Tokenizer {
+    /// Builds the tokenizer described by a GGUF file's metadata. Fails with [`Error::Tokenizer`]
+    /// for an unsupported `tokenizer.ggml.model`, and with a metadata error for missing or
+    /// mistyped keys.
+    pub fn from_gguf(md: &Metadata) -> Result<Self> {
+        let kind = ModelKind::from_gguf_name(md.get_str(gguf_load::KEY_MODEL)?)?;
+        Self::from_data(kind, gguf_load::vocab_data(md)?)
+    }
+
+    /// Builds a tokenizer from plain data (no GGUF file needed).
+    pub fn from_data(kind: ModelKind, data: VocabData) -> Result<Self> {
+        let vocab = Vocab::build(data, kind.defaults())?;
+        Ok(Tokenizer { kind, vocab })
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// Text to token ids.
+    ///
+    /// `add_bos`: prepend the BOS token (when the vocabulary has one). Callers normally pass
+    /// [`Tokenizer::add_bos`]; llama.cpp's `add_special = true` corresponds to
+    /// `add_bos = self.add_bos()`. `parse_special`: also match CONTROL tokens (`<start_of_turn>`,
+    /// `<bos>` …) written in the text; USER_DEFINED tokens are matched either way.
+    pub fn encode(&self, text: &str, add_bos: bool, parse_special: bool) -> Vec<u32> {
+        let mut out = Vec::with_capacity(text.len() / 3 + 2);
+        if add_bos {
+            out.extend(self.vocab.bos);
+        }
+        let frags = partition::partition(&self.vocab, text, parse_special);
+        match self.kind {
+            ModelKind::Spm => spm::encode_fragments(&self.vocab, text, &frags, &mut out),
+        }
+        out
+    }
+
+    /// Whether the model wants a BOS token in front of a prompt (`tokenizer.ggml.add_bos_token`,
+    /// default true for SentencePiece).
+    pub fn add_bos(&self) -> bool {
+        self.vocab.add_bos
+    }
+
+    /// Whether the model wants an EOS token after a prompt (`tokenizer.ggml.add_eos_token`);
+    /// [`encode`](Self::encode) never appends it.
+    pub fn add_eos(&self) -> bool {
+        self.vocab.add_eos
+    }
+
+    pub fn bos(&self) -> Option<u32> {
+        self.vocab.bos
+    }
+
+    pub fn eos(&self) -> Option<u32> {
+        self.vocab.eos
+    }
+
+    /// Whether generation should stop at this token: EOS, end-of-turn tokens (`<end_of_turn>`,
+    /// `<|eot_id|>` …) and the others llama.cpp puts in its end-of-generation set.
+    pub fn is_eog(&self, id: u32) -> bool {
+        self.vocab.eog.contains(&id)
+    }
+
+    /// All end-of-generation ids, ascending.
+    pub fn eog_ids(&self) -> Vec<u32> {
+        self.vocab.eog.iter().copied().collect()
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// The bytes one token stands for, as llama.cpp's `token_to_piece` (no lstrip): CONTROL and
+    /// UNKNOWN tokens are empty unless `render_special`; byte tokens give their single byte (so a
+    /// piece can be part of a UTF-8 character). Unknown ids give nothing.
+    pub fn token_to_piece(&self, id: u32, render_special: bool) -> Vec<u8> {
+        match self.kind {
+            ModelKind::Spm => detok::spm_piece(&self.vocab, id, render_special),
+        }
+    }
+
+    /// Token ids to text, as llama.cpp's `detokenize` with `remove_special = false`: the pieces
+    /// concatenated, the first one losing a leading space when the vocabulary adds a space
+    /// prefix. Invalid UTF-8 becomes U+FFFD.
+    pub fn decode(&self, ids: &[u32], render_special: bool) -> String {
+        String::from_utf8_lossy(&detok::decode_bytes(self, ids, render_special)).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,280 @@
+//! A session: one conversation's K/V cache and the generation loop.
+//!
+//! Decode keeps tokens on the GPU: the sampler writes the chosen id into `tokens[0]`, which the
+//! next step's embedding lookup reads, so the host only reads back 4 bytes per token.
+
+use std::sync::Arc;
+
+use web_time::Instant;
+
+use crate::error::{Error, Result};
+use crate::generate::engine::Engine;
+use crate::generate::sampler::{GenParams, Sampler};
+use crate::model::{ForwardBuffers, LogitRows, Model};
+use crate::tokenizer::Detokenizer;
+
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    /// K/V cache capacity in tokens.
+    pub ctx_size: u32,
+    /// Most tokens per forward call during prefill.
+    pub max_batch: u32,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions { ctx_size: 4096, max_batch: 256 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishReason {
+    /// An end-of-generation token or a stop string.
+    Stop,
+    /// `max_tokens` reached.
+    Length,
+    /// The context is full.
+    ContextFull,
+    /// The caller's callback asked to stop.
+    Cancelled,
+}
+
+/// What a `generate` call did, with timings.
+#[derive(Clone, Debug)]
+pub struct GenStats {
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_s: f64,
+    pub decode_s: f64,
+    /// Time from the call to the first generated token being known on the host.
+    pub ttft_s: f64,
+    pub text: String,
+    /// The generated token ids (including a final end-of-generation token).
+    pub tokens: Vec<u32>,
+    pub finish: FinishReason,
+}
+
+impl GenStats {
+    pub fn prefill_tok_s(&self) -> f64 {
+        self.prompt_tokens as f64 / self.prefill_s.max(1e-9)
+    }
+    /// Decode speed over the tokens after the first (the first comes out of prefill).
+    pub fn decode_tok_s(&self) -> f64 {
+        (self.generated_tokens.saturating_sub(1)) as f64 / self.decode_s.max(1e-9)
+    }
+}
+
+pub struct Session {
+    engine: Engine,
+    model: Arc<Model>,
+    bufs: ForwardBuffers,
+    /// Tokens whose keys and values are in the cache.
+    n_past: u32,
+    /// `u32 [1]`: the last sampled token, copied out for readback.
+    sampled: wgpu::Buffer,
+}
+
+impl Session {
+    pub fn new(engine: &Engine, model: Arc<Model>, opts: SessionOptions) -> Result<Self> {
+        if opts.ctx_size == 0 || opts.max_batch == 0 {
+            return Err(Error::InvalidArgument("ctx_size and max_batch must be positive".into()));
+        }
+        let max_batch = opts.max_batch.min(opts.ctx_size);
+        let bufs = ForwardBuffers::new(&engine.ctx, &model.hp, opts.ctx_size, max_batch, 16)?;
+        let sampled = engine.ctx.storage_buffer("sampled", 4)?;
+        Ok(Session { engine: engine.clone(), model, bufs, n_past: 0, sampled })
+    }
+
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    /// Tokens in the cache.
+    pub fn n_past(&self) -> u32 {
+        self.n_past
+    }
+
+    /// Rows the LM head computes per call.
+    pub fn max_logit_rows(&self) -> u32 {
+        self.bufs.max_logit_rows
+    }
+
+    pub fn ctx_size(&self) -> u32 {
+        self.bufs.ctx_size
+    }
+
+    /// Forgets the conversation (the cache is overwritten from position 0).
+    pub fn reset(&mut self) {
+        self.n_past = 0;
+    }
+
+    fn check_room(&self, n: usize) -> Result<()> {
+        let needed = self.n_past as usize + n;
+        if needed > self.bufs.ctx_size as usize {
+            return Err(Error::ContextFull { needed, capacity: self.bufs.ctx_size as usize });
+        }
+        Ok(())
+    }
+
+    /// Runs `tokens` through the model at the next positions, in batches of at most
+    /// `max_batch`. For each batch, `per_batch(batch, first_token_index, n)` may record more work
+    /// (e.g. the LM head on some rows) into the same command buffer.
+    pub fn feed(
+        &mut self,
+        tokens: &[u32],
+        per_batch: &mut dyn FnMut(&mut crate::kernels::Batch, &ForwardBuffers, usize, u32) -> Result<()>,
+    ) -> Result<()> {
+        self.check_room(tokens.len())?;
+        let vocab = self.model.hp.n_vocab;
+        if let Some(bad) = tokens.iter().find(|t| **t >= vocab) {
+            return Err(Error::InvalidArgument(format!("token id {bad} is outside the vocabulary ({vocab})")));
+        }
+        for (i, chunk) in tokens.chunks(self.bufs.max_tokens as usize).enumerate() {
+            let n = chunk.len() as u32;
+            let ctx = &self.engine.ctx;
+            ctx.queue.write_buffer(&self.bufs.tokens, 0, bytemuck::cast_slice(chunk));
+            let mut b = self.engine.kernels.batch(ctx);
+            self.bufs.encode_layers(&mut b, &self.model, n, self.n_past);
+            per_batch(&mut b, &self.bufs, i * self.bufs.max_tokens as usize, n)?;
+            b.submit()?;
+            self.n_past += n;
+        }
+        Ok(())
+    }
+
+    /// Logits of every position of `tokens` (fed at the next positions), read back to the host.
+    /// For tests and inspection: generation never reads logits back.
+    pub async fn logits(&mut self, tokens: &[u32]) -> Result<Vec<Vec<f32>>> {
+        let n_vocab = self.model.hp.n_vocab as u64;
+        let mut out = Vec::with_capacity(tokens.len());
+        let step = self.bufs.max_logit_rows as usize;
+        for chunk in tokens.chunks(self.bufs.max_tokens as usize) {
+            self.feed(chunk, &mut |_, _, _, _| Ok(()))?;
+            for first in (0..chunk.len()).step_by(step) {
+                let count = step.min(chunk.len() - first) as u32;
+                let mut b = self.engine.kernels.batch(&self.engine.ctx);
+                self.bufs.encode_logits(&mut b, &self.model, LogitRows { first: first as u32, count });
+                b.submit()?;
+                let flat = self.engine.ctx.read_f32(&self.bufs.logits, 0, count as u64 * n_vocab).await?;
+                out.extend(flat.chunks(n_vocab as usize).map(|r| r.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Generates a continuation of `prompt` (tokenized with BOS when the session is empty),
+    /// calling `on_text` with each new piece of text; `on_text` returns false to stop.
+    pub async fn generate(
+        &mut self,
+        prompt: &str,
+        params: &GenParams,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<GenStats> {
+        params.validate()?;
+        let t0 = Instant::now();
+        let model = self.model.clone();
+        let tok = &model.tokenizer;
+        let add_bos = tok.add_bos() && self.n_past == 0;
+        let prompt_ids = tok.encode(prompt, add_bos, true);
+        if prompt_ids.is_empty() {
+            return Err(Error::InvalidArgument("empty prompt".into()));
+        }
+        let mut sampler = Sampler::new(params);
+        let last = prompt_ids.len() - 1;
+        // Prefill; the batch holding the last prompt token also samples the first new token.
+        let sampled = self.sampled.clone();
+        let mut args = Some(sampler.next_args());
+        self.feed(&prompt_ids, &mut |b, bufs, first, n| {
+            if first + n as usize > last {
+                let row = (last - first) as u32;
+                bufs.encode_logits(b, &model, LogitRows { first: row, count: 1 });
+                let a = args.take().expect("one batch holds the last prompt token");
+                b.sample(&bufs.logits, 0, model.hp.n_vocab, &a, &bufs.tokens, 0);
+                b.copy_buffer(&bufs.tokens, 0, &sampled, 0, 4);
+            }
+            Ok(())
+        })?;
+        let mut token = self.read_sampled().await?;
+        let prefill_s = t0.elapsed().as_secs_f64();
+        let t_decode = Instant::now();
+
+        let mut detok = Detokenizer::new(tok);
+        let mut text = String::new();
+        let mut emitted = 0; // bytes of `text` already passed to on_text
+        let mut generated = 0;
+        let mut ids = Vec::new();
+        let hold = params.stop.iter().map(|s| s.len()).max().unwrap_or(0);
+        let finish = loop {
+            generated += 1;
+            ids.push(token);
+            if tok.is_eog(token) {
+                break FinishReason::Stop;
+            }
+            text.push_str(&detok.push(token));
+            if let Some(cut) = params.stop.iter().filter_map(|s| text.find(s.as_str())).min() {
+                text.truncate(cut);
+                if cut > emitted && !on_text(&text[emitted..]) {
+                    break FinishReason::Cancelled;
+                }
+                emitted = text.len();
+                break FinishReason::Stop;
+            }
+            // Hold back text that could be the start of a stop string.
+            let safe = text.floor_char_boundary(text.len().saturating_sub(hold.saturating_sub(1)));
+            if safe > emitted {
+                let keep_going = on_text(&text[emitted..safe]);
+                emitted = safe;
+                if !keep_going {
+                    break FinishReason::Cancelled;
+                }
+            }
+            if generated >= params.max_tokens as usize {
+                break FinishReason::Length;
+            }
+            if self.n_past >= self.bufs.ctx_size {
+                break FinishReason::ContextFull;
+            }
+            token = self.decode_step(&mut sampler).await?;
+        };
+        if finish != FinishReason::Cancelled {
+            text.push_str(&detok.flush());
+            if params.stop.iter().all(|s| !text.contains(s.as_str())) && text.len() > emitted {
+                on_text(&text[emitted..]);
+            }
+        }
+        Ok(GenStats {
+            prompt_tokens: prompt_ids.len(),
+            generated_tokens: generated,
+            prefill_s,
+            decode_s: t_decode.elapsed().as_secs_f64(),
+            ttft_s: prefill_s,
+            text,
+            tokens: ids,
+            finish,
+        })
+    }
+
+    /// Feeds the token already in `tokens[0]` (put there by the previous sample) and samples
+    /// the next one.
+    async fn decode_step(&mut self, sampler: &mut Sampler) -> Result<u32> {
+        self.check_room(1)?;
+        let ctx = &self.engine.ctx;
+        let mut b = self.engine.kernels.batch(ctx);
+        self.bufs.encode_layers(&mut b, &self.model, 1, self.n_past);
+        self.bufs.encode_logits(&mut b, &self.model, LogitRows { first: 0, count: 1 });
+        b.sample(&self.bufs.logits, 0, self.model.hp.n_vocab, &sampler.next_args(), &self.bufs.tokens, 0);
+        b.copy_buffer(&self.bufs.tokens, 0, &self.sampled, 0, 4);
+        b.submit()?;
+        self.n_past += 1;
+        self.read_sampled().await
+    }
+
+    async fn read_sampled(&self) -> Result<u32> {
+        let bytes = self.engine.ctx.read_buffer(&self.sampled, 0, 4).await?;
+        let id = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        if id >= self.model.hp.n_vocab {
+            return Err(Error::Gpu(format!("sampler returned token {id}, outside the vocabulary")));
+        }
+        Ok(id)
+    }
+}

@@ -1,0 +1,183 @@
+//! Reading GPU buffers back, without blocking on the web.
+//!
+//! A read copies the range into a MAP_READ staging buffer, submits, and awaits `map_async`
+//! through a tiny one-shot channel. Natively the device is polled until the map completes; on
+//! wasm32 the browser completes it and the future wakes.
+
+use super::GpuContext;
+use crate::error::{Error, Result};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// Poll `fut` once. If it is ready return its output; otherwise (only on the web, where wgpu's
+/// futures are promises) hand its eventual output to `later` and return `None`.
+pub(crate) fn resolve_now_or_later<F, T>(fut: F, later: impl FnOnce(T) + 'static) -> Option<T>
+where
+    F: Future<Output = T> + 'static,
+    T: 'static,
+{
+    let mut fut = Box::pin(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => {
+            #[cfg(target_arch = "wasm32")]
+            wasm_bindgen_futures::spawn_local(async move { later(fut.await) });
+            #[cfg(not(target_arch = "wasm32"))]
+            drop(later);
+            None
+        }
+    }
+}
+
+/// A one-shot channel: the `map_async` callback sends, the reader awaits.
+struct Shared<T> {
+    value: Option<T>,
+    waker: Option<Waker>,
+}
+
+struct Receiver<T>(Arc<Mutex<Shared<T>>>);
+
+fn oneshot<T: Send + 'static>() -> (impl FnOnce(T) + Send + 'static, Receiver<T>) {
+    let shared = Arc::new(Mutex::new(Shared {
+        value: None,
+        waker: None,
+    }));
+    let tx = shared.clone();
+    let send = move |v: T| {
+        let mut s = tx.lock().unwrap_or_else(|p| p.into_inner());
+        s.value = Some(v);
+        if let Some(w) = s.waker.take() {
+            w.wake();
+        }
+    };
+    (send, Receiver(shared))
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match s.value.take() {
+            Some(v) => Poll::Ready(v),
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl GpuContext {
+    /// Copy `bytes` bytes of `buf` starting at byte `offset` back to the CPU. `offset` must be a
+    /// multiple of 4; `bytes` is rounded up to 4 for the copy and truncated afterwards.
+    pub async fn read_buffer(
+        &self,
+        buf: &wgpu::Buffer,
+        offset: u64,
+        bytes: u64,
+    ) -> Result<Vec<u8>> {
+        self.check()?;
+        if !offset.is_multiple_of(4) {
+            return Err(Error::InvalidArgument(format!(
+                "read offset {offset} is not a multiple of 4"
+            )));
+        }
+        let padded = bytes.div_ceil(4) * 4;
+        if offset
+            .checked_add(padded)
+            .is_none_or(|end| end > buf.size())
+        {
+            return Err(Error::InvalidArgument(format!(
+                "read of {bytes} bytes at {offset} is past the end of a {}-byte buffer",
+                buf.size()
+            )));
+        }
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let staging = self.create_buffer(
+            "brasa readback",
+            padded,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        )?;
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(buf, offset, &staging, 0, padded);
+        self.queue.submit([enc.finish()]);
+
+        let (send, recv) = oneshot();
+        staging.slice(..).map_async(wgpu::MapMode::Read, send);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("device poll failed: {e}")))?;
+        recv.await.map_err(|e| {
+            self.check()
+                .err()
+                .unwrap_or_else(|| Error::Gpu(format!("buffer map failed: {e}")))
+        })?;
+        let mut out = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("mapped range: {e:?}")))?;
+            view.to_vec()
+        };
+        staging.unmap();
+        out.truncate(bytes as usize);
+        self.check()?;
+        Ok(out)
+    }
+
+    /// Read `n` f32 values starting at element `offset_elems`.
+    pub async fn read_f32(
+        &self,
+        buf: &wgpu::Buffer,
+        offset_elems: u64,
+        n: u64,
+    ) -> Result<Vec<f32>> {
+        let bytes = self.read_buffer(buf, offset_elems * 4, n * 4).await?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
+    /// Read `n` u32 values starting at element `offset_elems`.
+    pub async fn read_u32(
+        &self,
+        buf: &wgpu::Buffer,
+        offset_elems: u64,
+        n: u64,
+    ) -> Result<Vec<u32>> {
+        let bytes = self.read_buffer(buf, offset_elems * 4, n * 4).await?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
+    /// Upload plain values (f32 activations, u32 token ids) into a buffer at a byte offset.
+    pub fn write_buffer(&self, buf: &wgpu::Buffer, offset: u64, data: &[u8]) -> Result<()> {
+        self.check()?;
+        if !offset.is_multiple_of(4) || !data.len().is_multiple_of(4) {
+            return Err(Error::InvalidArgument(
+                "buffer writes must be 4-byte aligned".into(),
+            ));
+        }
+        if offset
+            .checked_add(data.len() as u64)
+            .is_none_or(|end| end > buf.size())
+        {
+            return Err(Error::InvalidArgument(format!(
+                "write of {} bytes at {offset} is past the end of a {}-byte buffer",
+                data.len(),
+                buf.size()
+            )));
+        }
+        self.queue.write_buffer(buf, offset, data);
+        Ok(())
+    }
+}

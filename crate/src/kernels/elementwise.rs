@@ -1,0 +1,111 @@
+//! Elementwise ops (shaders/elementwise.wgsl) and row copies.
+
+use super::{Activation, Batch, PipelineKey};
+use crate::error::Error;
+
+/// Uniforms of shaders/elementwise.wgsl (`ElementwiseParams`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct ElementwiseParams {
+    pub n: u32,
+    pub _pad: [u32; 3],
+}
+
+impl Batch<'_> {
+    /// `out[i] = act(gate[i]) * up[i]` for `i < n`.
+    pub fn gated_act(
+        &mut self,
+        gate: &wgpu::Buffer,
+        up: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        n: u32,
+        act: Activation,
+    ) {
+        let bytes = n as u64 * 4;
+        if n == 0
+            || !self.need("gated_act gate", gate, bytes)
+            || !self.need("gated_act up", up, bytes)
+            || !self.need("gated_act out", out, bytes)
+        {
+            return;
+        }
+        let Some(groups) = self.elementwise_grid(n) else {
+            return;
+        };
+        let params = ElementwiseParams { n, _pad: [0; 3] };
+        self.dispatch(
+            PipelineKey::GatedAct(act),
+            &params,
+            &[(1, gate), (2, up), (3, out)],
+            groups,
+        );
+    }
+
+    /// `y[i] += x[i]` for `i < n`.
+    pub fn add_inplace(&mut self, y: &wgpu::Buffer, x: &wgpu::Buffer, n: u32) {
+        let bytes = n as u64 * 4;
+        if n == 0 || !self.need("add_inplace y", y, bytes) || !self.need("add_inplace x", x, bytes)
+        {
+            return;
+        }
+        let Some(groups) = self.elementwise_grid(n) else {
+            return;
+        };
+        let params = ElementwiseParams { n, _pad: [0; 3] };
+        self.dispatch(PipelineKey::AddInplace, &params, &[(4, y), (5, x)], groups);
+    }
+
+    /// `dst[dst_row0 + i, :] = src[i, :]` for `i < n_rows`, rows of `row_elems` f32 (KV cache
+    /// writes). A buffer copy.
+    pub fn copy_rows(
+        &mut self,
+        src: &wgpu::Buffer,
+        dst: &wgpu::Buffer,
+        dst_row0: u32,
+        n_rows: u32,
+        row_elems: u32,
+    ) {
+        let row_bytes = row_elems as u64 * 4;
+        self.copy_buffer(src, 0, dst, dst_row0 as u64 * row_bytes, n_rows as u64 * row_bytes);
+    }
+
+    /// `dst[dst_offset..][..bytes] = src[src_offset..][..bytes]`: a plain buffer copy (offsets
+    /// and size in bytes, multiples of 4).
+    pub fn copy_buffer(
+        &mut self,
+        src: &wgpu::Buffer,
+        src_offset: u64,
+        dst: &wgpu::Buffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) {
+        if src == dst {
+            return self.fail(Error::InvalidArgument(
+                "copy: src and dst are the same buffer".into(),
+            ));
+        }
+        if (src_offset | dst_offset | bytes) % 4 != 0 {
+            return self.fail(Error::InvalidArgument(format!(
+                "copy: offsets {src_offset}/{dst_offset} and size {bytes} must be multiples of 4"
+            )));
+        }
+        if bytes == 0
+            || !self.need("copy src", src, src_offset + bytes)
+            || !self.need("copy dst", dst, dst_offset + bytes)
+        {
+            return;
+        }
+        self.encoder()
+            .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
+    }
+
+    fn elementwise_grid(&mut self, n: u32) -> Option<(u32, u32, u32)> {
+        match self.grid2((n as u64).div_ceil(256)) {
+            Ok((x, y)) => Some((x, y, 1)),
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! WGSL sources and their composition.
+//!
+//! Each kernel family is one file under `shaders/`; kernels that read weights are composed with
+//! exactly one block-format include (`shaders/quant/*.wgsl`), which provides
+//! `fn dequant8(row_word: u32, g: u32) -> array<f32, 8>` over the kernel's `w: array<u32>`
+//! binding. Composition is plain concatenation keyed by [`PipelineKey`]: no text is spliced.
+//! Set `BRASA_DUMP_WGSL=dir` to write every composed shader to `dir/<key>.wgsl`.
+
+use super::{Activation, PipelineKey};
+use crate::quant::QuantType;
+
+/// The kernel-family files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Family {
+    Matmul,
+    Embed,
+    Norm,
+    Rope,
+    Attention,
+    Elementwise,
+    Sample,
+    Nll,
+}
+
+impl Family {
+    fn text(self) -> &'static str {
+        match self {
+            Family::Matmul => include_str!("../../../shaders/matmul.wgsl"),
+            Family::Embed => include_str!("../../../shaders/embed.wgsl"),
+            Family::Norm => include_str!("../../../shaders/norm.wgsl"),
+            Family::Rope => include_str!("../../../shaders/rope.wgsl"),
+            Family::Attention => include_str!("../../../shaders/attention.wgsl"),
+            Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
+            Family::Sample => include_str!("../../../shaders/sample.wgsl"),
+            Family::Nll => include_str!("../../../shaders/nll.wgsl"),
+        }
+    }
+}
+
+/// The block-format include for a weight type.
+fn quant_include(ty: QuantType) -> &'static str {
+    match ty {
+        QuantType::F32 => include_str!("../../../shaders/quant/f32.wgsl"),
+        QuantType::F16 => include_str!("../../../shaders/quant/f16.wgsl"),
+        QuantType::Q4_0 => include_str!("../../../shaders/quant/q4_0.wgsl"),
+        QuantType::Q5_0 => include_str!("../../../shaders/quant/q5_0.wgsl"),
+        QuantType::Q8_0 => include_str!("../../../shaders/quant/q8_0.wgsl"),
+        QuantType::Q4_K => include_str!("../../../shaders/quant/q4_k.wgsl"),
+        QuantType::Q5_K => include_str!("../../../shaders/quant/q5_k.wgsl"),
+        QuantType::Q6_K => include_str!("../../../shaders/quant/q6_k.wgsl"),
+    }
+}
+
+impl PipelineKey {
+    /// Every pipeline brasa can build (for validation and warm-up).
+    pub fn all() -> Vec<PipelineKey> {
+        let mut v = Vec::new();
+        for ty in QuantType::ALL {
+            v.push(PipelineKey::Matmul(ty));
+            v.push(PipelineKey::Embed(ty));
+        }
+        v.extend([
+            PipelineKey::RmsNorm { in_place: false },
+            PipelineKey::RmsNorm { in_place: true },
+            PipelineKey::Rope,
+            PipelineKey::Attention,
+            PipelineKey::GatedAct(Activation::GeluTanh),
+            PipelineKey::GatedAct(Activation::Silu),
+            PipelineKey::AddInplace,
+            PipelineKey::Sample,
+            PipelineKey::Nll,
+        ]);
+        v
+    }
+
+    fn parts(self) -> (Option<QuantType>, Family) {
+        match self {
+            PipelineKey::Matmul(ty) => (Some(ty), Family::Matmul),
+            PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
+            PipelineKey::RmsNorm { .. } => (None, Family::Norm),
+            PipelineKey::Rope => (None, Family::Rope),
+            PipelineKey::Attention => (None, Family::Attention),
+            PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (None, Family::Elementwise),
+            PipelineKey::Sample => (None, Family::Sample),
+            PipelineKey::Nll => (None, Family::Nll),
+        }
+    }
+
+    /// The complete WGSL module for this pipeline: the block-format include (if any), then the
+    /// kernel family file.
+    pub fn source(self) -> String {
+        let (quant, family) = self.parts();
+        let mut s = String::new();
+        if let Some(ty) = quant {
+            s.push_str(quant_include(ty));
+            s.push('\n');
+        }
+        s.push_str(family.text());
+        s
+    }
+
+    /// The entry point in [`Self::source`].
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            PipelineKey::RmsNorm { in_place: true } => "main_inplace",
+            PipelineKey::GatedAct(Activation::GeluTanh) => "gated_gelu",
+            PipelineKey::GatedAct(Activation::Silu) => "gated_silu",
+            PipelineKey::AddInplace => "add_inplace",
+            _ => "main",
+        }
+    }
+
+    /// A file-name-safe label, e.g. `matmul_Q4_K`.
+    pub fn label(self) -> String {
+        match self {
+            PipelineKey::Matmul(ty) => format!("matmul_{}", ty.name()),
+            PipelineKey::Embed(ty) => format!("embed_{}", ty.name()),
+            PipelineKey::RmsNorm { in_place } => {
+                format!("rms_norm{}", if in_place { "_inplace" } else { "" })
+            }
+            PipelineKey::Rope => "rope".into(),
+            PipelineKey::Attention => "attention".into(),
+            PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
+            PipelineKey::AddInplace => "add_inplace".into(),
+            PipelineKey::Sample => "sample".into(),
+            PipelineKey::Nll => "nll".into(),
+        }
+    }
+
+    /// The WGSL uniform struct of this pipeline and the size of its Rust twin, for the layout
+    /// test.
+    pub fn uniform_struct(self) -> (&'static str, usize) {
+        use std::mem::size_of;
+        match self {
+            PipelineKey::Matmul(_) => ("MatmulParams", size_of::<super::matmul::MatmulParams>()),
+            PipelineKey::Embed(_) => ("EmbedParams", size_of::<super::embed::EmbedParams>()),
+            PipelineKey::RmsNorm { .. } => ("NormParams", size_of::<super::norm::NormParams>()),
+            PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
+            PipelineKey::Attention => (
+                "AttentionParams",
+                size_of::<super::attention::AttentionParams>(),
+            ),
+            PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (
+                "ElementwiseParams",
+                size_of::<super::elementwise::ElementwiseParams>(),
+            ),
+            PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
+            PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
+        }
+    }
+}
+
+/// Write the composed shader to `$BRASA_DUMP_WGSL/<label>.wgsl` when that variable is set.
+pub(crate) fn dump(key: PipelineKey, source: &str) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(dir) = std::env::var_os("BRASA_DUMP_WGSL") {
+        let dir = std::path::PathBuf::from(dir);
+        let path = dir.join(format!("{}.wgsl", key.label()));
+        if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, source)) {
+            log::warn!("BRASA_DUMP_WGSL: cannot write {}: {e}", path.display());
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    let _ = (key, source);
+}

@@ -1,0 +1,155 @@
+//! The transformer forward pass on the GPU, recorded into one [`Batch`] per call.
+//!
+//! Shapes (T = tokens in this call, E = n_embd, Q = q_dim, K = kv_dim, F = n_ff):
+//! `x [T, E]` residual stream → per layer: `xn = norm(x)`; `q [T, Q]`, `k, v [T, K]`; q/k norm,
+//! RoPE; K/V appended to the cache; `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
+//! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up`; `o = Wdown·act`, post-norm, `x += o`.
+//! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
+
+use crate::error::Result;
+use crate::gpu::GpuContext;
+use crate::kernels::{Activation, AttentionArgs, Batch, RopeMode};
+use crate::model::hparams::{Act, HParams, RopeLayout};
+use crate::model::weights::Model;
+
+const F32: u64 = 4;
+
+/// Scratch activations for up to `max_tokens` tokens per forward call, and the K/V cache.
+pub struct ForwardBuffers {
+    pub max_tokens: u32,
+    /// Rows of logits computed per LM-head call.
+    pub max_logit_rows: u32,
+    /// Capacity of the K/V cache in tokens.
+    pub ctx_size: u32,
+    /// `u32 [max_tokens]`: token ids of this call.
+    pub tokens: wgpu::Buffer,
+    x: wgpu::Buffer,
+    /// Normed residual; after the forward pass: the final hidden states `[T, E]`.
+    pub xn: wgpu::Buffer,
+    q: wgpu::Buffer,
+    k: wgpu::Buffer,
+    v: wgpu::Buffer,
+    attn: wgpu::Buffer,
+    o: wgpu::Buffer,
+    gate: wgpu::Buffer,
+    up: wgpu::Buffer,
+    act: wgpu::Buffer,
+    /// `[max_logit_rows, E]`: rows of `xn` gathered for the LM head.
+    head_in: wgpu::Buffer,
+    /// `[max_logit_rows, n_vocab]`
+    pub logits: wgpu::Buffer,
+    /// Per layer: `[ctx_size, K]`.
+    k_cache: Vec<wgpu::Buffer>,
+    v_cache: Vec<wgpu::Buffer>,
+}
+
+/// Which rows of the final hidden states go through the LM head.
+#[derive(Clone, Copy, Debug)]
+pub struct LogitRows {
+    pub first: u32,
+    pub count: u32,
+}
+
+impl ForwardBuffers {
+    pub fn new(ctx: &GpuContext, hp: &HParams, ctx_size: u32, max_tokens: u32, max_logit_rows: u32) -> Result<Self> {
+        let t = max_tokens as u64;
+        let buf = |label: &str, elems: u64| ctx.storage_buffer(label, elems.max(1) * F32);
+        let (e, q, kv, ff) = (hp.n_embd as u64, hp.q_dim() as u64, hp.kv_dim() as u64, hp.n_ff as u64);
+        let mut k_cache = Vec::new();
+        let mut v_cache = Vec::new();
+        for il in 0..hp.n_layer {
+            k_cache.push(buf(&format!("k_cache.{il}"), ctx_size as u64 * kv)?);
+            v_cache.push(buf(&format!("v_cache.{il}"), ctx_size as u64 * kv)?);
+        }
+        Ok(ForwardBuffers {
+            max_tokens,
+            max_logit_rows,
+            ctx_size,
+            tokens: buf("tokens", t)?,
+            x: buf("x", t * e)?,
+            xn: buf("xn", t * e)?,
+            q: buf("q", t * q)?,
+            k: buf("k", t * kv)?,
+            v: buf("v", t * kv)?,
+            attn: buf("attn", t * q)?,
+            o: buf("o", t * e)?,
+            gate: buf("gate", t * ff)?,
+            up: buf("up", t * ff)?,
+            act: buf("act", t * ff)?,
+            head_in: buf("head_in", max_logit_rows as u64 * e)?,
+            logits: buf("logits", max_logit_rows as u64 * hp.n_vocab as u64)?,
+            k_cache,
+            v_cache,
+        })
+    }
+
+    /// Records the whole stack for `n_tokens` tokens (already in `self.tokens`) at positions
+    /// `pos0..pos0 + n_tokens`, appending their keys and values to the cache. Leaves the final
+    /// normed hidden states in `self.xn`.
+    pub fn encode_layers(&self, b: &mut Batch, m: &Model, n_tokens: u32, pos0: u32) {
+        let hp = &m.hp;
+        let w = &m.weights;
+        let (e, kv) = (hp.n_embd, hp.kv_dim());
+        let rope = match hp.traits.rope {
+            RopeLayout::NeoX => RopeMode::Neox,
+            RopeLayout::Normal => RopeMode::Normal,
+        };
+        let act = match hp.traits.act {
+            Act::GeluTanh => Activation::GeluTanh,
+            Act::Silu => Activation::Silu,
+        };
+        b.embed(&w.token_embd, &self.tokens, &self.x, n_tokens, hp.embed_scale());
+        for (il, l) in w.layers.iter().enumerate() {
+            let il = il as u32;
+            b.rms_norm(&self.x, &l.attn_norm, &self.xn, n_tokens, hp.rms_eps);
+            b.matmul(&l.wq, &self.xn, &self.q, n_tokens);
+            b.matmul(&l.wk, &self.xn, &self.k, n_tokens);
+            b.matmul(&l.wv, &self.xn, &self.v, n_tokens);
+            if let (Some(qn), Some(kn)) = (&l.q_norm, &l.k_norm) {
+                b.rms_norm(&self.q, qn, &self.q, n_tokens * hp.n_head, hp.rms_eps);
+                b.rms_norm(&self.k, kn, &self.k, n_tokens * hp.n_head_kv, hp.rms_eps);
+            }
+            let base = hp.rope_base_for(il);
+            let hd = hp.head_dim;
+            b.rope(&self.q, rope, n_tokens, hp.n_head, hd, hd, pos0, base, hp.rope_freq_scale);
+            b.rope(&self.k, rope, n_tokens, hp.n_head_kv, hd, hd, pos0, base, hp.rope_freq_scale);
+            let (kc, vc) = (&self.k_cache[il as usize], &self.v_cache[il as usize]);
+            b.copy_rows(&self.k, kc, pos0, n_tokens, kv);
+            b.copy_rows(&self.v, vc, pos0, n_tokens, kv);
+            let args = AttentionArgs {
+                n_tokens,
+                pos0,
+                n_head: hp.n_head,
+                n_kv_head: hp.n_head_kv,
+                head_dim: hd,
+                window: if hp.is_swa_layer(il) { hp.sliding_window } else { 0 },
+                scale: hp.attn_scale,
+                softcap: 0.0,
+            };
+            b.attention(&self.q, kc, vc, &self.attn, &args);
+            b.matmul(&l.wo, &self.attn, &self.o, n_tokens);
+            if let Some(pn) = &l.post_attn_norm {
+                b.rms_norm(&self.o, pn, &self.o, n_tokens, hp.rms_eps);
+            }
+            b.add_inplace(&self.x, &self.o, n_tokens * e);
+            b.rms_norm(&self.x, &l.ffn_norm, &self.xn, n_tokens, hp.rms_eps);
+            b.matmul(&l.gate, &self.xn, &self.gate, n_tokens);
+            b.matmul(&l.up, &self.xn, &self.up, n_tokens);
+            b.gated_act(&self.gate, &self.up, &self.act, n_tokens * hp.n_ff, act);
+            b.matmul(&l.down, &self.act, &self.o, n_tokens);
+            if let Some(pn) = &l.post_ffn_norm {
+                b.rms_norm(&self.o, pn, &self.o, n_tokens, hp.rms_eps);
+            }
+            b.add_inplace(&self.x, &self.o, n_tokens * e);
+        }
+        b.rms_norm(&self.x, &w.output_norm, &self.xn, n_tokens, hp.rms_eps);
+    }
+
+    /// Records the LM head for `rows` of the final hidden states (at most `max_logit_rows`):
+    /// `self.logits[i, :]` = logits of row `rows.first + i`.
+    pub fn encode_logits(&self, b: &mut Batch, m: &Model, rows: LogitRows) {
+        let e = m.hp.n_embd as u64 * F32;
+        b.copy_buffer(&self.xn, rows.first as u64 * e, &self.head_in, 0, rows.count as u64 * e);
+        b.matmul(m.weights.lm_head(), &self.head_in, &self.logits, rows.count);
+    }
+}

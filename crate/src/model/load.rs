@@ -1,0 +1,172 @@
+//! Streams a GGUF file into GPU buffers.
+//!
+//! Bytes arrive in chunks of any size (a file read, a `fetch` stream). The header is parsed as
+//! soon as it is complete; then every tensor the model needs is allocated on the GPU, its shape
+//! checked, and its data repacked block by block into the GPU layout and written in bounded
+//! pieces as it streams past. At no point is a whole tensor (let alone the file) in memory.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::gguf::{GgufFile, GgufReader, TensorBytes};
+use crate::gpu::{GpuContext, GpuWeight};
+use crate::model::hparams::HParams;
+use crate::model::weights::{assemble, expected_tensors, matrix_shape, Model};
+use crate::quant::{BlockRepacker, QuantType};
+use crate::tokenizer::Tokenizer;
+
+/// Largest piece of repacked bytes written to the GPU at once.
+const MAX_PIECE: usize = 1 << 20;
+/// Natively, wgpu keeps `write_buffer` data in staging memory until the next submit: flush
+/// after this many bytes so a load never holds more than this much extra.
+const FLUSH_EVERY: u64 = 64 << 20;
+
+/// A tensor being received: where its bytes go.
+struct Incoming {
+    weight: GpuWeight,
+    repacker: BlockRepacker,
+}
+
+/// Everything set up once the header is known.
+struct Receiving {
+    hp: HParams,
+    tokenizer: Tokenizer,
+    name: String,
+    /// Indexed like `GgufFile::tensors`; `None` for tensors the model does not use.
+    incoming: Vec<Option<Incoming>>,
+    done: HashMap<String, GpuWeight>,
+    weight_bytes: u64,
+    unflushed: u64,
+}
+
+/// Push-based model loader: `push` chunks in file order, then `finish`.
+pub struct ModelLoader {
+    ctx: Arc<GpuContext>,
+    reader: GgufReader,
+    state: Option<Receiving>,
+    /// Tensor bytes that arrived in the same chunk as the end of the header, before the
+    /// tensors could be allocated (at most one chunk).
+    early: Vec<(usize, u64, Vec<u8>)>,
+}
+
+impl ModelLoader {
+    pub fn new(ctx: Arc<GpuContext>, file_len: u64) -> Self {
+        ModelLoader { ctx, reader: GgufReader::new(file_len), state: None, early: Vec::new() }
+    }
+
+    /// Bytes consumed so far.
+    pub fn bytes_done(&self) -> u64 {
+        self.reader.position()
+    }
+
+    /// The parsed header, once complete.
+    pub fn file(&self) -> Option<&GgufFile> {
+        self.reader.file()
+    }
+
+    /// Feeds the next chunk of the file.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        let ctx = &self.ctx;
+        let state = &mut self.state;
+        let early = &mut self.early;
+        self.reader.push(chunk, &mut |piece: TensorBytes<'_>| match state.as_mut() {
+            Some(s) => s.receive(ctx, piece.tensor, piece.bytes),
+            None => {
+                early.push((piece.tensor, piece.offset, piece.bytes.to_vec()));
+                Ok(())
+            }
+        })?;
+        if self.state.is_none() {
+            if let Some(file) = self.reader.file() {
+                let mut s = Receiving::start(&self.ctx, file)?;
+                for (tensor, _offset, bytes) in std::mem::take(&mut self.early) {
+                    s.receive(&self.ctx, tensor, &bytes)?;
+                }
+                self.state = Some(s);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the stream: checks that every tensor arrived whole and returns the model.
+    pub fn finish(self) -> Result<Model> {
+        let file = self.reader.finish()?;
+        let mut s = self.state.ok_or_else(|| Error::Truncated {
+            offset: 0,
+            what: "GGUF header".into(),
+            len: file.file_len,
+        })?;
+        for (i, slot) in s.incoming.iter_mut().enumerate() {
+            if let Some(inc) = slot.take() {
+                let w = &inc.weight;
+                let ctx = &self.ctx;
+                inc.repacker.finish(&mut |off, bytes| ctx.write_weight(w, off, bytes))?;
+                s.done.insert(file.tensors[i].name.clone(), inc.weight);
+            }
+        }
+        self.ctx.queue.submit([]);
+        let weights = assemble(&s.hp, s.done)?;
+        Ok(Model { hp: s.hp, weights, tokenizer: s.tokenizer, weight_bytes: s.weight_bytes, name: s.name })
+    }
+}
+
+impl Receiving {
+    /// Checks the header against what the architecture needs and allocates every tensor.
+    fn start(ctx: &GpuContext, file: &GgufFile) -> Result<Self> {
+        let embd = file
+            .tensor("token_embd.weight")
+            .ok_or_else(|| Error::InvalidModel("missing tensor token_embd.weight".into()))?;
+        let (n_vocab, _) = matrix_shape(embd);
+        let n_vocab = u32::try_from(n_vocab)
+            .map_err(|_| Error::InvalidModel(format!("vocabulary of {n_vocab} tokens")))?;
+        let hp = HParams::from_metadata(&file.metadata, n_vocab)?;
+        let tokenizer = Tokenizer::from_gguf(&file.metadata)?;
+        if tokenizer.vocab_size() != n_vocab as usize {
+            return Err(Error::InvalidModel(format!(
+                "tokenizer has {} tokens but the embedding has {n_vocab} rows",
+                tokenizer.vocab_size()
+            )));
+        }
+        let expected = expected_tensors(&hp);
+        let mut incoming: Vec<Option<Incoming>> = (0..file.tensors.len()).map(|_| None).collect();
+        let mut weight_bytes = 0;
+        for (name, rows, cols, required) in &expected {
+            let Some(i) = file.tensors.iter().position(|t| &t.name == name) else {
+                if *required {
+                    return Err(Error::InvalidModel(format!("missing tensor {name}")));
+                }
+                continue;
+            };
+            let t = &file.tensors[i];
+            if matrix_shape(t) != (*rows, *cols) || t.dims.len() > 2 {
+                return Err(Error::InvalidModel(format!(
+                    "tensor {name} has dims {:?}, expected [{cols}, {rows}]",
+                    t.dims
+                )));
+            }
+            let ty = QuantType::for_tensor(name, t.type_id)?;
+            let weight = ctx.create_weight(name, ty, *rows, *cols)?;
+            weight_bytes += weight.row_bytes * rows;
+            let repacker = BlockRepacker::new(ty, *rows, *cols, MAX_PIECE)?;
+            incoming[i] = Some(Incoming { weight, repacker });
+        }
+        let name = file.metadata.opt_str("general.name")?.unwrap_or("").to_string();
+        Ok(Receiving { hp, tokenizer, name, incoming, done: HashMap::new(), weight_bytes, unflushed: 0 })
+    }
+
+    /// Repacks and uploads one piece of tensor `index`'s data.
+    fn receive(&mut self, ctx: &GpuContext, index: usize, bytes: &[u8]) -> Result<()> {
+        let Some(Some(inc)) = self.incoming.get_mut(index) else {
+            return Ok(()); // a tensor this architecture does not use
+        };
+        let w = &inc.weight;
+        inc.repacker.push(bytes, &mut |off, data| ctx.write_weight(w, off, data))?;
+        self.unflushed += bytes.len() as u64;
+        if self.unflushed >= FLUSH_EVERY {
+            ctx.queue.submit([]);
+            self.unflushed = 0;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! A loaded model: hyper-parameters, tokenizer and the weights in GPU buffers, found by their
+//! GGUF tensor names.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::gguf::TensorInfo;
+use crate::gpu::GpuWeight;
+use crate::model::hparams::HParams;
+use crate::tokenizer::Tokenizer;
+
+/// The weights of one transformer block. Matrices are `[rows = out, cols = in]`.
+pub struct LayerWeights {
+    pub attn_norm: GpuWeight,
+    /// `[q_dim, n_embd]`
+    pub wq: GpuWeight,
+    /// `[kv_dim, n_embd]`
+    pub wk: GpuWeight,
+    /// `[kv_dim, n_embd]`
+    pub wv: GpuWeight,
+    /// `[1, head_dim]`, when the architecture has q/k norms.
+    pub q_norm: Option<GpuWeight>,
+    pub k_norm: Option<GpuWeight>,
+    /// `[n_embd, q_dim]`
+    pub wo: GpuWeight,
+    pub post_attn_norm: Option<GpuWeight>,
+    pub ffn_norm: GpuWeight,
+    /// `[n_ff, n_embd]`
+    pub gate: GpuWeight,
+    /// `[n_ff, n_embd]`
+    pub up: GpuWeight,
+    /// `[n_embd, n_ff]`
+    pub down: GpuWeight,
+    pub post_ffn_norm: Option<GpuWeight>,
+}
+
+pub struct ModelWeights {
+    /// `[n_vocab, n_embd]`
+    pub token_embd: GpuWeight,
+    pub output_norm: GpuWeight,
+    /// `[n_vocab, n_embd]`; `None` when tied to `token_embd`.
+    pub output: Option<GpuWeight>,
+    pub layers: Vec<LayerWeights>,
+}
+
+impl ModelWeights {
+    /// The LM head: the output matrix, or the token embedding when they are tied.
+    pub fn lm_head(&self) -> &GpuWeight {
+        self.output.as_ref().unwrap_or(&self.token_embd)
+    }
+}
+
+/// A model ready to run.
+pub struct Model {
+    pub hp: HParams,
+    pub weights: ModelWeights,
+    pub tokenizer: Tokenizer,
+    /// Bytes of weights as stored on the GPU.
+    pub weight_bytes: u64,
+    /// `general.name`, when present.
+    pub name: String,
+}
+
+/// The tensors an architecture needs: `(name, rows, cols, required)`. Shapes are checked
+/// against the file before anything is uploaded.
+pub fn expected_tensors(hp: &HParams) -> Vec<(String, u64, u64, bool)> {
+    let (e, v, ff) = (hp.n_embd as u64, hp.n_vocab as u64, hp.n_ff as u64);
+    let (q, kv, hd) = (hp.q_dim() as u64, hp.kv_dim() as u64, hp.head_dim as u64);
+    let t = hp.traits;
+    let mut out = vec![
+        ("token_embd.weight".to_string(), v, e, true),
+        ("output_norm.weight".to_string(), 1, e, true),
+        ("output.weight".to_string(), v, e, false),
+    ];
+    for il in 0..hp.n_layer {
+        let n = |s: &str| format!("blk.{il}.{s}.weight");
+        out.extend([
+            (n("attn_norm"), 1, e, true),
+            (n("attn_q"), q, e, true),
+            (n("attn_k"), kv, e, true),
+            (n("attn_v"), kv, e, true),
+            (n("attn_q_norm"), 1, hd, t.qk_norm),
+            (n("attn_k_norm"), 1, hd, t.qk_norm),
+            (n("attn_output"), e, q, true),
+            (n("post_attention_norm"), 1, e, t.post_norms),
+            (n("ffn_norm"), 1, e, true),
+            (n("ffn_gate"), ff, e, true),
+            (n("ffn_up"), ff, e, true),
+            (n("ffn_down"), e, ff, true),
+            (n("post_ffw_norm"), 1, e, t.post_norms),
+        ]);
+    }
+    out
+}
+
+/// `(rows, cols)` of a tensor as a matrix: `cols` is GGUF's `dims[0]`.
+pub fn matrix_shape(t: &TensorInfo) -> (u64, u64) {
+    let cols = t.dims.first().copied().unwrap_or(1);
+    (t.dims.iter().skip(1).product(), cols)
+}
+
+/// Assembles [`ModelWeights`] from uploaded tensors, taking them out of `by_name`.
+pub fn assemble(hp: &HParams, mut by_name: HashMap<String, GpuWeight>) -> Result<ModelWeights> {
+    let mut take = |name: String| {
+        by_name.remove(&name).ok_or_else(|| Error::InvalidModel(format!("missing tensor {name}")))
+    };
+    let mut layers = Vec::with_capacity(hp.n_layer as usize);
+    let t = hp.traits;
+    for il in 0..hp.n_layer {
+        let mut n = |s: &str| take(format!("blk.{il}.{s}.weight"));
+        layers.push(LayerWeights {
+            attn_norm: n("attn_norm")?,
+            wq: n("attn_q")?,
+            wk: n("attn_k")?,
+            wv: n("attn_v")?,
+            q_norm: if t.qk_norm { Some(n("attn_q_norm")?) } else { None },
+            k_norm: if t.qk_norm { Some(n("attn_k_norm")?) } else { None },
+            wo: n("attn_output")?,
+            post_attn_norm: if t.post_norms { Some(n("post_attention_norm")?) } else { None },
+            ffn_norm: n("ffn_norm")?,
+            gate: n("ffn_gate")?,
+            up: n("ffn_up")?,
+            down: n("ffn_down")?,
+            post_ffn_norm: if t.post_norms { Some(n("post_ffw_norm")?) } else { None },
+        });
+    }
+    Ok(ModelWeights {
+        token_embd: take("token_embd.weight".into())?,
+        output_norm: take("output_norm.weight".into())?,
+        output: by_name.remove("output.weight"),
+        layers,
+    })
+}

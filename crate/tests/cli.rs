@@ -1,0 +1,60 @@
+//! The `brasa` binary as a user runs it: stdout carries only generated text, errors are typed
+//! and exit non-zero without a panic.
+
+mod common;
+
+use std::process::Command;
+
+fn brasa() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_brasa"))
+}
+
+#[test]
+fn run_prints_only_generated_text() {
+    let Some(model) = common::model_path() else { return };
+    let out = brasa()
+        .args(["run", "--model"])
+        .arg(&model)
+        .args(["--prompt", "The capital of France is", "--max-tokens", "6", "--temperature", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.trim().is_empty(), "no text generated; stderr: {stderr}");
+    assert!(!stdout.contains("tok/s") && !stdout.contains("loaded"), "logs leaked to stdout: {stdout:?}");
+    assert!(stderr.contains("tok/s"), "timings missing from stderr: {stderr}");
+}
+
+#[test]
+fn inspect_lists_tensors() {
+    let Some(model) = common::model_path() else { return };
+    let out = brasa().arg("inspect").arg(&model).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("general.architecture") && stdout.contains("gemma3"));
+    assert!(stdout.contains("token_embd.weight") && stdout.contains("Q8_0"));
+    assert_eq!(stdout.lines().filter(|l| l.contains(".weight")).count(), 236);
+}
+
+#[test]
+fn bad_files_give_typed_errors() {
+    let dir = std::env::temp_dir().join(format!("brasa-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("empty.gguf", b"", "truncated"),
+        ("magic.gguf", b"GGML\x03\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", "bad_file"),
+        ("version.gguf", b"GGUF\x07\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", "unsupported_version"),
+    ];
+    for (name, bytes, code) in cases {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        for args in [vec!["inspect"], vec!["run", "--prompt", "x", "--model"]] {
+            let out = brasa().args(&args).arg(&p).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{name} {args:?}: {stderr}");
+            assert!(stderr.contains(&format!("[{code}]")), "{name} {args:?}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        }
+    }
+}

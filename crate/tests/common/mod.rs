@@ -1,0 +1,78 @@
+//! Shared helpers for the tests that run the real model.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use brasa::generate::Engine;
+use brasa::gpu::GpuOptions;
+use brasa::model::Model;
+
+/// The repository root (the workspace holding crate/).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The real model, or `None` (with a message) when it is absent and not required.
+/// The test command (`npm test`, `.ci/run`) sets BRASA_REQUIRE_MODEL=1, which turns a missing
+/// model into a failure rather than a skip.
+pub fn model_path() -> Option<PathBuf> {
+    let p = std::env::var_os("BRASA_TEST_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("models/gemma-3-270m-q4_k_m.gguf"));
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var_os("BRASA_REQUIRE_MODEL").is_some() {
+        panic!("model {} is missing (run the README's test command, which fetches it)", p.display());
+    }
+    eprintln!("SKIPPED: model {} is missing", p.display());
+    None
+}
+
+/// Streams a GGUF file into a fresh engine, the way the CLI does.
+pub fn load_gpu(path: &std::path::Path) -> (Engine, Arc<Model>) {
+    use std::io::Read;
+    let engine = pollster::block_on(Engine::new(GpuOptions::default())).expect("a GPU adapter (lavapipe in CI)");
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut loader = engine.loader(f.metadata().unwrap().len());
+    let mut buf = vec![0u8; 3 << 20];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        loader.push(&buf[..n]).unwrap();
+    }
+    (engine, Arc::new(loader.finish().unwrap()))
+}
+
+/// Reads a JSON file under tests/reference/gemma-3-270m-q4_k_m/.
+pub fn reference_json(name: &str) -> serde_json::Value {
+    let p = repo_root().join("tests/reference/gemma-3-270m-q4_k_m").join(name);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `max |a - b| / max |b|`: the normalized error used throughout the model tests.
+pub fn normalized_error(a: &[f32], b: &[f32]) -> f64 {
+    let scale = b.iter().fold(0f64, |m, v| m.max(v.abs() as f64)).max(1e-12);
+    a.iter().zip(b).fold(0f64, |m, (x, y)| m.max((*x as f64 - *y as f64).abs())) / scale
+}
+
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Top-1 minus top-2 of a logit vector.
+pub fn margin(v: &[f32]) -> f32 {
+    let mut s: Vec<f32> = v.to_vec();
+    s.sort_by(|a, b| b.total_cmp(a));
+    s[0] - s[1]
+}

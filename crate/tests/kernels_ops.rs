@@ -1,0 +1,268 @@
+//! Norm, RoPE, attention and elementwise kernels on the GPU against the CPU reference
+//! (brasa::reference::kernels, f64). Each budget is a normalized error
+//! max |gpu - ref| / max |ref|, justified where it is used.
+#![cfg(feature = "gpu")]
+
+mod kernels_util;
+
+use brasa::kernels::{Activation, AttentionArgs, RopeMode};
+use brasa::quant::QuantType;
+use brasa::reference::kernels as reference;
+use kernels_util::{assert_close, gpu, Rng};
+
+#[test]
+fn rms_norm_in_and_out_of_place() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(10);
+    for (n_rows, n) in [(1usize, 640usize), (7, 37), (300, 256)] {
+        let wv = rng.vec(n, 0.5, 1.5);
+        let w = g
+            .ctx
+            .create_weight("norm", QuantType::F32, 1, n as u64)
+            .unwrap();
+        g.ctx
+            .write_weight(&w, 0, bytemuck::cast_slice(&wv))
+            .unwrap();
+        let x = rng.vec(n_rows * n, -3.0, 3.0);
+        let xb = g.f32_buffer(&x);
+        let yb = g.zeros(n_rows * n);
+        let ib = g.f32_buffer(&x);
+        let mut batch = g.kernels.batch(&g.ctx);
+        batch.rms_norm(&xb, &w, &yb, n_rows as u32, 1e-6);
+        batch.rms_norm(&ib, &w, &ib, n_rows as u32, 1e-6);
+        batch.submit().unwrap();
+        let want = reference::rms_norm(&x, &wv, 1e-6);
+        // f32 sum of n squares (relative error ~ n * 2^-24 at worst) and one inverseSqrt
+        // (a few ulp): 1e-5 of the output scale.
+        assert_close(
+            &format!("rms_norm {n_rows}x{n}"),
+            &g.read_f32(&yb, n_rows * n),
+            &want,
+            1e-5,
+        );
+        assert_close(
+            &format!("rms_norm in place {n_rows}x{n}"),
+            &g.read_f32(&ib, n_rows * n),
+            &want,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn rope_neox_and_normal() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(11);
+    // (tokens, heads, head_dim, n_rot, pos0, base, freq_scale)
+    let cases = [
+        (1usize, 4usize, 256usize, 256usize, 0usize, 1e6f32, 1.0f32),
+        (17, 2, 64, 64, 2000, 1e4, 1.0),
+        (3, 3, 40, 24, 5, 1e4, 0.25), // dims >= n_rot untouched
+    ];
+    for mode in [RopeMode::Neox, RopeMode::Normal] {
+        for &(nt, nh, hd, nr, pos0, base, fs) in &cases {
+            let x = rng.vec(nt * nh * hd, -1.0, 1.0);
+            let xb = g.f32_buffer(&x);
+            let mut batch = g.kernels.batch(&g.ctx);
+            batch.rope(
+                &xb,
+                mode,
+                nt as u32,
+                nh as u32,
+                hd as u32,
+                nr as u32,
+                pos0 as u32,
+                base,
+                fs,
+            );
+            batch.submit().unwrap();
+            let mut want = x.clone();
+            reference::rope(
+                &mut want,
+                mode == RopeMode::Neox,
+                nt,
+                nh,
+                hd,
+                nr,
+                pos0,
+                base,
+                fs,
+            );
+            // The angle is computed in f32 like llama.cpp: its absolute error is about
+            // pos * 2^-23 * a few (<= 2e-3 rad at pos 2016), and a rotation by an angle error e
+            // moves a unit-scale value by at most e.
+            assert_close(
+                &format!("rope {mode:?} {nt}x{nh}x{hd} rot {nr} pos0 {pos0}"),
+                &g.read_f32(&xb, x.len()),
+                &want,
+                3e-3,
+            );
+        }
+    }
+}
+
+fn run_attention(g: &kernels_util::Gpu, rng: &mut Rng, a: AttentionArgs) {
+    let (nt, nh, nkv, hd) = (
+        a.n_tokens as usize,
+        a.n_head as usize,
+        a.n_kv_head as usize,
+        a.head_dim as usize,
+    );
+    let kv_len = a.pos0 as usize + nt;
+    let capacity = kv_len + 3; // the cache holds more rows than are filled
+    let q = rng.vec(nt * nh * hd, -1.0, 1.0);
+    let k = rng.vec(capacity * nkv * hd, -1.0, 1.0);
+    let v = rng.vec(capacity * nkv * hd, -1.0, 1.0);
+    let (qb, kb, vb, ob) = (
+        g.f32_buffer(&q),
+        g.f32_buffer(&k),
+        g.f32_buffer(&v),
+        g.zeros(nt * nh * hd),
+    );
+    let mut batch = g.kernels.batch(&g.ctx);
+    batch.attention(&qb, &kb, &vb, &ob, &a);
+    batch.submit().unwrap();
+    let want = reference::attention(
+        &q,
+        &k,
+        &v,
+        nt,
+        nh,
+        nkv,
+        hd,
+        a.pos0 as usize,
+        a.window as usize,
+        a.scale,
+        a.softcap,
+    );
+    // Scores are f32 dot products (relative error ~ sqrt(hd) * 2^-24), exp/softmax in f32 and an
+    // f32 weighted sum of up to 4096 values: 1e-4 of the output scale covers it with margin,
+    // while a wrong mask or head mapping changes outputs by order 0.1.
+    assert_close(
+        &format!("attention {a:?}"),
+        &g.read_f32(&ob, nt * nh * hd),
+        &want,
+        1e-4,
+    );
+}
+
+#[test]
+fn attention_gqa_window_pos0() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(12);
+    for (nh, nkv) in [(4u32, 1u32), (4, 2), (4, 4)] {
+        for window in [0u32, 5] {
+            for (nt, pos0) in [(1u32, 0u32), (3, 0), (17, 9), (1, 70)] {
+                for hd in [64u32, 40] {
+                    let a = AttentionArgs {
+                        n_tokens: nt,
+                        n_head: nh,
+                        n_kv_head: nkv,
+                        head_dim: hd,
+                        pos0,
+                        window,
+                        scale: 1.0 / (hd as f32).sqrt(),
+                        softcap: 0.0,
+                    };
+                    run_attention(g, &mut rng, a);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn attention_long_context_and_head_dim_256() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(13);
+    let base = AttentionArgs {
+        n_head: 4,
+        n_kv_head: 1,
+        head_dim: 256,
+        scale: 0.0625,
+        ..Default::default()
+    };
+    // Decode at position 4095 (4096 keys), a sliding window of 512, and a prefill chunk.
+    run_attention(
+        g,
+        &mut rng,
+        AttentionArgs {
+            n_tokens: 1,
+            pos0: 4095,
+            ..base
+        },
+    );
+    run_attention(
+        g,
+        &mut rng,
+        AttentionArgs {
+            n_tokens: 2,
+            pos0: 1000,
+            window: 512,
+            ..base
+        },
+    );
+    run_attention(
+        g,
+        &mut rng,
+        AttentionArgs {
+            n_tokens: 64,
+            pos0: 0,
+            ..base
+        },
+    );
+    // Soft-capped scores (Gemma 2 style), with large logits so the cap matters.
+    run_attention(
+        g,
+        &mut rng,
+        AttentionArgs {
+            n_tokens: 5,
+            pos0: 3,
+            scale: 1.0,
+            softcap: 2.0,
+            ..base
+        },
+    );
+}
+
+#[test]
+fn gated_act_add_and_copy_rows() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(14);
+    let n = 70_001; // not a multiple of 256
+    let gate = rng.vec(n, -8.0, 8.0);
+    let up = rng.vec(n, -2.0, 2.0);
+    let (gb, ub) = (g.f32_buffer(&gate), g.f32_buffer(&up));
+    let (o1, o2) = (g.zeros(n), g.zeros(n));
+    let acc = rng.vec(n, -1.0, 1.0);
+    let accb = g.f32_buffer(&acc);
+    let dst = rng.vec(10 * 6, -1.0, 1.0);
+    let dstb = g.f32_buffer(&dst);
+    let src = rng.vec(3 * 6, -1.0, 1.0);
+    let srcb = g.f32_buffer(&src);
+    let mut batch = g.kernels.batch(&g.ctx);
+    batch.gated_act(&gb, &ub, &o1, n as u32, Activation::GeluTanh);
+    batch.gated_act(&gb, &ub, &o2, n as u32, Activation::Silu);
+    batch.add_inplace(&accb, &ub, n as u32);
+    batch.copy_rows(&srcb, &dstb, 4, 3, 6);
+    batch.submit().unwrap();
+    // Elementwise f32 math: GPU tanh/exp are specified to a few ulp (Vulkan allows more for
+    // tanh near 0), so 1e-5 of the output scale; a wrong formula is off by > 1e-2.
+    assert_close(
+        "gelu",
+        &g.read_f32(&o1, n),
+        &reference::gated_act(&gate, &up, reference::gelu_tanh),
+        1e-5,
+    );
+    assert_close(
+        "silu",
+        &g.read_f32(&o2, n),
+        &reference::gated_act(&gate, &up, reference::silu),
+        1e-5,
+    );
+    let want: Vec<f32> = acc.iter().zip(&up).map(|(a, b)| a + b).collect();
+    assert_eq!(g.read_f32(&accb, n), want, "add_inplace is exact");
+    let mut want = dst.clone();
+    want[24..42].copy_from_slice(&src);
+    assert_eq!(g.read_f32(&dstb, 60), want, "copy_rows is exact");
+}

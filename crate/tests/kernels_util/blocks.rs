@@ -1,0 +1,183 @@
+//! Random weights in brasa's GPU layout, with their exact values decoded independently from
+//! the block fields (following ggml's dequantize_row_* definitions), so a test needs no
+//! dequantizer of the GPU bytes.
+
+// Loops index several parallel arrays by position, as ggml's definitions do.
+#![allow(clippy::needless_range_loop)]
+
+use super::Rng;
+use brasa::quant::QuantType;
+use half::f16;
+
+/// A random `[rows, cols]` weight: GPU-layout bytes (row after row) and its dense values.
+pub struct RandomWeight {
+    pub gpu: Vec<u8>,
+    pub dense: Vec<f32>,
+}
+
+fn h(rng: &mut Rng, lo: f32, hi: f32) -> f16 {
+    let v = rng.f32(lo, hi);
+    f16::from_f32(if rng.byte() & 1 == 0 { v } else { -v })
+}
+
+fn bytes(rng: &mut Rng, n: usize) -> Vec<u8> {
+    (0..n).map(|_| rng.byte()).collect()
+}
+
+fn push_f16(out: &mut Vec<u8>, v: f16) {
+    out.extend_from_slice(&v.to_bits().to_le_bytes());
+}
+
+fn scale_min_k4(j: usize, q: &[u8]) -> (f32, f32) {
+    if j < 4 {
+        ((q[j] & 63) as f32, (q[j + 4] & 63) as f32)
+    } else {
+        (
+            ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4)) as f32,
+            ((q[j + 4] >> 4) | ((q[j] >> 6) << 4)) as f32,
+        )
+    }
+}
+
+/// Append one random block of `ty` to `gpu` (GPU layout) and its values to `dense`.
+fn block(ty: QuantType, rng: &mut Rng, gpu: &mut Vec<u8>, dense: &mut Vec<f32>) {
+    match ty {
+        QuantType::F32 | QuantType::F16 => unreachable!("element types are handled by rows"),
+        QuantType::Q4_0 => {
+            let d = h(rng, 0.05, 0.15);
+            let qs = bytes(rng, 16);
+            push_f16(gpu, d);
+            gpu.extend_from_slice(&[0, 0]);
+            gpu.extend_from_slice(&qs);
+            let d = d.to_f32();
+            dense.extend(qs.iter().map(|&q| d * ((q & 15) as f32 - 8.0)));
+            dense.extend(qs.iter().map(|&q| d * ((q >> 4) as f32 - 8.0)));
+        }
+        QuantType::Q5_0 => {
+            let d = h(rng, 0.03, 0.1);
+            let qh = rng.u32();
+            let qs = bytes(rng, 16);
+            push_f16(gpu, d);
+            gpu.extend_from_slice(&[0, 0]);
+            gpu.extend_from_slice(&qh.to_le_bytes());
+            gpu.extend_from_slice(&qs);
+            let d = d.to_f32();
+            for j in 0..16 {
+                let v = (qs[j] & 15) as u32 | ((qh >> j) & 1) << 4;
+                dense.push(d * (v as f32 - 16.0));
+            }
+            for j in 0..16 {
+                let v = (qs[j] >> 4) as u32 | ((qh >> (j + 16)) & 1) << 4;
+                dense.push(d * (v as f32 - 16.0));
+            }
+        }
+        QuantType::Q8_0 => {
+            let d = h(rng, 0.005, 0.01);
+            let qs = bytes(rng, 32);
+            push_f16(gpu, d);
+            gpu.extend_from_slice(&[0, 0]);
+            gpu.extend_from_slice(&qs);
+            dense.extend(qs.iter().map(|&q| d.to_f32() * (q as i8) as f32));
+        }
+        QuantType::Q4_K | QuantType::Q5_K => {
+            let d = h(rng, 0.002, 0.004);
+            let dmin = h(rng, 0.001, 0.003);
+            let scales = bytes(rng, 12);
+            let qh = bytes(rng, 32);
+            let qs = bytes(rng, 128);
+            push_f16(gpu, d);
+            push_f16(gpu, dmin);
+            gpu.extend_from_slice(&scales);
+            if ty == QuantType::Q5_K {
+                gpu.extend_from_slice(&qh);
+            }
+            gpu.extend_from_slice(&qs);
+            let (d, dmin) = (d.to_f32(), dmin.to_f32());
+            for c in 0..4 {
+                let (sc1, m1) = scale_min_k4(2 * c, &scales);
+                let (sc2, m2) = scale_min_k4(2 * c + 1, &scales);
+                let ql = &qs[32 * c..32 * c + 32];
+                let hb = |l: usize, bit: usize| {
+                    if ty == QuantType::Q5_K && (qh[l] >> bit) & 1 == 1 {
+                        16.0
+                    } else {
+                        0.0
+                    }
+                };
+                for l in 0..32 {
+                    dense.push(d * sc1 * ((ql[l] & 15) as f32 + hb(l, 2 * c)) - dmin * m1);
+                }
+                for l in 0..32 {
+                    dense.push(d * sc2 * ((ql[l] >> 4) as f32 + hb(l, 2 * c + 1)) - dmin * m2);
+                }
+            }
+        }
+        QuantType::Q6_K => {
+            let d = h(rng, 0.0005, 0.001);
+            let ql = bytes(rng, 128);
+            let qh = bytes(rng, 64);
+            let sc = bytes(rng, 16);
+            push_f16(gpu, d);
+            gpu.extend_from_slice(&[0, 0]);
+            gpu.extend_from_slice(&ql);
+            gpu.extend_from_slice(&qh);
+            gpu.extend_from_slice(&sc);
+            let d = d.to_f32();
+            let mut y = [0f32; 256];
+            for n in 0..2 {
+                let (ql, qh, sc, y) = (
+                    &ql[64 * n..],
+                    &qh[32 * n..],
+                    &sc[8 * n..],
+                    &mut y[128 * n..],
+                );
+                for l in 0..32 {
+                    let is = l / 16;
+                    let q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) as i32 - 32;
+                    let q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) as i32 - 32;
+                    let q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) as i32 - 32;
+                    let q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) as i32 - 32;
+                    y[l] = d * (sc[is] as i8) as f32 * q1 as f32;
+                    y[l + 32] = d * (sc[is + 2] as i8) as f32 * q2 as f32;
+                    y[l + 64] = d * (sc[is + 4] as i8) as f32 * q3 as f32;
+                    y[l + 96] = d * (sc[is + 6] as i8) as f32 * q4 as f32;
+                }
+            }
+            dense.extend_from_slice(&y);
+        }
+    }
+}
+
+/// A random `[rows, cols]` weight of type `ty` (cols a multiple of the block size).
+pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> RandomWeight {
+    let mut gpu = Vec::new();
+    let mut dense = Vec::with_capacity(rows * cols);
+    for _ in 0..rows {
+        match ty {
+            QuantType::F32 => {
+                let v = rng.vec(cols, -1.0, 1.0);
+                gpu.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+                dense.extend(v);
+            }
+            QuantType::F16 => {
+                let v: Vec<f16> = (0..cols).map(|_| h(rng, 0.0, 1.0)).collect();
+                gpu.extend(v.iter().flat_map(|x| x.to_bits().to_le_bytes()));
+                if cols % 2 == 1 {
+                    gpu.extend_from_slice(&[0, 0]); // pad the row to whole u32 words
+                }
+                dense.extend(v.iter().map(|x| x.to_f32()));
+            }
+            _ => {
+                for _ in 0..cols / ty.block_elems() {
+                    block(ty, rng, &mut gpu, &mut dense);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        gpu.len() as u64,
+        rows as u64 * ty.gpu_row_bytes(cols as u64),
+        "{ty:?} GPU layout size"
+    );
+    RandomWeight { gpu, dense }
+}

@@ -1,0 +1,314 @@
+//! The GPU layout and the repackers: field placement against the layout table (written out here
+//! from the spec, independently of the format modules), the dequantize round trip through the
+//! GPU layout, the streaming repacker under arbitrary chunkings and piece sizes, and errors.
+
+use brasa::quant::{dequantize, dequantize_gpu_block, repack, BlockRepacker, QuantType};
+use brasa::Result;
+
+/// splitmix64: a small deterministic generator, so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+    /// A finite f16 of moderate magnitude (about 1e-4 .. 2), either sign.
+    fn sane_f16(&mut self) -> [u8; 2] {
+        let exp = 4 + self.below(12) as u16; // biased exponent 4..15
+        let bits = (self.next() as u16 & 0x83ff) | exp << 10;
+        bits.to_le_bytes()
+    }
+}
+
+/// The spec's table: (file offset, GPU offset, length) of every field; everything else in the
+/// GPU block is zero.
+fn spec_fields(ty: QuantType) -> Vec<(usize, usize, usize)> {
+    match ty {
+        QuantType::F32 => vec![(0, 0, 4)],
+        QuantType::F16 => vec![(0, 0, 4)], // two halves as they are
+        QuantType::Q4_0 => vec![(0, 0, 2), (2, 4, 16)],
+        QuantType::Q5_0 => vec![(0, 0, 2), (2, 4, 4), (6, 8, 16)],
+        QuantType::Q8_0 => vec![(0, 0, 2), (2, 4, 32)],
+        QuantType::Q4_K => vec![(0, 0, 144)],
+        QuantType::Q5_K => vec![(0, 0, 176)],
+        QuantType::Q6_K => vec![(208, 0, 2), (0, 4, 128), (128, 132, 64), (192, 196, 16)],
+    }
+}
+
+/// Offsets of the f16 scales in a file block (set to sane values so no block dequantizes to NaN).
+fn f16_offsets(ty: QuantType) -> Vec<usize> {
+    match ty {
+        QuantType::F32 => vec![],
+        QuantType::F16 => vec![0],
+        QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 => vec![0],
+        QuantType::Q4_K | QuantType::Q5_K => vec![0, 2],
+        QuantType::Q6_K => vec![208],
+    }
+}
+
+/// `n_blocks` random file blocks with finite scales.
+fn random_blocks(rng: &mut Rng, ty: QuantType, n_blocks: usize) -> Vec<u8> {
+    let mut raw = rng.bytes(n_blocks * ty.block_bytes());
+    for block in raw.chunks_exact_mut(ty.block_bytes()) {
+        if ty == QuantType::F32 {
+            let v = (rng.next() as i32 as f32) / 1e6;
+            block.copy_from_slice(&v.to_le_bytes());
+        }
+        for at in f16_offsets(ty) {
+            block[at..at + 2].copy_from_slice(&rng.sane_f16());
+        }
+    }
+    raw
+}
+
+fn bit_eq(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+#[test]
+fn gpu_blocks_follow_the_layout_table() {
+    let mut rng = Rng(1);
+    for ty in QuantType::ALL {
+        let n = 3;
+        let file = rng.bytes(n * ty.block_bytes() * ty.gpu_block_elems());
+        let mut gpu = Vec::new();
+        repack(ty, &file, &mut gpu).unwrap();
+        let units = file.len() / (ty.block_bytes() * ty.gpu_block_elems() / ty.block_elems());
+        assert_eq!(gpu.len(), units * ty.gpu_block_bytes(), "{ty:?}");
+        let fb = ty.block_bytes() * ty.gpu_block_elems() / ty.block_elems();
+        for (f, g) in file.chunks_exact(fb).zip(gpu.chunks_exact(ty.gpu_block_bytes())) {
+            let mut covered = vec![false; g.len()];
+            for (fo, go, len) in spec_fields(ty) {
+                assert_eq!(&g[go..go + len], &f[fo..fo + len], "{ty:?} field at GPU {go}");
+                covered[go..go + len].iter_mut().for_each(|c| *c = true);
+            }
+            for (i, c) in covered.iter().enumerate() {
+                assert!(*c || g[i] == 0, "{ty:?}: pad byte {i} is {}", g[i]);
+            }
+        }
+    }
+}
+
+#[test]
+fn gpu_layout_round_trip_every_type() {
+    let mut rng = Rng(2);
+    for ty in QuantType::ALL {
+        let n_blocks = 2 * (1 + rng.below(20)); // even, so F16 is whole GPU blocks
+        let file = random_blocks(&mut rng, ty, n_blocks);
+        let mut want = vec![0.0; n_blocks * ty.block_elems()];
+        dequantize(ty, &file, &mut want).unwrap();
+        assert!(want.iter().all(|v| v.is_finite()), "{ty:?}");
+        let mut gpu = vec![0xaa]; // repack appends
+        repack(ty, &file, &mut gpu).unwrap();
+        let mut got = vec![f32::NAN; want.len()];
+        dequantize_gpu_block(ty, &gpu[1..], &mut got).unwrap();
+        assert!(bit_eq(&got, &want), "{ty:?}: GPU layout dequantizes differently");
+    }
+}
+
+/// The expected GPU tensor: one-shot repack per row, except F16 rows of odd length, which the
+/// spec defines as the row's halves followed by one zero half.
+fn expected_gpu(ty: QuantType, file: &[u8], rows: u64, cols: u64) -> Vec<u8> {
+    let row_bytes = ty.row_bytes(cols).unwrap() as usize;
+    let mut out = Vec::new();
+    for r in 0..rows as usize {
+        let row = &file[r * row_bytes..(r + 1) * row_bytes];
+        if ty == QuantType::F16 && cols % 2 == 1 {
+            out.extend_from_slice(row);
+            out.extend_from_slice(&[0, 0]);
+        } else {
+            repack(ty, row, &mut out).unwrap();
+        }
+    }
+    out
+}
+
+/// Push `file` in the given chunk sizes (cycled); check every piece and return the GPU bytes.
+fn stream(
+    ty: QuantType,
+    file: &[u8],
+    rows: u64,
+    cols: u64,
+    max_piece: usize,
+    chunks: &mut dyn FnMut() -> usize,
+) -> Vec<u8> {
+    let mut rp = BlockRepacker::new(ty, rows, cols, max_piece).unwrap();
+    let gpu_len = rp.gpu_len();
+    let mut got = Vec::new();
+    let mut put = |at: u64, b: &[u8]| -> Result<()> {
+        assert_eq!(at, got.len() as u64, "pieces come in order, without gaps");
+        assert!(!b.is_empty() && b.len() <= max_piece / 4 * 4, "piece of {}", b.len());
+        assert!(
+            at.is_multiple_of(4) && b.len().is_multiple_of(4),
+            "piece at {at} of {} not word aligned",
+            b.len()
+        );
+        got.extend_from_slice(b);
+        Ok(())
+    };
+    let mut rest = file;
+    while !rest.is_empty() {
+        let n = chunks().min(rest.len());
+        rp.push(&rest[..n], &mut put).unwrap();
+        rest = &rest[n..];
+    }
+    rp.finish(&mut put).unwrap();
+    assert_eq!(got.len() as u64, gpu_len);
+    got
+}
+
+#[test]
+fn streaming_matches_one_shot_under_any_chunking() {
+    let mut rng = Rng(3);
+    for ty in QuantType::ALL {
+        let be = ty.block_elems() as u64;
+        // F32/F16: include odd and length-1 rows; blocks: 1..3 blocks per row.
+        let shapes: Vec<(u64, u64)> = if be == 1 {
+            vec![(3, 7), (1, 1), (4, 16), (5, 13)]
+        } else {
+            vec![(3, be), (2, 3 * be), (1, 2 * be)]
+        };
+        for (rows, cols) in shapes {
+            let n_blocks = (rows * cols / be) as usize;
+            let file = random_blocks(&mut rng, ty, n_blocks);
+            let want = expected_gpu(ty, &file, rows, cols);
+            assert_eq!(want.len() as u64, rows * ty.gpu_row_bytes(cols));
+            let bb = ty.block_bytes();
+            for max_piece in [4, 12, 103, ty.gpu_block_bytes(), 1 << 20] {
+                let what = format!("{ty:?} {rows}x{cols} max_piece {max_piece}");
+                assert_eq!(
+                    stream(ty, &file, rows, cols, max_piece, &mut || 1),
+                    want,
+                    "{what}, 1-byte chunks"
+                );
+                assert_eq!(
+                    stream(ty, &file, rows, cols, max_piece, &mut || 7),
+                    want,
+                    "{what}, 7-byte chunks"
+                );
+                assert_eq!(
+                    stream(ty, &file, rows, cols, max_piece, &mut || file.len()),
+                    want,
+                    "{what}, one chunk"
+                );
+                let mut r = Rng(rng.next());
+                let mut random = || r.below(3 * bb + 2); // includes empty pushes
+                assert_eq!(
+                    stream(ty, &file, rows, cols, max_piece, &mut random),
+                    want,
+                    "{what}, random chunks"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn odd_f16_rows_get_a_zero_half() {
+    let halves: Vec<f32> = (0..15).map(|i| i as f32 - 7.5).collect(); // 3 rows × 5
+    let file: Vec<u8> = halves.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
+    let gpu = stream(QuantType::F16, &file, 3, 5, 8, &mut || 3);
+    assert_eq!(gpu.len(), 3 * 3 * 4, "3 rows of ceil(5/2) words");
+    let mut out = vec![f32::NAN; 18];
+    dequantize_gpu_block(QuantType::F16, &gpu, &mut out).unwrap();
+    for r in 0..3 {
+        assert_eq!(&out[r * 6..r * 6 + 5], &halves[r * 5..r * 5 + 5], "row {r}");
+        assert_eq!(out[r * 6 + 5].to_bits(), 0, "row {r} pad");
+    }
+}
+
+#[test]
+fn errors_instead_of_panics() {
+    let sink = &mut |_: u64, _: &[u8]| -> Result<()> { Ok(()) };
+    // cols not a whole number of blocks; piece too small.
+    assert_eq!(
+        BlockRepacker::new(QuantType::Q4_0, 2, 33, 64).err().unwrap().code(),
+        "invalid_model"
+    );
+    assert_eq!(
+        BlockRepacker::new(QuantType::Q4_K, 2, 640, 64).err().unwrap().code(),
+        "invalid_model"
+    );
+    assert_eq!(
+        BlockRepacker::new(QuantType::Q8_0, 2, 32, 3).err().unwrap().code(),
+        "invalid_argument"
+    );
+    assert!(BlockRepacker::new(QuantType::F32, u64::MAX, u64::MAX, 64).is_err());
+    assert!(BlockRepacker::new(QuantType::F16, 1, u64::MAX, 64).is_err());
+
+    // Too many bytes: refused whole, and the right total still finishes.
+    let mut rp = BlockRepacker::new(QuantType::Q8_0, 2, 32, 64).unwrap();
+    rp.push(&[0; 60], sink).unwrap();
+    assert_eq!(rp.push(&[0; 9], sink).unwrap_err().code(), "invalid_argument");
+    rp.push(&[0; 8], sink).unwrap();
+    rp.finish(sink).unwrap();
+
+    // Too few bytes, including a partial block left as carry.
+    let mut rp = BlockRepacker::new(QuantType::Q6_K, 1, 256, 64).unwrap();
+    rp.push(&[0; 100], sink).unwrap();
+    assert_eq!(rp.finish(sink).unwrap_err().code(), "invalid_argument");
+
+    // The sink's error comes back out.
+    let mut rp = BlockRepacker::new(QuantType::F32, 1, 4, 4).unwrap();
+    let failing = &mut |_: u64, _: &[u8]| -> Result<()> { Err(brasa::Error::Aborted) };
+    assert_eq!(rp.push(&[0; 16], failing).unwrap_err(), brasa::Error::Aborted);
+
+    // One-shot repack of partial units.
+    assert!(repack(QuantType::Q4_0, &[0; 19], &mut Vec::new()).is_err());
+    assert!(repack(QuantType::F16, &[0; 6], &mut Vec::new()).is_err());
+    assert!(repack(QuantType::F16, &[0; 8], &mut Vec::new()).is_ok());
+
+    // Empty tensors are fine and emit nothing.
+    let mut called = false;
+    let rp = BlockRepacker::new(QuantType::Q4_K, 0, 256, 64).unwrap();
+    rp.finish(&mut |_, _| {
+        called = true;
+        Ok(())
+    })
+    .unwrap();
+    assert!(!called);
+}
+
+/// Throughput figures (not a check): `cargo test --test quant_repack -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    let mut rng = Rng(4);
+    for ty in QuantType::ALL {
+        let cols = 2560 / ty.block_elems() as u64 * ty.block_elems() as u64;
+        let rows = (32 << 20) / ty.row_bytes(cols).unwrap();
+        let file = random_blocks(&mut rng, ty, (rows * cols) as usize / ty.block_elems());
+        let t = std::time::Instant::now();
+        let mut rp = BlockRepacker::new(ty, rows, cols, 1 << 20).unwrap();
+        let mut n = 0u64;
+        let mut put = |_: u64, b: &[u8]| -> Result<()> {
+            n += b.len() as u64;
+            Ok(())
+        };
+        for piece in file.chunks(65536) {
+            rp.push(piece, &mut put).unwrap();
+        }
+        rp.finish(&mut put).unwrap();
+        let repack_s = t.elapsed().as_secs_f64();
+        let mut out = vec![0.0; (rows * cols) as usize];
+        let t = std::time::Instant::now();
+        dequantize(ty, &file, &mut out).unwrap();
+        let deq_s = t.elapsed().as_secs_f64();
+        let mb = file.len() as f64 / 1e6;
+        println!(
+            "{ty:?}: {mb:.0} MB file; BlockRepacker {:.0} MB/s; dequantize {:.0} MB/s ({:.0} M elems/s)",
+            mb / repack_s,
+            mb / deq_s,
+            out.len() as f64 / 1e6 / deq_s
+        );
+    }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Generate the block-format test data in crate/tests/data/quant/ (committed; CI does not rerun this).
+
+For each case it writes `<name>.bin` (blocks in the GGUF file layout) and `<name>.f32` (what the
+Python `gguf` package's own numpy dequantizer, `gguf.quants.dequantize`, makes of them, as
+little-endian f32), and one line in `index.txt`:
+
+    <name> <TYPE> <n_blocks> <cols> <source>
+
+Blocks come from three sources:
+  - random floats quantized by `gguf.quants.quantize` (F32, F16, Q4_0, Q5_0, Q8_0);
+  - random bytes with sane f16 super-block scales (Q4_K, Q5_K, Q6_K, which gguf cannot quantize);
+  - a few rows of real tensors of gemma-3-270m (Q4_K, Q5_0, Q6_K, Q8_0, F32), if the model is there.
+
+Run: /work/main/.venv/bin/python scripts/gen_quant_testdata.py [--model PATH]
+"""
+
+import argparse
+import importlib.metadata
+import pathlib
+
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as T
+from gguf.quants import dequantize, quantize
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT = ROOT / "crate" / "tests" / "data" / "quant"
+DEFAULT_MODEL = pathlib.Path("/work/main/models/gemma-3-270m-q4_k_m.gguf")
+
+
+def block_size(qtype):
+    return gguf.GGML_QUANT_SIZES[qtype]  # (elements per block, bytes per block)
+
+
+def write_case(index, name, qtype, raw, cols, source):
+    """raw: uint8 array of whole blocks, shaped (rows, row_bytes)."""
+    elems, nbytes = block_size(qtype)
+    raw = np.ascontiguousarray(raw, dtype=np.uint8)
+    assert raw.size % nbytes == 0
+    expected = dequantize(raw, qtype).astype("<f4", copy=False)
+    assert expected.size == raw.size // nbytes * elems
+    (OUT / f"{name}.bin").write_bytes(raw.tobytes())
+    (OUT / f"{name}.f32").write_bytes(expected.tobytes())
+    index.append(f"{name} {qtype.name} {raw.size // nbytes} {cols} {source}")
+
+
+def random_floats(rng, rows, cols):
+    """Gaussian rows whose scale varies over eight orders of magnitude, so block scales do too."""
+    scale = 10.0 ** rng.uniform(-5, 3, size=(rows, 1))
+    return (rng.standard_normal((rows, cols)) * scale).astype(np.float32)
+
+
+def gen_float_cases(rng, index):
+    x = random_floats(rng, 4, 64).reshape(-1)
+    specials = [0.0, -0.0, np.inf, -np.inf, 1e-40, -1e-45, 3.4e38, 1.0]
+    x[: len(specials)] = specials
+    write_case(index, "f32_random", T.F32, x.view(np.uint8).reshape(4, -1), 64, "random")
+
+    h = random_floats(rng, 4, 64).reshape(-1)
+    # f16 specials: zeros, infinities, overflow to inf, subnormals (smallest 2^-24), max.
+    specials = [0.0, -0.0, np.inf, -np.inf, 1e6, 6e-8, -3e-6, 65504.0, 6.1e-5, -1.0]
+    h[: len(specials)] = specials
+    with np.errstate(over="ignore"):  # 1e6 overflowing to inf is intended
+        raw = quantize(h.reshape(4, 64), T.F16).view(np.uint8)
+    write_case(index, "f16_random", T.F16, raw, 64, "random")
+
+
+def gen_legacy_cases(rng, index):
+    for qtype in (T.Q4_0, T.Q5_0, T.Q8_0):
+        x = random_floats(rng, 8, 128)
+        x[0, :32] = 0.0  # an all-zero block (d = 0)
+        raw = quantize(x, qtype)
+        write_case(index, f"{qtype.name.lower()}_random", qtype, raw, 128, "random")
+
+
+def sane_f16(rng, n):
+    """Finite f16 values of moderate magnitude and random sign, as raw little-endian bytes."""
+    v = (10.0 ** rng.uniform(-5, 0, size=n)) * rng.choice([-1.0, 1.0], size=n)
+    return v.astype("<f2").view(np.uint8).reshape(n, 2)
+
+
+def gen_k_cases(rng, index):
+    n = 8
+    for qtype, d_at in ((T.Q4_K, [0, 2]), (T.Q5_K, [0, 2]), (T.Q6_K, [208])):
+        _, nbytes = block_size(qtype)
+        raw = rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
+        for at in d_at:
+            raw[:, at : at + 2] = sane_f16(rng, n)
+        raw[1, d_at[0] : d_at[0] + 2] = [0x01, 0x00]  # a subnormal super-block scale
+        write_case(index, f"{qtype.name.lower()}_random", qtype, raw.reshape(-1), 256, "random")
+
+
+def gen_model_cases(model, index):
+    reader = gguf.GGUFReader(str(model))
+    # (type, tensor, first row, rows): about 8k elements per case keeps the data small.
+    picks = [
+        (T.Q4_K, "blk.3.attn_output.weight", 100, 8),
+        (T.Q6_K, "blk.4.ffn_down.weight", 300, 4),
+        (T.Q5_0, "blk.2.ffn_gate.weight", 1000, 12),
+        (T.Q8_0, "token_embd.weight", 4096, 12),
+        (T.F32, "blk.0.attn_norm.weight", 0, 1),
+    ]
+    tensors = {t.name: t for t in reader.tensors}
+    for qtype, name, first, rows in picks:
+        t = tensors[name]
+        assert t.tensor_type == qtype, (name, t.tensor_type)
+        cols = int(t.shape[0])
+        data = np.asarray(t.data).view(np.uint8)
+        data = data.reshape(-1, data.size // int(np.prod(t.shape[1:], dtype=np.int64)))
+        raw = data[first : first + rows]
+        source = f"{model.name}:{name}[rows {first}..{first + rows}]"
+        write_case(index, f"{qtype.name.lower()}_model", qtype, raw, cols, source)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=pathlib.Path, default=DEFAULT_MODEL)
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*"):
+        old.unlink()
+    rng = np.random.default_rng(20240607)
+    index = [
+        "# Generated by scripts/gen_quant_testdata.py; expected values from gguf.quants.dequantize",
+        f"# (gguf-py {importlib.metadata.version('gguf')}, numpy {np.__version__}).",
+        "# <name> <TYPE> <n_blocks> <cols> <source>",
+    ]
+    gen_float_cases(rng, index)
+    gen_legacy_cases(rng, index)
+    gen_k_cases(rng, index)
+    if args.model.exists():
+        gen_model_cases(args.model, index)
+    else:
+        print(f"warning: {args.model} not found, no real-model cases")
+    (OUT / "index.txt").write_text("\n".join(index) + "\n")
+    total = sum(p.stat().st_size for p in OUT.iterdir())
+    print(f"wrote {len(index) - 3} cases, {total} bytes, to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

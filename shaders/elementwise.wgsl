@@ -1,0 +1,74 @@
+// Elementwise ops over n f32 values, one invocation per element.
+//   gated_gelu / gated_silu: out[i] = act(gate[i]) * up[i]
+//   add_inplace:             y[i] += x[i]
+// Grid: (x, y) = blocks of 256 elements (2D because of the 65535 per-dimension limit).
+
+struct ElementwiseParams {
+    n: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: ElementwiseParams;
+// Gate projection: [n] f32 (gated_* only).
+@group(0) @binding(1) var<storage, read> gate: array<f32>;
+// Up projection: [n] f32 (gated_* only).
+@group(0) @binding(2) var<storage, read> up: array<f32>;
+// Output: [n] f32 (gated_* only).
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// Accumulator: [n] f32 (add_inplace only).
+@group(0) @binding(4) var<storage, read_write> acc: array<f32>;
+// Addend: [n] f32 (add_inplace only).
+@group(0) @binding(5) var<storage, read> addend: array<f32>;
+
+fn element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+    return (wid.x + wid.y * nwg.x) * 256u + lid;
+}
+
+// GELU, tanh approximation (as llama.cpp's gelu for Gemma). tanh's argument is clamped because
+// some GPU tanh implementations return NaN for large inputs; tanh(10) is 1 in f32.
+fn gelu_tanh(v: f32) -> f32 {
+    let inner = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+    return 0.5 * v * (1.0 + tanh(clamp(inner, -10.0, 10.0)));
+}
+
+fn silu(v: f32) -> f32 {
+    return v / (1.0 + exp(-v));
+}
+
+@compute @workgroup_size(256)
+fn gated_gelu(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = element(wid, nwg, lid);
+    if (i < params.n) {
+        out[i] = gelu_tanh(gate[i]) * up[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn gated_silu(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = element(wid, nwg, lid);
+    if (i < params.n) {
+        out[i] = silu(gate[i]) * up[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn add_inplace(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = element(wid, nwg, lid);
+    if (i < params.n) {
+        acc[i] += addend[i];
+    }
+}

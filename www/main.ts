@@ -55,8 +55,8 @@ async function main() {
       });
       session.free();
       stats.textContent =
-        `${s.promptTokens} prompt tokens at ${(s.promptTokens / s.prefillS).toFixed(1)} tok/s, ` +
-        `${s.generatedTokens} generated at ${(s.generatedTokens / s.decodeS).toFixed(1)} tok/s, ` +
+        `${s.promptTokens} prompt tokens at ${s.prefillTokS.toFixed(1)} tok/s, ` +
+        `${s.generatedTokens} generated at ${s.decodeTokS.toFixed(1)} tok/s, ` +
         `first token after ${(s.ttftS * 1000).toFixed(0)} ms`;
     } catch (e) {
       fail(e);

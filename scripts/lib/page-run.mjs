@@ -34,18 +34,14 @@ async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, perplexityUrl, bi
       },
     });
     const load_s = (performance.now() - t0) / 1000;
-    if (typeof brasa.Session !== 'function') {
-      const e = new Error('this build has no generation API yet (brasa.Session is missing)');
-      e.code = 'unsupported';
-      throw e;
-    }
     if (perplexityUrl) {
       const text = await (await fetch(perplexityUrl)).text();
       const r = await brasa.perplexity(engine, model, text, ctxSize);
       return { ppl: r.ppl, tokens: r.tokens, chunks: r.chunks, adapter };
     }
+    console.log(`model: ${JSON.stringify(model.summary())}`);
     const session = new brasa.Session(engine, model, ctxSize ?? 0);
-    const params = { maxTokens, temperature: 0, topK: 1, seed: 0, stop: [] };
+    const params = { maxTokens, temperature: 0, topK: 1, seed: 0, stop: [] }; // greedy
     const stats = await session.generate(prompt, params, (t) => {
       self[binding](t);
       return true;
@@ -54,8 +50,8 @@ async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, perplexityUrl, bi
       text: stats.text,
       prompt_tokens: stats.promptTokens,
       load_s,
-      prefill_tok_s: stats.promptTokens / stats.prefillS,
-      decode_tok_s: stats.generatedTokens / stats.decodeS,
+      prefill_tok_s: stats.prefillTokS,
+      decode_tok_s: stats.decodeTokS,
       adapter,
     };
   } catch (e) {

@@ -1,26 +1,22 @@
 //! `ModelLoader` and `Model` in JS: the page pushes the bytes of a GGUF file chunk by chunk as they
-//! arrive from `fetch`, so the file is never held whole in wasm memory or a JS buffer.
-//!
-//! Interim version: until `generate::ModelLoader` exists it streams the file through
-//! [`GgufReader`] (header parsed, tensor data counted, nothing kept), which is what the browser
-//! tests check today.
+//! arrive from `fetch`; the weights go straight into GPU buffers, so the file is never held whole
+//! in wasm memory or a JS buffer.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use wasm_bindgen::prelude::*;
 
-use super::{js_error, Engine};
-use crate::gguf::{GgufFile, GgufReader};
+use super::{js_error, set, Engine};
+use crate::model;
 use crate::Error;
 
-/// Receives a model file in chunks. `new ModelLoader(engine, fileLen)`, then `push(chunk)` for
-/// every chunk in order, then `finish()`.
+/// Receives a model file in chunks (wraps [`model::ModelLoader`]): `new ModelLoader(engine,
+/// fileLen)`, then `push(chunk)` for every chunk in order, then `finish()`.
 #[wasm_bindgen]
 pub struct ModelLoader {
-    reader: GgufReader,
+    inner: model::ModelLoader,
     file_len: u64,
-    bytes_done: u64,
-    tensor_bytes: u64,
 }
 
 #[wasm_bindgen]
@@ -28,96 +24,92 @@ impl ModelLoader {
     /// `file_len` is the total size (from `Content-Length` or `File.size`): sizes read from the
     /// file are checked against it.
     #[wasm_bindgen(constructor)]
-    pub fn new(_engine: &Engine, file_len: u64) -> ModelLoader {
-        ModelLoader {
-            reader: GgufReader::new(file_len),
-            file_len,
-            bytes_done: 0,
-            tensor_bytes: 0,
-        }
+    pub fn new(engine: &Engine, file_len: u64) -> ModelLoader {
+        ModelLoader { inner: engine.inner.loader(file_len), file_len }
     }
 
     /// Takes the next chunk. wasm-bindgen copies the `Uint8Array` into wasm memory for the
     /// duration of this call only.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
-        let new_len = self.bytes_done + chunk.len() as u64;
+        let new_len = self.inner.bytes_done() + chunk.len() as u64;
         if new_len > self.file_len {
             return Err(js_error(Error::InvalidArgument(format!(
                 "received {new_len} bytes but the file was announced as {} bytes",
                 self.file_len
             ))));
         }
-        let tensor_bytes = &mut self.tensor_bytes;
-        self.reader
-            .push(chunk, &mut |piece| {
-                *tensor_bytes += piece.bytes.len() as u64;
-                Ok(())
-            })
-            .map_err(js_error)?;
-        self.bytes_done = new_len;
-        Ok(())
+        self.inner.push(chunk).map_err(js_error)
     }
 
     /// Bytes received so far.
     #[wasm_bindgen(getter, js_name = bytesDone)]
     pub fn bytes_done(&self) -> u64 {
-        self.bytes_done
+        self.inner.bytes_done()
     }
 
-    /// Ends the stream. Rejects with code `truncated` when the stream ended early.
+    /// Ends the stream and returns the model. Rejects with code `truncated` when the stream
+    /// ended early.
     pub fn finish(self) -> Result<Model, JsValue> {
-        let file = self.reader.finish().map_err(js_error)?;
-        Ok(Model {
-            file,
-            tensor_bytes: self.tensor_bytes,
-        })
+        // What the file held, for `summary()`: counted before the header is dropped.
+        let file = self.inner.file().map(|f| {
+            let mut types = BTreeMap::<u32, u32>::new();
+            for t in &f.tensors {
+                *types.entry(t.type_id).or_default() += 1;
+            }
+            let arch = f.metadata.opt_str("general.architecture").ok().flatten().unwrap_or("");
+            FileSummary {
+                version: f.version,
+                architecture: arch.to_string(),
+                tensors: f.tensors.len(),
+                metadata: f.metadata.entries.len(),
+                types,
+            }
+        });
+        let inner = self.inner.finish().map_err(js_error)?;
+        let file = file.ok_or_else(|| js_error(Error::Gpu("loader finished without a header".into())))?;
+        Ok(Model { inner: Arc::new(inner), file, file_len: self.file_len })
     }
 }
 
-/// A loaded model.
+struct FileSummary {
+    version: u32,
+    architecture: String,
+    tensors: usize,
+    metadata: usize,
+    types: BTreeMap<u32, u32>,
+}
+
+/// A loaded model: its weights live on the GPU. Shared by sessions.
 #[wasm_bindgen]
 pub struct Model {
-    file: GgufFile,
-    /// Tensor data bytes that streamed past (excluding padding).
-    tensor_bytes: u64,
+    pub(crate) inner: Arc<model::Model>,
+    file: FileSummary,
+    file_len: u64,
 }
 
 #[wasm_bindgen]
 impl Model {
-    /// A summary of the file, as a plain object: `{version, architecture, tensors, metadata,
-    /// bytes, tensorBytes, tensorBytesExpected, types: {ggmlTypeId: count}}`.
+    /// A summary, as a plain object: `{name, architecture, version, tensors, metadata, bytes,
+    /// weightBytes, nLayer, nEmbd, nVocab, types: {ggmlTypeId: count}}`.
     pub fn summary(&self) -> js_sys::Object {
-        let f = &self.file;
+        let (f, hp) = (&self.file, &self.inner.hp);
         let types = js_sys::Object::new();
-        let mut counts = BTreeMap::<u32, u32>::new();
-        for t in &f.tensors {
-            *counts.entry(t.type_id).or_default() += 1;
+        for (id, n) in &f.types {
+            set(&types, &id.to_string(), (*n).into());
         }
-        for (id, n) in counts {
-            set(&types, &id.to_string(), n.into());
-        }
-        let arch = f
-            .metadata
-            .opt_str("general.architecture")
-            .ok()
-            .flatten()
-            .unwrap_or("");
-        let expected: u64 = f.tensors.iter().map(|t| t.n_bytes).sum();
         let o = js_sys::Object::new();
+        set(&o, "name", self.inner.name.as_str().into());
+        set(&o, "architecture", f.architecture.as_str().into());
         set(&o, "version", f.version.into());
-        set(&o, "architecture", arch.into());
-        set(&o, "tensors", (f.tensors.len() as f64).into());
-        set(&o, "metadata", (f.metadata.entries.len() as f64).into());
+        set(&o, "tensors", (f.tensors as f64).into());
+        set(&o, "metadata", (f.metadata as f64).into());
         // Byte counts stay exact as f64 up to 2^53 (8 PiB).
-        set(&o, "bytes", (f.file_len as f64).into());
-        set(&o, "tensorBytes", (self.tensor_bytes as f64).into());
-        set(&o, "tensorBytesExpected", (expected as f64).into());
+        set(&o, "bytes", (self.file_len as f64).into());
+        set(&o, "weightBytes", (self.inner.weight_bytes as f64).into());
+        set(&o, "nLayer", hp.n_layer.into());
+        set(&o, "nEmbd", hp.n_embd.into());
+        set(&o, "nVocab", hp.n_vocab.into());
         set(&o, "types", types.into());
         o
     }
-}
-
-/// Sets a property on a plain object (cannot fail for a fresh `Object`, so the result is ignored).
-fn set(o: &js_sys::Object, key: &str, value: JsValue) {
-    let _ = js_sys::Reflect::set(o, &key.into(), &value);
 }

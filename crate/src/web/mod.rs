@@ -9,9 +9,11 @@
 
 mod engine;
 mod loader;
+mod session;
 
 pub use engine::Engine;
 pub use loader::{Model, ModelLoader};
+pub use session::{perplexity, Session};
 
 use wasm_bindgen::prelude::*;
 
@@ -27,6 +29,11 @@ pub(crate) fn js_error(e: crate::Error) -> JsValue {
     // Setting a property on a fresh plain object cannot fail; ignore the Result rather than unwrap.
     let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
     err.into()
+}
+
+/// Sets a property on a plain object (cannot fail for a fresh `Object`, so the result is ignored).
+pub(crate) fn set(o: &js_sys::Object, key: &str, value: JsValue) {
+    let _ = js_sys::Reflect::set(o, &key.into(), &value);
 }
 
 /// The crate version, so a page can show which build it runs.

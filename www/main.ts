@@ -33,10 +33,6 @@ async function main() {
   const loadS = (performance.now() - t0) / 1000;
   status.textContent = `Loaded ${MODEL_URL} in ${loadS.toFixed(1)} s.`;
 
-  if (typeof brasa.Session !== 'function') {
-    status.textContent += ' This build has no generation API yet.';
-    return;
-  }
   button.disabled = false;
   $('form').addEventListener('submit', async (ev) => {
     ev.preventDefault();

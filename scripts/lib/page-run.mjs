@@ -4,7 +4,8 @@
 /**
  * @param {import('playwright-core').Page} page
  * @param {{ modelUrl: string, prompt?: string, maxTokens?: number, ctxSize?: number,
- *           perplexityUrl?: string, onText?: (text: string) => void }} job
+ *           perplexityUrl?: string, perplexityText?: string, onText?: (text: string) => void }} job
+ *   perplexity runs when perplexityUrl (fetched by the page) or perplexityText is given
  * @returns {Promise<object>} the JSON line's fields
  */
 export async function runInPage(page, job) {
@@ -16,7 +17,7 @@ export async function runInPage(page, job) {
 }
 
 // Runs inside the page (serialized by Playwright: no closures over module scope).
-async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, perplexityUrl, binding }) {
+async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, perplexityUrl, perplexityText, binding }) {
   // Errors thrown in evaluate lose their properties: keep the code in the message.
   const withCode = (e) => new Error(`${e?.code ? `[${e.code}] ` : ''}${e?.message ?? e}`);
   try {
@@ -34,8 +35,8 @@ async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, perplexityUrl, bi
       },
     });
     const load_s = (performance.now() - t0) / 1000;
-    if (perplexityUrl) {
-      const text = await (await fetch(perplexityUrl)).text();
+    if (perplexityUrl || perplexityText !== undefined) {
+      const text = perplexityText ?? (await (await fetch(perplexityUrl)).text());
       const r = await brasa.perplexity(engine, model, text, ctxSize);
       return { ppl: r.ppl, tokens: r.tokens, chunks: r.chunks, adapter };
     }

@@ -35,9 +35,10 @@ impl Session {
     /// Generates a continuation of `prompt`. `params`: `{maxTokens, temperature, topK, seed,
     /// stop}` (all optional). `on_text(piece)` receives the text as it is produced; returning
     /// `false` stops generation, throwing stops it and rejects with that exception. Resolves to
-    /// `{text, promptTokens, generatedTokens, prefillS, decodeS, ttftS, prefillTokS, decodeTokS,
-    /// finish}` (`decodeTokS` counts the tokens after the first, which comes out of prefill;
-    /// `finish` is `stop`, `length`, `context_full` or `cancelled`).
+    /// `{text, tokens, promptTokens, generatedTokens, prefillS, decodeS, ttftS, prefillTokS,
+    /// decodeTokS, finish}`: `tokens` holds the generated ids (a `Uint32Array`); `decodeTokS`
+    /// counts the tokens after the first, which comes out of prefill; `finish` is `stop`,
+    /// `length`, `context_full` or `cancelled`.
     pub async fn generate(
         &self,
         prompt: String,
@@ -70,6 +71,7 @@ impl Session {
         set(&o, "prefillS", s.prefill_s.into());
         set(&o, "decodeS", s.decode_s.into());
         set(&o, "ttftS", s.ttft_s.into());
+        set(&o, "tokens", js_sys::Uint32Array::from(&s.tokens[..]).into());
         set(&o, "prefillTokS", s.prefill_tok_s().into());
         set(&o, "decodeTokS", s.decode_tok_s().into());
         let finish = match s.finish {
@@ -84,7 +86,7 @@ impl Session {
 }
 
 /// Perplexity of `text` in chunks of `ctx_size` tokens (llama.cpp's method). Resolves to
-/// `{ppl, tokens, chunks}`.
+/// `{ppl, tokens, chunks, pplError, seconds}`.
 #[wasm_bindgen]
 pub async fn perplexity(
     engine: &Engine,

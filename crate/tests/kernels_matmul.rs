@@ -306,3 +306,48 @@ fn gguf_py_oracle_rows_on_gpu() {
     }
     assert!(n_cases >= 10, "oracle cases found: {n_cases}");
 }
+
+/// Timing on whatever adapter is present (lavapipe here: CPU-bound, only a ballpark).
+/// `cargo test --test kernels_matmul bench -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_gemma_shapes() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(7);
+    // (type, rows, cols): gemma-3-270m's FFN gate (Q5_0), attn_output (Q4_K), ffn_down (Q6_K),
+    // and the tied LM head (Q8_0, 262144 × 640).
+    for (ty, rows, cols) in [
+        (QuantType::Q5_0, 2048, 640),
+        (QuantType::Q4_K, 640, 1024),
+        (QuantType::Q6_K, 640, 2048),
+        (QuantType::Q8_0, 262_144, 640),
+    ] {
+        let rw = random_weight(ty, rows, cols, &mut rng);
+        let w = g
+            .ctx
+            .create_weight("bench", ty, rows as u64, cols as u64)
+            .unwrap();
+        g.ctx.write_weight(&w, 0, &rw.gpu).unwrap();
+        for nt in [1usize, 64] {
+            let xb = g.f32_buffer(&rng.vec(nt * cols, -1.0, 1.0));
+            let yb = g.zeros(nt * rows);
+            let run = |reps: usize| {
+                let mut batch = g.kernels.batch(&g.ctx);
+                for _ in 0..reps {
+                    batch.matmul(&w, &xb, &yb, nt as u32);
+                }
+                batch.submit().unwrap();
+                g.read_f32(&yb, 1);
+            };
+            run(1); // warm-up: pipeline build
+            let reps = 3;
+            let t = std::time::Instant::now();
+            run(reps);
+            let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+            let gbs = (rows as u64 * w.row_bytes) as f64 / (ms * 1e-3) / 1e9;
+            eprintln!(
+                "matmul {ty:?} {rows}x{cols} tokens {nt}: {ms:.2} ms ({gbs:.2} GB/s of weights)"
+            );
+        }
+    }
+}

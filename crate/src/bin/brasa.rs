@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use brasa::generate::{perplexity, Engine, GenParams, Session, SessionOptions};
+use brasa::generate::{perplexity, Engine, GenParams, PerplexityOptions, Session, SessionOptions};
 use brasa::gpu::GpuOptions;
 use brasa::model::Model;
 use brasa::{Error, Result};
@@ -53,6 +53,9 @@ enum Command {
         file: PathBuf,
         #[arg(long, short = 'c', default_value_t = 512)]
         ctx_size: u32,
+        /// Evaluate only the first N chunks.
+        #[arg(long)]
+        chunks: Option<usize>,
     },
 }
 
@@ -91,11 +94,12 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Perplexity { model, file, ctx_size } => {
+        Command::Perplexity { model, file, ctx_size, chunks } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Error::Io(format!("{}: {e}", file.display())))?;
             let (engine, model) = load(&model, cli.verbose).await?;
-            let r = perplexity(&engine, &model, &text, ctx_size, &mut |i, ppl| {
+            let opts = PerplexityOptions { ctx_size, max_chunks: chunks };
+            let r = perplexity(&engine, &model, &text, opts, &mut |i, ppl| {
                 eprint!("[{}]{ppl:.4},", i + 1);
             })
             .await?;

@@ -7,6 +7,6 @@ mod sampler;
 mod session;
 
 pub use engine::Engine;
-pub use perplexity::{perplexity, perplexity_of_tokens, PerplexityResult};
+pub use perplexity::{perplexity, perplexity_of_tokens, PerplexityOptions, PerplexityResult};
 pub use sampler::{GenParams, Sampler};
 pub use session::{FinishReason, GenStats, Session, SessionOptions};

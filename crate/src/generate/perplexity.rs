@@ -12,6 +12,20 @@ use crate::generate::engine::Engine;
 use crate::generate::session::{Session, SessionOptions};
 use crate::model::{LogitRows, Model};
 
+/// How to cut the text: llama-perplexity's `-c` and `--chunks`.
+#[derive(Clone, Copy, Debug)]
+pub struct PerplexityOptions {
+    pub ctx_size: u32,
+    /// Evaluate at most this many chunks (`None`: every whole chunk of the text).
+    pub max_chunks: Option<usize>,
+}
+
+impl PerplexityOptions {
+    pub fn new(ctx_size: u32) -> Self {
+        PerplexityOptions { ctx_size, max_chunks: None }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PerplexityResult {
     pub ppl: f64,
@@ -31,10 +45,11 @@ pub async fn perplexity_of_tokens(
     engine: &Engine,
     model: &Arc<Model>,
     tokens: &[u32],
-    ctx_size: u32,
+    opts: PerplexityOptions,
     on_chunk: &mut dyn FnMut(usize, f64),
 ) -> Result<PerplexityResult> {
     let t0 = web_time::Instant::now();
+    let ctx_size = opts.ctx_size;
     let n_ctx = ctx_size as usize;
     if n_ctx < 4 || tokens.len() < 2 * n_ctx {
         return Err(Error::InvalidArgument(format!(
@@ -43,7 +58,7 @@ pub async fn perplexity_of_tokens(
             tokens.len()
         )));
     }
-    let n_chunks = tokens.len() / n_ctx;
+    let n_chunks = (tokens.len() / n_ctx).min(opts.max_chunks.unwrap_or(usize::MAX));
     let first = n_ctx / 2;
     let scored = n_ctx - first - 1;
     let mut session = Session::new(engine, model.clone(), SessionOptions { ctx_size, max_batch: ctx_size.min(512) })?;
@@ -117,9 +132,9 @@ pub async fn perplexity(
     engine: &Engine,
     model: &Arc<Model>,
     text: &str,
-    ctx_size: u32,
+    opts: PerplexityOptions,
     on_chunk: &mut dyn FnMut(usize, f64),
 ) -> Result<PerplexityResult> {
     let tokens = model.tokenizer.encode(text, model.tokenizer.add_bos(), false);
-    perplexity_of_tokens(engine, model, &tokens, ctx_size, on_chunk).await
+    perplexity_of_tokens(engine, model, &tokens, opts, on_chunk).await
 }

@@ -65,6 +65,11 @@ impl Batch<'_> {
                 "attention: bad arguments {a:?}"
             )));
         }
+        if out == q || out == k_cache || out == v_cache {
+            return self.fail(Error::InvalidArgument(
+                "attention: out aliases an input".into(),
+            ));
+        }
         if a.n_tokens == 0 || a.n_head == 0 {
             return;
         }

@@ -47,6 +47,12 @@ impl Batch<'_> {
                 w.name, w.rows
             )));
         }
+        if x == y {
+            return self.fail(Error::InvalidArgument(format!(
+                "matmul {:?}: x and y are the same buffer",
+                w.name
+            )));
+        }
         let out_cols = row_end - row_begin;
         let n = n_tokens as u64;
         if !self.need("matmul x", x, n * w.cols * 4) || !self.need("matmul y", y, n * out_cols * 4)

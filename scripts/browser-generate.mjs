@@ -4,8 +4,8 @@
 //
 //   node scripts/browser-generate.mjs --model M.gguf --prompt TEXT [--max-tokens N] [--ctx-size N]
 //     → {"text", "prompt_tokens", "load_s", "prefill_tok_s", "decode_tok_s", "adapter"}
-//   node scripts/browser-generate.mjs --model M.gguf --perplexity-file F.txt --ctx-size N
-//     → {"ppl", "tokens", "chunks", "adapter"}
+//   node scripts/browser-generate.mjs --model M.gguf --perplexity-file F.txt --ctx-size N [--chunks K]
+//     → {"ppl", "tokens", "chunks", "adapter"}   (as llama-perplexity -c N [--chunks K])
 //
 // Generation is greedy (temperature 0). The page fetches the model from a local server that
 // streams it from disk; the page streams it into the engine chunk by chunk.
@@ -16,7 +16,7 @@ import { startServer } from './lib/server.mjs';
 import { openPage } from './lib/browser.mjs';
 import { runInPage } from './lib/page-run.mjs';
 
-const USAGE = `usage: browser-generate.mjs --model PATH (--prompt TEXT [--max-tokens N] | --perplexity-file F --ctx-size N) [--ctx-size N]`;
+const USAGE = `usage: browser-generate.mjs --model PATH (--prompt TEXT [--max-tokens N] | --perplexity-file F --ctx-size N [--chunks K]) [--ctx-size N]`;
 
 function parse() {
   const { values } = parseArgs({
@@ -26,6 +26,7 @@ function parse() {
       'max-tokens': { type: 'string', default: '32' },
       'perplexity-file': { type: 'string' },
       'ctx-size': { type: 'string' },
+      chunks: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -59,6 +60,7 @@ function parse() {
     prompt: values.prompt,
     maxTokens: int('max-tokens'),
     ctxSize: int('ctx-size'),
+    chunks: int('chunks'),
     perplexityFile: perplexityFile && path.resolve(perplexityFile),
   };
 }
@@ -77,6 +79,7 @@ async function main() {
       prompt: args.prompt,
       maxTokens: args.maxTokens,
       ctxSize: args.ctxSize,
+      chunks: args.chunks,
       perplexityUrl: args.perplexityFile ? '/perplexity.txt' : undefined,
       onText: (t) => process.stderr.write(t),
     });

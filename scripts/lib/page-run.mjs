@@ -3,9 +3,10 @@
 
 /**
  * @param {import('playwright-core').Page} page
- * @param {{ modelUrl: string, prompt?: string, maxTokens?: number, ctxSize?: number,
+ * @param {{ modelUrl: string, prompt?: string, maxTokens?: number, ctxSize?: number, chunks?: number,
  *           perplexityUrl?: string, perplexityText?: string, onText?: (text: string) => void }} job
- *   perplexity runs when perplexityUrl (fetched by the page) or perplexityText is given
+ *   perplexity runs when perplexityUrl (fetched by the page) or perplexityText is given, over at
+ *   most `chunks` chunks of ctxSize tokens (all when undefined)
  * @returns {Promise<object>} the JSON line's fields
  */
 export async function runInPage(page, job) {
@@ -17,27 +18,33 @@ export async function runInPage(page, job) {
 }
 
 // Runs inside the page (serialized by Playwright: no closures over module scope).
-async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, perplexityUrl, perplexityText, binding }) {
+async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, chunks, perplexityUrl, perplexityText, binding }) {
   // Errors thrown in evaluate lose their properties: keep the code in the message.
   const withCode = (e) => new Error(`${e?.code ? `[${e.code}] ` : ''}${e?.message ?? e}`);
   try {
     const brasa = await import('/pkg/index.js');
-    const engine = await brasa.createEngine();
+    // Later jobs in the same page reuse the engine and model (kernels compile once).
+    const cache = (self.__brasaJobCache ??= {});
+    const t0 = performance.now();
+    if (cache.modelUrl !== modelUrl) {
+      cache.engine ??= await brasa.createEngine();
+      let nextLog = 0;
+      cache.model = await brasa.loadModel(cache.engine, modelUrl, {
+        onProgress: (done, total) => {
+          if (done < nextLog && done < total) return;
+          console.log(`loaded ${done} / ${total} bytes`);
+          nextLog = done + total / 4;
+        },
+      });
+      cache.modelUrl = modelUrl;
+    }
+    const { engine, model } = cache;
+    const load_s = (performance.now() - t0) / 1000;
     const info = await brasa.adapterInfo();
     const adapter = info ? `${info.vendor} ${info.architecture}`.trim() || engine.gpuInfo() : engine.gpuInfo();
-    const t0 = performance.now();
-    let nextLog = 0;
-    const model = await brasa.loadModel(engine, modelUrl, {
-      onProgress: (done, total) => {
-        if (done < nextLog && done < total) return;
-        console.log(`loaded ${done} / ${total} bytes`);
-        nextLog = done + total / 4;
-      },
-    });
-    const load_s = (performance.now() - t0) / 1000;
     if (perplexityUrl || perplexityText !== undefined) {
       const text = perplexityText ?? (await (await fetch(perplexityUrl)).text());
-      const r = await brasa.perplexity(engine, model, text, ctxSize);
+      const r = await brasa.perplexity(engine, model, text, ctxSize, chunks);
       return { ppl: r.ppl, tokens: r.tokens, chunks: r.chunks, adapter };
     }
     console.log(`model: ${JSON.stringify(model.summary())}`);

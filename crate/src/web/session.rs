@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, set, Engine, Model};
-use crate::generate::{self, FinishReason, GenParams, SessionOptions};
+use crate::generate::{self, FinishReason, GenParams, PerplexityOptions, SessionOptions};
 use crate::Error;
 
 /// A conversation state (KV cache) over one model.
@@ -85,23 +85,26 @@ impl Session {
     }
 }
 
-/// Perplexity of `text` in chunks of `ctx_size` tokens (llama.cpp's method). Resolves to
-/// `{ppl, tokens, chunks, pplError, seconds}`.
+/// Perplexity of `text` the way llama.cpp's `llama-perplexity -c CTX_SIZE [--chunks MAX_CHUNKS]`
+/// computes it: chunks of `ctx_size` tokens, at most `max_chunks` of them (all when omitted).
+/// Resolves to `{ppl, pplError, tokens, chunks, seconds}`.
 #[wasm_bindgen]
 pub async fn perplexity(
     engine: &Engine,
     model: &Model,
     text: String,
     ctx_size: u32,
+    max_chunks: Option<u32>,
 ) -> Result<js_sys::Object, JsValue> {
-    let r = generate::perplexity(&engine.inner, &model.inner, &text, ctx_size, &mut |_, _| {})
+    let opts = PerplexityOptions { ctx_size, max_chunks: max_chunks.map(|n| n as usize) };
+    let r = generate::perplexity(&engine.inner, &model.inner, &text, opts, &mut |_, _| {})
         .await
         .map_err(js_error)?;
     let o = js_sys::Object::new();
     set(&o, "ppl", r.ppl.into());
+    set(&o, "pplError", r.ppl_error.into());
     set(&o, "tokens", (r.tokens as f64).into());
     set(&o, "chunks", (r.chunks as f64).into());
-    set(&o, "pplError", r.ppl_error.into());
     set(&o, "seconds", r.seconds.into());
     Ok(o)
 }

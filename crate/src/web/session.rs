@@ -39,6 +39,9 @@ impl Session {
     /// decodeTokS, finish}`: `tokens` holds the generated ids (a `Uint32Array`); `decodeTokS`
     /// counts the tokens after the first, which comes out of prefill; `finish` is `stop`,
     /// `length`, `context_full` or `cancelled`.
+    // Holding the RefCell borrow across awaits is the point: a second call while one runs
+    // fails `try_borrow_mut` with an error instead of interleaving on one K/V cache.
+    #[allow(clippy::await_holding_refcell_ref)]
     pub async fn generate(
         &self,
         prompt: String,

@@ -1,0 +1,30 @@
+//! `Engine` in JS: the GPU device and compiled kernels. Create one per page with
+//! `await Engine.create()`.
+
+use wasm_bindgen::prelude::*;
+
+use super::js_error;
+use crate::generate;
+use crate::gpu::GpuOptions;
+
+/// The GPU side of brasa (wraps [`generate::Engine`]).
+#[wasm_bindgen]
+pub struct Engine {
+    pub(crate) inner: generate::Engine,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Requests a WebGPU adapter and device and compiles the kernels. Rejects with code
+    /// `gpu_unavailable` when the browser has no WebGPU or no adapter.
+    pub async fn create() -> Result<Engine, JsValue> {
+        let inner = generate::Engine::new(GpuOptions::default()).await.map_err(js_error)?;
+        Ok(Engine { inner })
+    }
+
+    /// The adapter, backend, limits and kernel variants in one line.
+    #[wasm_bindgen(js_name = gpuInfo)]
+    pub fn gpu_info(&self) -> String {
+        self.inner.gpu_info()
+    }
+}

@@ -1,0 +1,118 @@
+//! `ModelLoader` and `Model` in JS: the page pushes the bytes of a GGUF file chunk by chunk as they
+//! arrive from `fetch`; the weights go straight into GPU buffers, so the file is never held whole
+//! in wasm memory or a JS buffer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasm_bindgen::prelude::*;
+
+use super::{js_error, set, Engine};
+use crate::model;
+use crate::Error;
+
+/// Receives a model file in chunks (wraps [`model::ModelLoader`]): `new ModelLoader(engine,
+/// fileLen)`, then `push(chunk)` for every chunk in order, then `finish()`.
+#[wasm_bindgen]
+pub struct ModelLoader {
+    inner: model::ModelLoader,
+    file_len: u64,
+}
+
+#[wasm_bindgen]
+impl ModelLoader {
+    /// `file_len` is the total size (from `Content-Length` or `File.size`): sizes read from the
+    /// file are checked against it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(engine: &Engine, file_len: u64) -> ModelLoader {
+        ModelLoader { inner: engine.inner.loader(file_len), file_len }
+    }
+
+    /// Takes the next chunk. wasm-bindgen copies the `Uint8Array` into wasm memory for the
+    /// duration of this call only.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
+        let new_len = self.inner.bytes_done() + chunk.len() as u64;
+        if new_len > self.file_len {
+            return Err(js_error(Error::InvalidArgument(format!(
+                "received {new_len} bytes but the file was announced as {} bytes",
+                self.file_len
+            ))));
+        }
+        self.inner.push(chunk).map_err(js_error)
+    }
+
+    /// Bytes received so far.
+    #[wasm_bindgen(getter, js_name = bytesDone)]
+    pub fn bytes_done(&self) -> u64 {
+        self.inner.bytes_done()
+    }
+
+    /// Ends the stream and returns the model. Rejects with code `truncated` when the stream
+    /// ended early.
+    pub fn finish(self) -> Result<Model, JsValue> {
+        // What the file held, for `summary()`: counted before the header is dropped.
+        let file = self.inner.file().map(|f| {
+            let mut types = BTreeMap::<u32, u32>::new();
+            for t in &f.tensors {
+                *types.entry(t.type_id).or_default() += 1;
+            }
+            let arch = f.metadata.opt_str("general.architecture").ok().flatten().unwrap_or("");
+            FileSummary {
+                version: f.version,
+                architecture: arch.to_string(),
+                tensors: f.tensors.len(),
+                metadata: f.metadata.entries.len(),
+                types,
+            }
+        });
+        let inner = self.inner.finish().map_err(js_error)?;
+        let file = file.ok_or_else(|| js_error(Error::Gpu("loader finished without a header".into())))?;
+        // generate::Session takes Arc<Model> on both targets; on wasm32 nothing crosses threads.
+        #[allow(clippy::arc_with_non_send_sync)]
+        let inner = Arc::new(inner);
+        Ok(Model { inner, file, file_len: self.file_len })
+    }
+}
+
+struct FileSummary {
+    version: u32,
+    architecture: String,
+    tensors: usize,
+    metadata: usize,
+    types: BTreeMap<u32, u32>,
+}
+
+/// A loaded model: its weights live on the GPU. Shared by sessions.
+#[wasm_bindgen]
+pub struct Model {
+    pub(crate) inner: Arc<model::Model>,
+    file: FileSummary,
+    file_len: u64,
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// A summary, as a plain object: `{name, architecture, version, tensors, metadata, bytes,
+    /// weightBytes, nLayer, nEmbd, nVocab, types: {ggmlTypeId: count}}`.
+    pub fn summary(&self) -> js_sys::Object {
+        let (f, hp) = (&self.file, &self.inner.hp);
+        let types = js_sys::Object::new();
+        for (id, n) in &f.types {
+            set(&types, &id.to_string(), (*n).into());
+        }
+        let o = js_sys::Object::new();
+        set(&o, "name", self.inner.name.as_str().into());
+        set(&o, "architecture", f.architecture.as_str().into());
+        set(&o, "version", f.version.into());
+        set(&o, "tensors", (f.tensors as f64).into());
+        set(&o, "metadata", (f.metadata as f64).into());
+        // Byte counts stay exact as f64 up to 2^53 (8 PiB).
+        set(&o, "bytes", (self.file_len as f64).into());
+        set(&o, "weightBytes", (self.inner.weight_bytes as f64).into());
+        set(&o, "nLayer", hp.n_layer.into());
+        set(&o, "nEmbd", hp.n_embd.into());
+        set(&o, "nVocab", hp.n_vocab.into());
+        set(&o, "types", types.into());
+        o
+    }
+}

@@ -1,0 +1,159 @@
+//! `Session` and `perplexity` in JS: text generation and scoring over a loaded model.
+//!
+//! Thin wrappers over [`crate::generate`]: they convert the JS parameter object into
+//! [`GenParams`], forward streamed text to a JS callback, and return plain JS objects.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+use super::{js_error, set, Engine, Model};
+use crate::generate::{self, FinishReason, GenParams, PerplexityOptions, SessionOptions};
+use crate::Error;
+
+/// A conversation state (KV cache) over one model.
+#[wasm_bindgen]
+pub struct Session {
+    // RefCell: `generate` is async and borrows the session across awaits; a second call while one
+    // runs gets an error instead of a panic.
+    inner: RefCell<generate::Session>,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// `ctx_size`: the K/V cache capacity in tokens (0: the default, 4096).
+    #[wasm_bindgen(constructor)]
+    pub fn new(engine: &Engine, model: &Model, ctx_size: u32) -> Result<Session, JsValue> {
+        let mut opts = SessionOptions::default();
+        if ctx_size > 0 {
+            opts.ctx_size = ctx_size;
+        }
+        let s = generate::Session::new(&engine.inner, model.inner.clone(), opts).map_err(js_error)?;
+        Ok(Session { inner: RefCell::new(s) })
+    }
+
+    /// Generates a continuation of `prompt`. `params`: `{maxTokens, temperature, topK, seed,
+    /// stop}` (all optional). `on_text(piece)` receives the text as it is produced; returning
+    /// `false` stops generation, throwing stops it and rejects with that exception. Resolves to
+    /// `{text, tokens, promptTokens, generatedTokens, prefillS, decodeS, ttftS, prefillTokS,
+    /// decodeTokS, finish}`: `tokens` holds the generated ids (a `Uint32Array`); `decodeTokS`
+    /// counts the tokens after the first, which comes out of prefill; `finish` is `stop`,
+    /// `length`, `context_full` or `cancelled`.
+    // Holding the RefCell borrow across awaits is the point: a second call while one runs
+    // fails `try_borrow_mut` with an error instead of interleaving on one K/V cache.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub async fn generate(
+        &self,
+        prompt: String,
+        params: JsValue,
+        on_text: js_sys::Function,
+    ) -> Result<js_sys::Object, JsValue> {
+        let params = gen_params(&params)?;
+        let mut session = self
+            .inner
+            .try_borrow_mut()
+            .map_err(|_| js_error(Error::InvalidArgument("this session is already generating".into())))?;
+        let mut thrown: Option<JsValue> = None;
+        let mut callback = |piece: &str| match on_text.call1(&JsValue::NULL, &piece.into()) {
+            // Only an explicit `false` stops; `undefined` (no return) continues.
+            Ok(v) => v.as_bool() != Some(false),
+            Err(e) => {
+                thrown = Some(e);
+                false
+            }
+        };
+        let result = session.generate(&prompt, &params, &mut callback).await;
+        if let Some(e) = thrown {
+            return Err(e);
+        }
+        let s = result.map_err(js_error)?;
+        let o = js_sys::Object::new();
+        set(&o, "text", s.text.as_str().into());
+        set(&o, "promptTokens", (s.prompt_tokens as f64).into());
+        set(&o, "generatedTokens", (s.generated_tokens as f64).into());
+        set(&o, "prefillS", s.prefill_s.into());
+        set(&o, "decodeS", s.decode_s.into());
+        set(&o, "ttftS", s.ttft_s.into());
+        set(&o, "tokens", js_sys::Uint32Array::from(&s.tokens[..]).into());
+        set(&o, "prefillTokS", s.prefill_tok_s().into());
+        set(&o, "decodeTokS", s.decode_tok_s().into());
+        let finish = match s.finish {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ContextFull => "context_full",
+            FinishReason::Cancelled => "cancelled",
+        };
+        set(&o, "finish", finish.into());
+        Ok(o)
+    }
+}
+
+/// Perplexity of `text` the way llama.cpp's `llama-perplexity -c CTX_SIZE [--chunks MAX_CHUNKS]`
+/// computes it: chunks of `ctx_size` tokens, at most `max_chunks` of them (all when omitted).
+/// Resolves to `{ppl, pplError, tokens, chunks, seconds}`.
+#[wasm_bindgen]
+pub async fn perplexity(
+    engine: &Engine,
+    model: &Model,
+    text: String,
+    ctx_size: u32,
+    max_chunks: Option<u32>,
+) -> Result<js_sys::Object, JsValue> {
+    let opts = PerplexityOptions { ctx_size, max_chunks: max_chunks.map(|n| n as usize) };
+    let r = generate::perplexity(&engine.inner, &model.inner, &text, opts, &mut |_, _| {})
+        .await
+        .map_err(js_error)?;
+    let o = js_sys::Object::new();
+    set(&o, "ppl", r.ppl.into());
+    set(&o, "pplError", r.ppl_error.into());
+    set(&o, "tokens", (r.tokens as f64).into());
+    set(&o, "chunks", (r.chunks as f64).into());
+    set(&o, "seconds", r.seconds.into());
+    Ok(o)
+}
+
+/// Reads `{maxTokens, temperature, topK, seed, stop}` from a JS object; absent fields keep
+/// [`GenParams::default`]; wrong types are an `invalid_argument` error.
+fn gen_params(v: &JsValue) -> Result<GenParams, JsValue> {
+    let mut p = GenParams::default();
+    if v.is_undefined() || v.is_null() {
+        return Ok(p);
+    }
+    let bad = |what: &str| js_error(Error::InvalidArgument(format!("generate params: {what}")));
+    let get = |key: &str| js_sys::Reflect::get(v, &key.into()).map_err(|_| bad("not an object"));
+    let num = |key: &str| -> Result<Option<f64>, JsValue> {
+        let x = get(key)?;
+        if x.is_undefined() {
+            return Ok(None);
+        }
+        x.as_f64().filter(|f| f.is_finite()).map(Some).ok_or_else(|| bad(&format!("{key} must be a number")))
+    };
+    let count = |key: &str| -> Result<Option<u32>, JsValue> {
+        match num(key)? {
+            Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u32::MAX as f64 => Ok(Some(f as u32)),
+            Some(_) => Err(bad(&format!("{key} must be a non-negative integer"))),
+            None => Ok(None),
+        }
+    };
+    if let Some(n) = count("maxTokens")? {
+        p.max_tokens = n;
+    }
+    if let Some(t) = num("temperature")? {
+        p.temperature = t as f32;
+    }
+    if let Some(k) = count("topK")? {
+        p.top_k = k;
+    }
+    if let Some(s) = count("seed")? {
+        p.seed = u64::from(s);
+    }
+    let stop = get("stop")?;
+    if !stop.is_undefined() {
+        let arr: &js_sys::Array = stop.dyn_ref().ok_or_else(|| bad("stop must be an array of strings"))?;
+        p.stop = arr
+            .iter()
+            .map(|s| s.as_string().ok_or_else(|| bad("stop must be an array of strings")))
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(p)
+}

@@ -1,0 +1,43 @@
+// Launches Debian's Chromium through playwright-core with WebGPU on (SwiftShader when there is no
+// GPU) and opens an empty cross-origin-isolated page from our server. Page console output goes
+// to stderr so that stdout stays free for results.
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.BRASA_CHROMIUM ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+/**
+ * @param {string} baseUrl the server's URL
+ * @param {{ log?: (line: string) => void, path?: string }} [opts] path: the page to open
+ * @returns {Promise<{ browser: import('playwright-core').Browser, page: import('playwright-core').Page }>}
+ */
+export async function openPage(baseUrl, { log = stderrLine, path = '/__blank' } = {}) {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh --test (apt-get install chromium)`);
+  }
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => log(`[page ${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => log(`[page error] ${e.message}`));
+    await page.goto(`${baseUrl}${path}`);
+    return { browser, page };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}
+
+function stderrLine(line) {
+  process.stderr.write(line + '\n');
+}

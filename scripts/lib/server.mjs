@@ -1,0 +1,125 @@
+// A tiny static file server for the browser scripts and tests: serves the repository (pkg/, www/,
+// models/, tests/) on localhost with the cross-origin-isolation headers WebGPU pages want, streams
+// files from disk (never reads a whole model into memory) and honours single Range requests.
+import { createServer } from 'node:http';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css',
+  '.txt': 'text/plain; charset=utf-8',
+  '.raw': 'text/plain; charset=utf-8',
+};
+
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/** An empty cross-origin-isolated page that scripts drive with `page.evaluate`. */
+const BLANK = '<!doctype html><meta charset="utf-8"><title>brasa harness</title>';
+
+/**
+ * Starts the server on an ephemeral localhost port.
+ * @param {{ root?: string, files?: Record<string, string> }} [opts]
+ *   root: directory served at `/` (default: the repository); files: extra URL path → file path.
+ * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ */
+export async function startServer({ root = repoRoot, files = {} } = {}) {
+  const server = createServer((req, res) => {
+    handle(req, res, root, files).catch((e) => {
+      if (!res.headersSent) send(res, 500, String(e));
+      else res.destroy(e);
+    });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+async function handle(req, res, root, files) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
+  const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  if (urlPath === '/' || urlPath === '/__blank') {
+    return send(res, 200, BLANK, { 'Content-Type': TYPES['.html'] });
+  }
+  if (urlPath === '/favicon.ico') return send(res, 204, '');
+  let file = files[urlPath];
+  if (!file) {
+    file = path.join(root, urlPath);
+    // Never serve anything outside the root (`..` in the URL).
+    if (!file.startsWith(root + path.sep)) return send(res, 403, 'forbidden');
+  }
+  return serveFile(req, res, file, urlPath);
+}
+
+/**
+ * Sends one file (streamed from disk, with Range support and the isolation headers); usable as a
+ * middleware step in other servers (vite.config.ts serves models/ with it).
+ * @param {import('node:http').IncomingMessage} req
+ * @param {import('node:http').ServerResponse} res
+ * @param {string} file path on disk
+ * @param {string} [label] name used in error messages
+ */
+export async function serveFile(req, res, file, label = path.basename(file)) {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch {
+    return send(res, 404, `not found: ${label}`);
+  }
+  if (!stat.isFile()) return send(res, 404, `not a file: ${label}`);
+
+  const headers = {
+    ...ISOLATION,
+    'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'no-cache',
+  };
+  let start = 0;
+  let end = stat.size - 1;
+  let status = 200;
+  const range = req.headers.range;
+  if (range) {
+    const m = /^bytes=(\d*)-(\d*)$/.exec(range);
+    if (!m || (m[1] === '' && m[2] === '')) return send(res, 416, 'bad range', { 'Content-Range': `bytes */${stat.size}` });
+    if (m[1] === '') {
+      start = Math.max(0, stat.size - Number(m[2])); // suffix range: the last N bytes
+    } else {
+      start = Number(m[1]);
+      if (m[2] !== '') end = Math.min(end, Number(m[2]));
+    }
+    if (start > end || start >= stat.size) {
+      return send(res, 416, 'range not satisfiable', { 'Content-Range': `bytes */${stat.size}` });
+    }
+    status = 206;
+    headers['Content-Range'] = `bytes ${start}-${end}/${stat.size}`;
+  }
+  headers['Content-Length'] = String(end - start + 1);
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD' || stat.size === 0) return res.end();
+  const stream = createReadStream(file, { start, end });
+  stream.on('error', (e) => res.destroy(e));
+  stream.pipe(res);
+}
+
+function send(res, status, body, extra = {}) {
+  res.writeHead(status, { ...ISOLATION, 'Content-Type': 'text/plain; charset=utf-8', ...extra });
+  res.end(body);
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up what is missing and runs every test: native cargo tests (GPU ones on lavapipe), the wasm
+# build, and the browser tests in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+
+# lavapipe wants a private runtime dir; without one it prints warnings on every device.
+if [[ -z "${XDG_RUNTIME_DIR:-}" || ! -d "${XDG_RUNTIME_DIR}" ]]; then
+  XDG_RUNTIME_DIR=$(mktemp -d)
+  export XDG_RUNTIME_DIR
+fi
+chmod 0700 "$XDG_RUNTIME_DIR"
+
+step() { echo "=== $* ===" >&2; }
+
+step "cargo test (native)"
+cargo test --workspace
+
+step "wasm build"
+scripts/build-wasm.sh
+
+step "browser tests"
+# One file at a time: each drives a software GPU that wants both cores.
+node --test --test-concurrency=1 tests/

@@ -1,0 +1,118 @@
+// The wasm module loads in Chromium, reports a WebGPU adapter, streams the real model through
+// fetch → ModelLoader chunk by chunk, and turns bad files into Errors with stable codes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MODEL, readPreamble, setUp } from './helpers.mjs';
+
+let env;
+let tmp;
+
+before(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'brasa-test-'));
+  // Bad inputs: not a GGUF file, and the real model's first 1000 bytes only.
+  await fs.writeFile(path.join(tmp, 'not.gguf'), Buffer.from('this is not a gguf file, just text'));
+  const head = Buffer.alloc(1000);
+  const fh = await fs.open(MODEL);
+  await fh.read(head, 0, 1000, 0);
+  await fh.close();
+  await fs.writeFile(path.join(tmp, 'head.gguf'), head);
+  env = await setUp({ '/bad/not.gguf': path.join(tmp, 'not.gguf'), '/bad/head.gguf': path.join(tmp, 'head.gguf') });
+});
+
+after(async () => {
+  await env?.close();
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+test('the wasm module loads and reports a WebGPU adapter', async () => {
+  const info = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine();
+    return { version: brasa.version(), gpu: engine.gpuInfo(), isolated: self.crossOriginIsolated };
+  });
+  assert.match(info.version, /^\d+\.\d+\.\d+/);
+  assert.ok(info.gpu.length > 0, 'empty adapter description');
+  assert.equal(info.isolated, true, 'the page should be cross-origin isolated');
+  console.error(`adapter: ${info.gpu}`);
+});
+
+test('the real model streams through the page chunk by chunk', async () => {
+  const expected = await readPreamble(MODEL);
+  const got = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine();
+    let chunks = 0;
+    let last = 0;
+    let monotonic = true;
+    const t0 = performance.now();
+    const model = await brasa.loadModel(engine, '/model.gguf', {
+      onProgress: (done) => {
+        chunks += 1;
+        monotonic &&= done > last;
+        last = done;
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    return { summary: model.summary(), chunks, last, monotonic, seconds };
+  });
+  assert.equal(got.last, expected.bytes, 'bytes reported by progress');
+  assert.equal(got.summary.bytes, expected.bytes, 'bytes counted by the loader');
+  assert.ok(got.monotonic, 'progress must grow with every chunk');
+  assert.ok(got.chunks > 10, `the file should arrive in many chunks, got ${got.chunks}`);
+  assert.equal(got.summary.version, expected.version);
+  assert.equal(got.summary.tensors, expected.tensors);
+  assert.equal(got.summary.metadata, expected.metadata);
+  assert.equal(got.summary.architecture, 'gemma3');
+  // gemma-3-270m's shape (llama.cpp's model card figures): 18 blocks, width 640, 262,144 tokens.
+  assert.deepEqual([got.summary.nLayer, got.summary.nEmbd, got.summary.nVocab], [18, 640, 262144]);
+  // The weights went to the GPU: about the file's size (repacked layouts add a little padding).
+  assert.ok(
+    got.summary.weightBytes > 0.95 * expected.bytes && got.summary.weightBytes < 1.25 * expected.bytes,
+    `weightBytes ${got.summary.weightBytes}`,
+  );
+  // Tensor types of gemma-3-270m-q4_k_m as llama.cpp lists them: F32 ×109, Q5_0 ×81, Q4_K ×27,
+  // Q8_0 ×10, Q6_K ×9 (ggml type ids 0, 6, 12, 8, 14).
+  assert.deepEqual(got.summary.types, { 0: 109, 6: 81, 8: 10, 12: 27, 14: 9 });
+  console.error(`streamed ${expected.bytes} bytes in ${got.chunks} chunks, ${got.seconds.toFixed(2)} s`);
+});
+
+test('bad files become Errors with stable codes', async () => {
+  const fileLen = (await fs.stat(MODEL)).size;
+  const codes = await env.page.evaluate(async (fileLen) => {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine();
+    const codeOf = (p) => p.then(() => 'no error', (e) => `${e instanceof Error}:${e.code}`);
+    return {
+      notGguf: await codeOf(brasa.loadModel(engine, '/bad/not.gguf')),
+      missing: await codeOf(brasa.loadModel(engine, '/bad/missing.gguf')),
+      // A file cut after 1000 bytes: its header announces arrays longer than the whole file.
+      cut: await codeOf(brasa.loadModel(engine, '/bad/head.gguf')),
+      // The stream ends before the announced length (the real model's).
+      shortStream: await codeOf(
+        (async () => {
+          const head = new Uint8Array(await (await fetch('/bad/head.gguf')).arrayBuffer());
+          const loader = new brasa.ModelLoader(engine, BigInt(fileLen));
+          loader.push(head);
+          return loader.finish();
+        })(),
+      ),
+      // More bytes arrive than announced.
+      longStream: await codeOf(
+        (async () => {
+          const loader = new brasa.ModelLoader(engine, 10n);
+          loader.push(new Uint8Array(20));
+        })(),
+      ),
+    };
+  }, fileLen);
+  assert.deepEqual(codes, {
+    notGguf: 'true:bad_file',
+    missing: 'true:network',
+    cut: 'true:bad_file',
+    shortStream: 'true:truncated',
+    longStream: 'true:invalid_argument',
+  });
+});

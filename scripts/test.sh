@@ -14,8 +14,12 @@ chmod 0700 "$XDG_RUNTIME_DIR"
 
 step() { echo "=== $* ===" >&2; }
 
+# The model was just fetched: a missing model is a failure here, not a skip.
+export BRASA_REQUIRE_MODEL=1
+
 step "cargo test (native)"
-cargo test --workspace
+# One test binary at a time runs its tests on both cores; the GPU ones share the emulated GPU.
+cargo test --workspace -- --test-threads=1
 
 step "wasm build"
 scripts/build-wasm.sh

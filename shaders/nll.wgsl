@@ -63,7 +63,9 @@ fn main(
         if (target_id < params.n_vocab) {
             out[row] = mx + log(red[0]) - logits[base + target_id];
         } else {
-            out[row] = bitcast<f32>(0x7fc00000u);
+            // A negative log-likelihood is never negative: -1 marks a bad target. (Not a NaN
+            // constant: Chromium's WGSL compiler rejects NaN literals, naga accepts them.)
+            out[row] = -1.0;
         }
     }
 }

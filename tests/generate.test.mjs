@@ -61,8 +61,12 @@ const pplTexts = (process.env.BRASA_PPL_TEXTS ?? 'en').split(',').filter(Boolean
 for (const name of pplTexts) {
   const ref = ppl128.texts[name];
   assert.ok(ref, `no ctx-128 reference for ${name}`);
-  test(`perplexity of ${name}.txt (ctx 128, 2 chunks) is within 1% of llama.cpp`, async () => {
-    const expected = ref.runs.default.final_ppl;
+  // Two budgets (tests/reference/README.md): against llama.cpp's f32_dequantized run, which
+  // computes in f32 as brasa does, only summation order differs: 0.1 %. Against its default run,
+  // its 8-bit activations alone move these short-context figures by up to 2.9 %: 3.5 %.
+  test(`perplexity of ${name}.txt (ctx 128, 2 chunks) matches llama.cpp`, async () => {
+    const f32 = ref.runs.f32_dequantized.final_ppl;
+    const quantized = ref.runs.default.final_ppl;
     const text = readFileSync(path.join(REF, 'texts', `${name}.txt`), 'utf8');
     const result = await runInPage(env.page, {
       modelUrl: '/model.gguf',
@@ -70,9 +74,13 @@ for (const name of pplTexts) {
       ctxSize: ppl128.n_ctx,
       chunks: ppl128.chunks,
     });
-    const rel = Math.abs(result.ppl - expected) / expected;
-    console.error(`${name}: perplexity ${result.ppl.toFixed(4)}, llama.cpp ${expected} (${(rel * 100).toFixed(2)}% apart)`);
+    const rel = (want) => Math.abs(result.ppl - want) / want;
+    console.error(
+      `${name}: perplexity ${result.ppl.toFixed(4)}; llama.cpp f32 ${f32} (${(rel(f32) * 100).toFixed(3)}% apart), ` +
+        `default ${quantized} (${(rel(quantized) * 100).toFixed(2)}% apart)`,
+    );
     assert.equal(result.chunks, ppl128.chunks);
-    assert.ok(rel < 0.01, `perplexity ${result.ppl} vs llama.cpp ${expected}: ${(rel * 100).toFixed(2)}% apart`);
+    assert.ok(rel(f32) < 0.001, `perplexity ${result.ppl} vs llama.cpp f32 ${f32}`);
+    assert.ok(rel(quantized) < 0.035, `perplexity ${result.ppl} vs llama.cpp default ${quantized}`);
   });
 }

@@ -102,7 +102,7 @@ pub async fn perplexity_of_tokens(
         let values = ctx.read_f32(&nll_buf, first as u64, scored as u64).await?;
         for v in values {
             let v = v as f64;
-            if !v.is_finite() {
+            if !(v >= 0.0 && v.is_finite()) {
                 return Err(Error::Gpu(format!("non-finite log-likelihood in chunk {c}")));
             }
             nll += v;

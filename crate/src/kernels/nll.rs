@@ -14,8 +14,8 @@ pub(crate) struct NllParams {
 
 impl Batch<'_> {
     /// `out[t] = logsumexp(logits[t, :]) - logits[t, targets[t]]` for `t < n_rows`.
-    /// logits: `[n_rows, n_vocab]` f32; targets: `[n_rows]` u32; out: `[n_rows]` f32 (NaN where
-    /// a target is out of range).
+    /// logits: `[n_rows, n_vocab]` f32; targets: `[n_rows]` u32; out: `[n_rows]` f32 (-1, which no
+    /// log-likelihood can be, where a target is out of range).
     pub fn nll(
         &mut self,
         logits: &wgpu::Buffer,

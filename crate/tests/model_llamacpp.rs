@@ -96,10 +96,11 @@ fn greedy_log_probs_match_llamacpp_default() {
 /// Budget against llama.cpp's `f32_dequantized` run (f32 arithmetic like ours): summation order
 /// only.
 const PPL_F32_BUDGET: f64 = 0.001;
-/// Budget against llama.cpp's default run: its own kernel options move a single chunk by up to
-/// 1.5 % (tests/reference/README.md), and its 8-bit activations move whole-text perplexity by
-/// up to 1.2 % (zh: 41.30 default vs 40.81 in f32), so this compares arithmetic, not models.
-const PPL_DEFAULT_BUDGET: f64 = 0.015;
+/// Budget against llama.cpp's default run, which differs from brasa in arithmetic, not in the
+/// model: its own kernel options move a single chunk by up to 1.5 % (code chunk 1: 6.5506 default,
+/// 6.4544 with `-fa off`), and its 8-bit activations by up to 1.9 % (code chunk 1: 6.4262 in
+/// f32) — 1.2 % on a whole text (zh: 41.30 vs 40.81). The tight check is the f32 one above.
+const PPL_DEFAULT_BUDGET: f64 = 0.025;
 
 /// Perplexity of the first chunk(s) of each text at llama.cpp's ctx 512 (BRASA_PPL_CHUNKS, default
 /// 1: every chunk takes minutes on an emulated GPU; `brasa perplexity` runs whole texts).

@@ -55,9 +55,9 @@ test('greedy generation matches llama.cpp where its choice is clear', async () =
 
 // llama-perplexity -c 128 --chunks 2 on the reference texts (perplexity_ctx128.json: the short
 // context keeps this within CI time on an emulated GPU, where each text takes minutes).
-// BRASA_PPL_TEXTS=en,zh,code picks the texts; CI runs en only.
+// BRASA_PPL_TEXTS=en,zh picks texts; all three by default.
 const ppl128 = refJson('perplexity_ctx128.json');
-const pplTexts = (process.env.BRASA_PPL_TEXTS ?? 'en').split(',').filter(Boolean);
+const pplTexts = (process.env.BRASA_PPL_TEXTS ?? 'en,zh,code').split(',').filter(Boolean);
 for (const name of pplTexts) {
   const ref = ppl128.texts[name];
   assert.ok(ref, `no ctx-128 reference for ${name}`);

@@ -102,14 +102,14 @@ const PPL_F32_BUDGET: f64 = 0.001;
 /// f32) — 1.2 % on a whole text (zh: 41.30 vs 40.81). The tight check is the f32 one above.
 const PPL_DEFAULT_BUDGET: f64 = 0.025;
 
-/// Perplexity of the first chunk(s) of each text at llama.cpp's ctx 512 (BRASA_PPL_CHUNKS, default
-/// 1: every chunk takes minutes on an emulated GPU; `brasa perplexity` runs whole texts).
+/// Perplexity of each whole text at llama.cpp's ctx 512, as `llama-perplexity -c 512` computes it
+/// (BRASA_PPL_CHUNKS=N limits it to the first N chunks for a quicker run).
 #[test]
 fn perplexity_matches_llamacpp() {
     let Some(path) = model_path() else { return };
     let (engine, model) = load_gpu(&path);
     let reference = reference_json("perplexity.json");
-    let chunks: usize = std::env::var("BRASA_PPL_CHUNKS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let chunks: usize = std::env::var("BRASA_PPL_CHUNKS").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
     for name in ["en", "zh", "code"] {
         let text =
             std::fs::read_to_string(repo_root().join(format!("tests/reference/texts/{name}.txt"))).unwrap();

@@ -67,10 +67,7 @@ fn array_json(a: &ArrayValue) -> Json {
         ArrayValue::I16(x) => ("i16", json!(x)),
         ArrayValue::U32(x) => ("u32", json!(x)),
         ArrayValue::I32(x) => ("i32", json!(x)),
-        ArrayValue::F32(x) => (
-            "f32",
-            json!(x.iter().map(|&f| f as f64).collect::<Vec<_>>()),
-        ),
+        ArrayValue::F32(x) => ("f32", json!(x.iter().map(|&f| f as f64).collect::<Vec<_>>())),
         ArrayValue::Bool(x) => ("bool", json!(x)),
         ArrayValue::String(x) => ("string", json!(x)),
         ArrayValue::Array(x) => ("array", Json::Array(x.iter().map(array_json).collect())),
@@ -82,33 +79,21 @@ fn array_json(a: &ArrayValue) -> Json {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 fn check_fixture(name: &str) {
     let bytes = std::fs::read(data_dir().join(format!("{name}.gguf"))).unwrap();
     let expect: Json =
-        serde_json::from_slice(&std::fs::read(data_dir().join(format!("{name}.json"))).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(data_dir().join(format!("{name}.json"))).unwrap()).unwrap();
     let mut seed = 12345u64;
     let random: Vec<usize> = (0..50)
         .map(|_| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (seed >> 33) as usize % 200
         })
         .collect();
-    let patterns = [
-        vec![bytes.len()],
-        vec![1],
-        vec![2, 5, 0, 11],
-        vec![1 << 20],
-        random,
-    ];
+    let patterns = [vec![bytes.len()], vec![1], vec![2, 5, 0, 11], vec![1 << 20], random];
     for sizes in &patterns {
         let (file, data) = stream(&bytes, sizes);
         assert_eq!(file.version as u64, expect["version"].as_u64().unwrap());
@@ -130,27 +115,12 @@ fn check_fixture(name: &str) {
         assert_eq!(file.tensors.len(), tensors.len());
         for ((t, d), e) in file.tensors.iter().zip(&data).zip(tensors) {
             assert_eq!(t.name, e["name"].as_str().unwrap());
-            let dims: Vec<u64> = e["dims"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_u64().unwrap())
-                .collect();
+            let dims: Vec<u64> = e["dims"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
             assert_eq!(t.dims, dims, "{}", t.name);
-            assert_eq!(
-                t.type_id as u64,
-                e["type_id"].as_u64().unwrap(),
-                "{}",
-                t.name
-            );
+            assert_eq!(t.type_id as u64, e["type_id"].as_u64().unwrap(), "{}", t.name);
             assert_eq!(t.offset, e["offset"].as_u64().unwrap(), "{}", t.name);
             assert_eq!(t.n_bytes, e["n_bytes"].as_u64().unwrap(), "{}", t.name);
-            assert_eq!(
-                *d,
-                hex(e["data"].as_str().unwrap()),
-                "{} data, chunks {sizes:?}",
-                t.name
-            );
+            assert_eq!(*d, hex(e["data"].as_str().unwrap()), "{} data, chunks {sizes:?}", t.name);
         }
     }
     // read_header gives the same header.
@@ -159,23 +129,11 @@ fn check_fixture(name: &str) {
     assert_eq!(header.metadata, streamed.metadata);
     assert_eq!(header.tensors, streamed.tensors);
     // The typed getters on real gguf-py output.
-    assert_eq!(
-        header.metadata.get_str("general.architecture").unwrap(),
-        "fixture"
-    );
+    assert_eq!(header.metadata.get_str("general.architecture").unwrap(), "fixture");
     assert_eq!(header.metadata.get_u32("t.u16").unwrap(), 65000);
-    assert_eq!(
-        header.metadata.get_i32_array("a.i32").unwrap(),
-        [1, 2, 3, 6, -1]
-    );
-    assert_eq!(
-        header.metadata.get_str_array("a.string").unwrap()[3],
-        "▁the"
-    );
-    assert_eq!(
-        header.metadata.get_f32("t.f64").unwrap(),
-        -1234567.890625f64 as f32
-    );
+    assert_eq!(header.metadata.get_i32_array("a.i32").unwrap(), [1, 2, 3, 6, -1]);
+    assert_eq!(header.metadata.get_str_array("a.string").unwrap()[3], "▁the");
+    assert_eq!(header.metadata.get_f32("t.f64").unwrap(), -1234567.890625f64 as f32);
     assert!(header.metadata.get_u32("t.i8").is_err());
 }
 
@@ -193,16 +151,11 @@ fn gguf_py_fixture_v2_custom_alignment() {
 fn real_model() -> Option<PathBuf> {
     let path = std::env::var_os("BRASA_TEST_MODEL")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/gemma-3-270m-q4_k_m.gguf")
-        });
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/gemma-3-270m-q4_k_m.gguf"));
     if path.exists() {
         Some(path)
     } else {
-        eprintln!(
-            "skipping: model not found at {} (set BRASA_TEST_MODEL)",
-            path.display()
-        );
+        eprintln!("skipping: model not found at {} (set BRASA_TEST_MODEL)", path.display());
         None
     }
 }
@@ -216,22 +169,10 @@ fn real_model_header_and_stream() {
     let header_time = t0.elapsed();
     let len = std::fs::metadata(&path).unwrap().len();
     assert_eq!(file.tensors.len(), 236);
-    assert_eq!(
-        file.metadata.get_str("general.architecture").unwrap(),
-        "gemma3"
-    );
-    assert_eq!(
-        file.metadata
-            .get_str_array("tokenizer.ggml.tokens")
-            .unwrap()
-            .len(),
-        262144
-    );
+    assert_eq!(file.metadata.get_str("general.architecture").unwrap(), "gemma3");
+    assert_eq!(file.metadata.get_str_array("tokenizer.ggml.tokens").unwrap().len(), 262144);
     let embd = file.tensor("token_embd.weight").unwrap();
-    assert_eq!(
-        (embd.type_id, embd.dims.as_slice()),
-        (8, &[640u64, 262144][..])
-    );
+    assert_eq!((embd.type_id, embd.dims.as_slice()), (8, &[640u64, 262144][..]));
     let total: u64 = file.tensors.iter().map(|t| t.n_bytes).sum();
     assert!(file.data_offset + total <= len);
 
@@ -239,10 +180,7 @@ fn real_model_header_and_stream() {
     // instead of starting them over, so this stays linear.
     let head = {
         let mut head = vec![0u8; file.data_offset as usize];
-        std::fs::File::open(&path)
-            .unwrap()
-            .read_exact(&mut head)
-            .unwrap();
+        std::fs::File::open(&path).unwrap().read_exact(&mut head).unwrap();
         head
     };
     let t0 = std::time::Instant::now();
@@ -259,11 +197,7 @@ fn real_model_header_and_stream() {
     let mut buf = vec![0u8; 1 << 20];
     let (mut parse_time, mut streamed) = (std::time::Duration::ZERO, vec![0u64; 236]);
     let mut embd_hash = 0xcbf29ce484222325u64; // FNV-1a of token_embd's bytes
-    let embd_index = file
-        .tensors
-        .iter()
-        .position(|t| t.name == "token_embd.weight")
-        .unwrap();
+    let embd_index = file.tensors.iter().position(|t| t.name == "token_embd.weight").unwrap();
     loop {
         let n = f.read(&mut buf).unwrap();
         if n == 0 {
@@ -290,12 +224,10 @@ fn real_model_header_and_stream() {
     }
     // The first 4 KiB of token_embd as streamed equal the bytes at its place in the file.
     let mut direct = vec![0u8; 4096];
-    f.seek(SeekFrom::Start(file.data_range(embd).start))
-        .unwrap();
+    f.seek(SeekFrom::Start(file.data_range(embd).start)).unwrap();
     f.read_exact(&mut direct).unwrap();
-    let direct_hash = direct.iter().fold(0xcbf29ce484222325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    });
+    let direct_hash =
+        direct.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3));
     assert_eq!(embd_hash, direct_hash);
     eprintln!(
         "real model: header {} bytes parsed in {header_time:?} (read_header), in \
@@ -310,10 +242,9 @@ fn real_model_header_and_stream() {
 #[test]
 fn real_model_matches_gguf_py() {
     let Some(path) = real_model() else { return };
-    let expect: Json = serde_json::from_slice(
-        &std::fs::read(data_dir().join("gemma-3-270m-q4_k_m.header.json")).unwrap(),
-    )
-    .unwrap();
+    let expect: Json =
+        serde_json::from_slice(&std::fs::read(data_dir().join("gemma-3-270m-q4_k_m.header.json")).unwrap())
+            .unwrap();
     let file = read_header(&path).unwrap();
     assert_eq!(file.data_offset, expect["data_offset"].as_u64().unwrap());
     assert_eq!(file.file_len, expect["file_len"].as_u64().unwrap());
@@ -332,20 +263,9 @@ fn real_model_matches_gguf_py() {
     let tensors = expect["tensors"].as_array().unwrap();
     assert_eq!(file.tensors.len(), tensors.len());
     for (t, e) in file.tensors.iter().zip(tensors) {
-        let dims: Vec<u64> = e[1]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_u64().unwrap())
-            .collect();
+        let dims: Vec<u64> = e[1].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
         assert_eq!(
-            (
-                t.name.as_str(),
-                t.dims.clone(),
-                t.type_id as u64,
-                t.offset,
-                t.n_bytes
-            ),
+            (t.name.as_str(), t.dims.clone(), t.type_id as u64, t.offset, t.n_bytes),
             (
                 e[0].as_str().unwrap(),
                 dims,

@@ -35,10 +35,7 @@ fn upload(
     rng: &mut Rng,
 ) -> (brasa::gpu::GpuWeight, Vec<f32>) {
     let rw = random_weight(ty, rows, cols, rng);
-    let w = g
-        .ctx
-        .create_weight("test weight", ty, rows as u64, cols as u64)
-        .unwrap();
+    let w = g.ctx.create_weight("test weight", ty, rows as u64, cols as u64).unwrap();
     // Upload in two uneven pieces to exercise writes that straddle part boundaries.
     let cut = (rw.gpu.len() / 3) & !3;
     g.ctx.write_weight(&w, 0, &rw.gpu[..cut]).unwrap();
@@ -55,17 +52,9 @@ fn matmul_all_formats_split_weights() {
         for rows in [1usize, 7, 300] {
             let (w, dense) = upload(g, ty, rows, cols, &mut rng);
             if rows == 300 {
-                assert!(
-                    w.parts.len() > 1,
-                    "{ty:?}: expected a split weight, got {} part(s)",
-                    w.parts.len()
-                );
+                assert!(w.parts.len() > 1, "{ty:?}: expected a split weight, got {} part(s)", w.parts.len());
             }
-            let token_counts: &[usize] = if rows == 300 {
-                &[1, 3, 17, 64, 130]
-            } else {
-                &[1, 17]
-            };
+            let token_counts: &[usize] = if rows == 300 { &[1, 3, 17, 64, 130] } else { &[1, 17] };
             let mut runs = Vec::new();
             let mut batch = g.kernels.batch(&g.ctx);
             for &nt in token_counts {
@@ -109,9 +98,7 @@ fn matmul_rows_slices_across_parts() {
             batch.matmul_rows(&w, &xb, &yb, nt as u32, b as u64, e as u64);
             batch.submit().unwrap();
             let full = reference::matmul(&dense, rows, cols, &x, nt);
-            let want: Vec<f32> = (0..nt)
-                .flat_map(|t| full[t * rows + b..t * rows + e].to_vec())
-                .collect();
+            let want: Vec<f32> = (0..nt).flat_map(|t| full[t * rows + b..t * rows + e].to_vec()).collect();
             assert_close(
                 &format!("matmul_rows {ty:?} {b}..{e}"),
                 &g.read_f32(&yb, nt * (e - b)),
@@ -157,9 +144,7 @@ fn embed_all_formats_split_weights() {
         let (w, dense) = upload(g, ty, rows, cols, &mut rng);
         assert!(w.parts.len() > 1);
         // Ids from several parts, a repeat, the last row, and an out-of-range id (zero row).
-        let tokens: Vec<u32> = vec![
-            0, 299, 150, 7, 150, 1000, 64, 250, 3, 1, 2, 100, 200, 299, 5, 6, 8,
-        ];
+        let tokens: Vec<u32> = vec![0, 299, 150, 7, 150, 1000, 64, 250, 3, 1, 2, 100, 200, 299, 5, 6, 8];
         let tb = g.u32_buffer(&tokens);
         let ob = g.f32_buffer(&vec![f32::NAN; tokens.len() * cols]);
         let mut batch = g.kernels.batch(&g.ctx);
@@ -167,12 +152,7 @@ fn embed_all_formats_split_weights() {
         batch.submit().unwrap();
         let want = reference::embed(&dense, cols, &tokens, 1.5);
         // Embedding is a pure decode: only f32 rounding of value * scale.
-        assert_close(
-            &format!("embed {ty:?}"),
-            &g.read_f32(&ob, tokens.len() * cols),
-            &want,
-            1e-6,
-        );
+        assert_close(&format!("embed {ty:?}"), &g.read_f32(&ob, tokens.len() * cols), &want, 1e-6);
     }
 }
 
@@ -188,31 +168,10 @@ fn bad_arguments_are_errors_not_panics() {
     let mut batch = g.kernels.batch(&g.ctx);
     batch.matmul_rows(&w, &x, &y, 1, 3, 9);
     assert_eq!(batch.submit().unwrap_err().code(), "invalid_argument");
-    assert_eq!(
-        g.ctx
-            .create_weight("w", QuantType::Q4_K, 4, 100)
-            .unwrap_err()
-            .code(),
-        "invalid_model"
-    );
-    assert_eq!(
-        g.ctx
-            .create_weight("w", QuantType::F32, 1, 1 << 20)
-            .unwrap_err()
-            .code(),
-        "device_limit"
-    );
-    assert_eq!(
-        g.ctx.write_weight(&w, 2, &[0; 4]).unwrap_err().code(),
-        "invalid_argument"
-    );
-    assert_eq!(
-        g.ctx
-            .write_weight(&w, 0, &vec![0; 4 * 36 * 2 + 4])
-            .unwrap_err()
-            .code(),
-        "invalid_argument"
-    );
+    assert_eq!(g.ctx.create_weight("w", QuantType::Q4_K, 4, 100).unwrap_err().code(), "invalid_model");
+    assert_eq!(g.ctx.create_weight("w", QuantType::F32, 1, 1 << 20).unwrap_err().code(), "device_limit");
+    assert_eq!(g.ctx.write_weight(&w, 2, &[0; 4]).unwrap_err().code(), "invalid_argument");
+    assert_eq!(g.ctx.write_weight(&w, 0, &vec![0; 4 * 36 * 2 + 4]).unwrap_err().code(), "invalid_argument");
     // The context is still healthy afterwards.
     g.ctx.check().unwrap();
 }
@@ -224,20 +183,13 @@ fn bad_arguments_are_errors_not_panics() {
 fn generator_matches_quant_dequantizer() {
     let mut rng = Rng(5);
     for ty in QuantType::ALL {
-        let cols = if ty == QuantType::F16 {
-            74
-        } else {
-            cols_for(ty)
-        };
+        let cols = if ty == QuantType::F16 { 74 } else { cols_for(ty) };
         let rw = random_weight(ty, 3, cols, &mut rng);
         let padded_cols =
             ty.gpu_row_bytes(cols as u64) as usize / ty.gpu_block_bytes() * ty.gpu_block_elems();
         let mut out = vec![0f32; 3 * padded_cols];
         brasa::quant::dequantize_gpu_block(ty, &rw.gpu, &mut out).unwrap();
-        let out: Vec<f32> = out
-            .chunks(padded_cols)
-            .flat_map(|r| r[..cols].to_vec())
-            .collect();
+        let out: Vec<f32> = out.chunks(padded_cols).flat_map(|r| r[..cols].to_vec()).collect();
         assert_eq!(out, rw.dense, "{ty:?}");
     }
 }
@@ -252,15 +204,9 @@ fn gguf_py_oracle_rows_on_gpu() {
     let index = std::fs::read_to_string(dir.join("index.txt")).expect("tests/data/quant/index.txt");
     let mut rng = Rng(6);
     let mut n_cases = 0;
-    for line in index
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
+    for line in index.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let f: Vec<&str> = line.split_whitespace().collect();
-        let ty = QuantType::ALL
-            .into_iter()
-            .find(|t| t.name() == f[1])
-            .expect("type");
+        let ty = QuantType::ALL.into_iter().find(|t| t.name() == f[1]).expect("type");
         let cols: usize = f[3].parse().expect("cols");
         let file = std::fs::read(dir.join(format!("{}.bin", f[0]))).expect("bin");
         let dense: Vec<f32> = std::fs::read(dir.join(format!("{}.f32", f[0])))
@@ -274,10 +220,7 @@ fn gguf_py_oracle_rows_on_gpu() {
         let rows = dense.len() / cols;
         let mut gpu_bytes = Vec::new();
         brasa::quant::repack(ty, &file, &mut gpu_bytes).unwrap();
-        let w = g
-            .ctx
-            .create_weight(f[0], ty, rows as u64, cols as u64)
-            .unwrap();
+        let w = g.ctx.create_weight(f[0], ty, rows as u64, cols as u64).unwrap();
         g.ctx.write_weight(&w, 0, &gpu_bytes).unwrap();
 
         let tokens: Vec<u32> = (0..rows as u32).rev().collect();
@@ -291,19 +234,9 @@ fn gguf_py_oracle_rows_on_gpu() {
         batch.submit().unwrap();
         let want_embed = reference::embed(&dense, cols, &tokens, 1.0);
         // Decoding may fuse a multiply-add where numpy rounds twice: a few ulp.
-        assert_close(
-            &format!("embed oracle {}", f[0]),
-            &g.read_f32(&eb, rows * cols),
-            &want_embed,
-            1e-6,
-        );
+        assert_close(&format!("embed oracle {}", f[0]), &g.read_f32(&eb, rows * cols), &want_embed, 1e-6);
         let want = reference::matmul(&dense, rows, cols, &x, nt);
-        assert_close(
-            &format!("matmul oracle {}", f[0]),
-            &g.read_f32(&yb, nt * rows),
-            &want,
-            BUDGET,
-        );
+        assert_close(&format!("matmul oracle {}", f[0]), &g.read_f32(&yb, nt * rows), &want, BUDGET);
         n_cases += 1;
     }
     assert!(n_cases >= 10, "oracle cases found: {n_cases}");
@@ -325,19 +258,11 @@ fn bench_gemma_shapes() {
         (QuantType::Q8_0, 262_144, 640),
     ] {
         let rw = random_weight(ty, rows, cols, &mut rng);
-        let w = g
-            .ctx
-            .create_weight("bench", ty, rows as u64, cols as u64)
-            .unwrap();
+        let w = g.ctx.create_weight("bench", ty, rows as u64, cols as u64).unwrap();
         g.ctx.write_weight(&w, 0, &rw.gpu).unwrap();
         // 16 tokens: the LM-head slices of perplexity. BRASA_BENCH_TOKENS=n times one count only.
-        let only: Option<usize> = std::env::var("BRASA_BENCH_TOKENS")
-            .ok()
-            .and_then(|v| v.parse().ok());
-        for nt in [1usize, 16, 64]
-            .into_iter()
-            .filter(|&n| only.is_none_or(|o| o == n))
-        {
+        let only: Option<usize> = std::env::var("BRASA_BENCH_TOKENS").ok().and_then(|v| v.parse().ok());
+        for nt in [1usize, 16, 64].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
             let xb = g.f32_buffer(&rng.vec(nt * cols, -1.0, 1.0));
             let yb = g.zeros(nt * rows);
             let run = || {
@@ -347,8 +272,8 @@ fn bench_gemma_shapes() {
                 g.read_f32(&yb, 1);
             };
             run(); // warm-up: pipeline build
-            // The fastest of a few runs (the machine may be shared); one is enough when it takes
-            // seconds (the LM head over 64 tokens).
+                   // The fastest of a few runs (the machine may be shared); one is enough when it takes
+                   // seconds (the LM head over 64 tokens).
             let mut ms = f64::INFINITY;
             for _ in 0..5 {
                 let t = std::time::Instant::now();
@@ -359,9 +284,7 @@ fn bench_gemma_shapes() {
                 }
             }
             let gbs = (rows as u64 * w.row_bytes) as f64 / (ms * 1e-3) / 1e9;
-            eprintln!(
-                "matmul {ty:?} {rows}x{cols} tokens {nt}: {ms:.2} ms ({gbs:.2} GB/s of weights)"
-            );
+            eprintln!("matmul {ty:?} {rows}x{cols} tokens {nt}: {ms:.2} ms ({gbs:.2} GB/s of weights)");
         }
     }
 }

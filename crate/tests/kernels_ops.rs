@@ -16,13 +16,8 @@ fn rms_norm_in_and_out_of_place() {
     let mut rng = Rng(10);
     for (n_rows, n) in [(1usize, 640usize), (7, 37), (300, 256)] {
         let wv = rng.vec(n, 0.5, 1.5);
-        let w = g
-            .ctx
-            .create_weight("norm", QuantType::F32, 1, n as u64)
-            .unwrap();
-        g.ctx
-            .write_weight(&w, 0, bytemuck::cast_slice(&wv))
-            .unwrap();
+        let w = g.ctx.create_weight("norm", QuantType::F32, 1, n as u64).unwrap();
+        g.ctx.write_weight(&w, 0, bytemuck::cast_slice(&wv)).unwrap();
         let x = rng.vec(n_rows * n, -3.0, 3.0);
         let xb = g.f32_buffer(&x);
         let yb = g.zeros(n_rows * n);
@@ -34,18 +29,8 @@ fn rms_norm_in_and_out_of_place() {
         let want = reference::rms_norm(&x, &wv, 1e-6);
         // f32 sum of n squares (relative error ~ n * 2^-24 at worst) and one inverseSqrt
         // (a few ulp): 1e-5 of the output scale.
-        assert_close(
-            &format!("rms_norm {n_rows}x{n}"),
-            &g.read_f32(&yb, n_rows * n),
-            &want,
-            1e-5,
-        );
-        assert_close(
-            &format!("rms_norm in place {n_rows}x{n}"),
-            &g.read_f32(&ib, n_rows * n),
-            &want,
-            1e-5,
-        );
+        assert_close(&format!("rms_norm {n_rows}x{n}"), &g.read_f32(&yb, n_rows * n), &want, 1e-5);
+        assert_close(&format!("rms_norm in place {n_rows}x{n}"), &g.read_f32(&ib, n_rows * n), &want, 1e-5);
     }
 }
 
@@ -64,30 +49,10 @@ fn rope_neox_and_normal() {
             let x = rng.vec(nt * nh * hd, -1.0, 1.0);
             let xb = g.f32_buffer(&x);
             let mut batch = g.kernels.batch(&g.ctx);
-            batch.rope(
-                &xb,
-                mode,
-                nt as u32,
-                nh as u32,
-                hd as u32,
-                nr as u32,
-                pos0 as u32,
-                base,
-                fs,
-            );
+            batch.rope(&xb, mode, nt as u32, nh as u32, hd as u32, nr as u32, pos0 as u32, base, fs);
             batch.submit().unwrap();
             let mut want = x.clone();
-            reference::rope(
-                &mut want,
-                mode == RopeMode::Neox,
-                nt,
-                nh,
-                hd,
-                nr,
-                pos0,
-                base,
-                fs,
-            );
+            reference::rope(&mut want, mode == RopeMode::Neox, nt, nh, hd, nr, pos0, base, fs);
             // The angle is computed in f32 like llama.cpp: its absolute error is about
             // pos * 2^-23 * a few (<= 2e-3 rad at pos 2016), and a rotation by an angle error e
             // moves a unit-scale value by at most e.
@@ -102,23 +67,14 @@ fn rope_neox_and_normal() {
 }
 
 fn run_attention(g: &kernels_util::Gpu, rng: &mut Rng, a: AttentionArgs) {
-    let (nt, nh, nkv, hd) = (
-        a.n_tokens as usize,
-        a.n_head as usize,
-        a.n_kv_head as usize,
-        a.head_dim as usize,
-    );
+    let (nt, nh, nkv, hd) =
+        (a.n_tokens as usize, a.n_head as usize, a.n_kv_head as usize, a.head_dim as usize);
     let kv_len = a.pos0 as usize + nt;
     let capacity = kv_len + 3; // the cache holds more rows than are filled
     let q = rng.vec(nt * nh * hd, -1.0, 1.0);
     let k = rng.vec(capacity * nkv * hd, -1.0, 1.0);
     let v = rng.vec(capacity * nkv * hd, -1.0, 1.0);
-    let (qb, kb, vb, ob) = (
-        g.f32_buffer(&q),
-        g.f32_buffer(&k),
-        g.f32_buffer(&v),
-        g.zeros(nt * nh * hd),
-    );
+    let (qb, kb, vb, ob) = (g.f32_buffer(&q), g.f32_buffer(&k), g.f32_buffer(&v), g.zeros(nt * nh * hd));
     let mut batch = g.kernels.batch(&g.ctx);
     batch.attention(&qb, &kb, &vb, &ob, &a);
     batch.submit().unwrap();
@@ -138,12 +94,7 @@ fn run_attention(g: &kernels_util::Gpu, rng: &mut Rng, a: AttentionArgs) {
     // Scores are f32 dot products (relative error ~ sqrt(hd) * 2^-24), exp/softmax in f32 and an
     // f32 weighted sum of up to 4096 values: 1e-4 of the output scale covers it with margin,
     // while a wrong mask or head mapping changes outputs by order 0.1.
-    assert_close(
-        &format!("attention {a:?}"),
-        &g.read_f32(&ob, nt * nh * hd),
-        &want,
-        1e-4,
-    );
+    assert_close(&format!("attention {a:?}"), &g.read_f32(&ob, nt * nh * hd), &want, 1e-4);
 }
 
 #[test]
@@ -175,54 +126,13 @@ fn attention_gqa_window_pos0() {
 fn attention_long_context_and_head_dim_256() {
     let Some(g) = gpu() else { return };
     let mut rng = Rng(13);
-    let base = AttentionArgs {
-        n_head: 4,
-        n_kv_head: 1,
-        head_dim: 256,
-        scale: 0.0625,
-        ..Default::default()
-    };
+    let base = AttentionArgs { n_head: 4, n_kv_head: 1, head_dim: 256, scale: 0.0625, ..Default::default() };
     // Decode at position 4095 (4096 keys), a sliding window of 512, and a prefill chunk.
-    run_attention(
-        g,
-        &mut rng,
-        AttentionArgs {
-            n_tokens: 1,
-            pos0: 4095,
-            ..base
-        },
-    );
-    run_attention(
-        g,
-        &mut rng,
-        AttentionArgs {
-            n_tokens: 2,
-            pos0: 1000,
-            window: 512,
-            ..base
-        },
-    );
-    run_attention(
-        g,
-        &mut rng,
-        AttentionArgs {
-            n_tokens: 64,
-            pos0: 0,
-            ..base
-        },
-    );
+    run_attention(g, &mut rng, AttentionArgs { n_tokens: 1, pos0: 4095, ..base });
+    run_attention(g, &mut rng, AttentionArgs { n_tokens: 2, pos0: 1000, window: 512, ..base });
+    run_attention(g, &mut rng, AttentionArgs { n_tokens: 64, pos0: 0, ..base });
     // Soft-capped scores (Gemma 2 style), with large logits so the cap matters.
-    run_attention(
-        g,
-        &mut rng,
-        AttentionArgs {
-            n_tokens: 5,
-            pos0: 3,
-            scale: 1.0,
-            softcap: 2.0,
-            ..base
-        },
-    );
+    run_attention(g, &mut rng, AttentionArgs { n_tokens: 5, pos0: 3, scale: 1.0, softcap: 2.0, ..base });
 }
 
 #[test]
@@ -248,18 +158,8 @@ fn gated_act_add_and_copy_rows() {
     batch.submit().unwrap();
     // Elementwise f32 math: GPU tanh/exp are specified to a few ulp (Vulkan allows more for
     // tanh near 0), so 1e-5 of the output scale; a wrong formula is off by > 1e-2.
-    assert_close(
-        "gelu",
-        &g.read_f32(&o1, n),
-        &reference::gated_act(&gate, &up, reference::gelu_tanh),
-        1e-5,
-    );
-    assert_close(
-        "silu",
-        &g.read_f32(&o2, n),
-        &reference::gated_act(&gate, &up, reference::silu),
-        1e-5,
-    );
+    assert_close("gelu", &g.read_f32(&o1, n), &reference::gated_act(&gate, &up, reference::gelu_tanh), 1e-5);
+    assert_close("silu", &g.read_f32(&o2, n), &reference::gated_act(&gate, &up, reference::silu), 1e-5);
     let want: Vec<f32> = acc.iter().zip(&up).map(|(a, b)| a + b).collect();
     assert_eq!(g.read_f32(&accb, n), want, "add_inplace is exact");
     let mut want = dst.clone();
@@ -300,9 +200,6 @@ fn bench_attention_prefill() {
         run();
         let t = std::time::Instant::now();
         run();
-        eprintln!(
-            "attention {nt} tokens window {window}: {:.1} ms",
-            t.elapsed().as_secs_f64() * 1e3
-        );
+        eprintln!("attention {nt} tokens window {window}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     }
 }

@@ -28,14 +28,8 @@ fn reference_pick(logits: &[f32], a: &SampleArgs) -> u32 {
 /// `u` falls within 1e-4 (relative) of a boundary between two candidates either neighbour is
 /// right; everywhere else the picks must be identical. Returns whether `u` is that close.
 fn near_boundary(logits: &[f32], a: &SampleArgs) -> bool {
-    let lo = SampleArgs {
-        u: (a.u - 1e-4).max(0.0),
-        ..*a
-    };
-    let hi = SampleArgs {
-        u: (a.u + 1e-4).min(0.99999),
-        ..*a
-    };
+    let lo = SampleArgs { u: (a.u - 1e-4).max(0.0), ..*a };
+    let hi = SampleArgs { u: (a.u + 1e-4).min(0.99999), ..*a };
     reference_pick(logits, &lo) != reference_pick(logits, &hi)
 }
 
@@ -54,11 +48,7 @@ fn check_against_reference(g: &Gpu, logits: &[f32], args: &[SampleArgs]) {
             exact += 1;
         }
     }
-    assert!(
-        exact * 10 >= args.len() * 9,
-        "too many boundary cases: {exact}/{}",
-        args.len()
-    );
+    assert!(exact * 10 >= args.len() * 9, "too many boundary cases: {exact}/{}", args.len());
 }
 
 #[test]
@@ -67,32 +57,16 @@ fn greedy_ties_pick_lowest_id() {
     let mut rng = Rng(20);
     for n in [1usize, 7, 1000, 262_144] {
         let mut logits = rng.vec(n, -5.0, 5.0);
-        let ties: Vec<usize> = [n - 1, n / 2, n / 3 + 1]
-            .into_iter()
-            .filter(|&i| i < n)
-            .collect();
+        let ties: Vec<usize> = [n - 1, n / 2, n / 3 + 1].into_iter().filter(|&i| i < n).collect();
         for &i in &ties {
             logits[i] = 9.0;
         }
         let lowest = *ties.iter().min().unwrap() as u32;
         let greedy = [
-            SampleArgs {
-                top_k: 1,
-                temperature: 0.8,
-                ..Default::default()
-            },
-            SampleArgs {
-                top_k: 40,
-                temperature: 0.0,
-                u: 0.7,
-                ..Default::default()
-            },
+            SampleArgs { top_k: 1, temperature: 0.8, ..Default::default() },
+            SampleArgs { top_k: 40, temperature: 0.0, u: 0.7, ..Default::default() },
         ];
-        assert_eq!(
-            sample_gpu(g, &logits, &greedy),
-            vec![lowest, lowest],
-            "n_vocab {n}"
-        );
+        assert_eq!(sample_gpu(g, &logits, &greedy), vec![lowest, lowest], "n_vocab {n}");
     }
 }
 
@@ -118,13 +92,7 @@ fn top_k_matches_reference_rule() {
         ] {
             for i in 0..8 {
                 let u = (i as f32 + 0.37) / 8.0;
-                args.push(SampleArgs {
-                    top_k,
-                    temperature,
-                    top_p,
-                    min_p,
-                    u,
-                });
+                args.push(SampleArgs { top_k, temperature, top_p, min_p, u });
             }
         }
         check_against_reference(g, &logits, &args);
@@ -138,20 +106,10 @@ fn whole_vocab_matches_reference_rule() {
     for n in [1000usize, 262_144] {
         let logits = rng.vec(n, -3.0, 3.0);
         let mut args = Vec::new();
-        for (top_k, top_p, min_p) in [
-            (0u32, 1.0f32, 0.0f32),
-            (0, 1.0, 0.2),
-            (0, 0.95, 0.0),
-            (300, 1.0, 0.0),
-        ] {
+        for (top_k, top_p, min_p) in [(0u32, 1.0f32, 0.0f32), (0, 1.0, 0.2), (0, 0.95, 0.0), (300, 1.0, 0.0)]
+        {
             for i in 0..6 {
-                args.push(SampleArgs {
-                    top_k,
-                    temperature: 0.9,
-                    top_p,
-                    min_p,
-                    u: (i as f32 + 0.5) / 6.0,
-                });
+                args.push(SampleArgs { top_k, temperature: 0.9, top_p, min_p, u: (i as f32 + 0.5) / 6.0 });
             }
         }
         check_against_reference(g, &logits, &args);
@@ -179,10 +137,7 @@ fn top_k_distribution() {
         let count = got.iter().filter(|&&x| x as usize == i).count();
         let expect = wi / total * m as f64;
         // Evenly spaced u: each count is within one of its expectation.
-        assert!(
-            (count as f64 - expect).abs() <= 1.0,
-            "token {i}: {count} picks, expected {expect:.1}"
-        );
+        assert!((count as f64 - expect).abs() <= 1.0, "token {i}: {count} picks, expected {expect:.1}");
     }
     assert!(got.iter().all(|&x| (x as usize) < k));
 }
@@ -204,10 +159,7 @@ fn nll_matches_reference() {
         // (tree sums), so the log is off by ~1e-6, plus rounding of logits of magnitude 10:
         // 1e-4 absolute per position.
         for (r, (a, b)) in got.iter().zip(&want).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-4,
-                "nll row {r} (n_vocab {n_vocab}): got {a}, want {b}"
-            );
+            assert!((a - b).abs() <= 1e-4, "nll row {r} (n_vocab {n_vocab}): got {a}, want {b}");
         }
     }
 }

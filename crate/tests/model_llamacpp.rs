@@ -109,7 +109,8 @@ fn perplexity_matches_llamacpp() {
     let Some(path) = model_path() else { return };
     let (engine, model) = load_gpu(&path);
     let reference = reference_json("perplexity.json");
-    let chunks: usize = std::env::var("BRASA_PPL_CHUNKS").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+    let chunks: usize =
+        std::env::var("BRASA_PPL_CHUNKS").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
     for name in ["en", "zh", "code"] {
         let text =
             std::fs::read_to_string(repo_root().join(format!("tests/reference/texts/{name}.txt"))).unwrap();

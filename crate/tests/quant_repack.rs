@@ -230,18 +230,9 @@ fn odd_f16_rows_get_a_zero_half() {
 fn errors_instead_of_panics() {
     let sink = &mut |_: u64, _: &[u8]| -> Result<()> { Ok(()) };
     // cols not a whole number of blocks; piece too small.
-    assert_eq!(
-        BlockRepacker::new(QuantType::Q4_0, 2, 33, 64).err().unwrap().code(),
-        "invalid_model"
-    );
-    assert_eq!(
-        BlockRepacker::new(QuantType::Q4_K, 2, 640, 64).err().unwrap().code(),
-        "invalid_model"
-    );
-    assert_eq!(
-        BlockRepacker::new(QuantType::Q8_0, 2, 32, 3).err().unwrap().code(),
-        "invalid_argument"
-    );
+    assert_eq!(BlockRepacker::new(QuantType::Q4_0, 2, 33, 64).err().unwrap().code(), "invalid_model");
+    assert_eq!(BlockRepacker::new(QuantType::Q4_K, 2, 640, 64).err().unwrap().code(), "invalid_model");
+    assert_eq!(BlockRepacker::new(QuantType::Q8_0, 2, 32, 3).err().unwrap().code(), "invalid_argument");
     assert!(BlockRepacker::new(QuantType::F32, u64::MAX, u64::MAX, 64).is_err());
     assert!(BlockRepacker::new(QuantType::F16, 1, u64::MAX, 64).is_err());
 

@@ -12,25 +12,14 @@ const MAX_STORAGE_BINDINGS: usize = 8;
 
 fn parse_and_validate(key: PipelineKey) -> (naga::Module, naga::valid::ModuleInfo) {
     let src = key.source();
-    let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| {
-        panic!(
-            "{}: WGSL parse error:\n{}",
-            key.label(),
-            e.emit_to_string(&src)
-        )
-    });
+    let module = naga::front::wgsl::parse_str(&src)
+        .unwrap_or_else(|e| panic!("{}: WGSL parse error:\n{}", key.label(), e.emit_to_string(&src)));
     // SHADER_FLOAT16_IN_FLOAT32 is naga's name for pack/unpack2x16float, core WGSL builtins
     // (not the `shader-f16` feature); wgpu grants it on every WebGPU-capable device.
     let caps = naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
     let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
         .validate(&module)
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: validation error:\n{}",
-                key.label(),
-                e.emit_to_string(&src)
-            )
-        });
+        .unwrap_or_else(|e| panic!("{}: validation error:\n{}", key.label(), e.emit_to_string(&src)));
     (module, info)
 }
 
@@ -46,11 +35,7 @@ fn all_shaders_validate_within_limits() {
             .find(|e| e.name == key.entry_point())
             .unwrap_or_else(|| panic!("{}: no entry point {}", key.label(), key.entry_point()));
         let [x, y, z] = ep.workgroup_size;
-        assert!(
-            x * y * z <= MAX_INVOCATIONS,
-            "{}: workgroup {x}x{y}x{z}",
-            key.label()
-        );
+        assert!(x * y * z <= MAX_INVOCATIONS, "{}: workgroup {x}x{y}x{z}", key.label());
 
         let mut layouter = naga::proc::Layouter::default();
         layouter.update(module.to_ctx()).expect("layout");
@@ -63,16 +48,8 @@ fn all_shaders_validate_within_limits() {
                 _ => {}
             }
         }
-        assert!(
-            wg_bytes <= MAX_WORKGROUP_BYTES,
-            "{}: {wg_bytes} bytes of workgroup memory",
-            key.label()
-        );
-        assert!(
-            storage <= MAX_STORAGE_BINDINGS,
-            "{}: {storage} storage bindings",
-            key.label()
-        );
+        assert!(wg_bytes <= MAX_WORKGROUP_BYTES, "{}: {wg_bytes} bytes of workgroup memory", key.label());
+        assert!(storage <= MAX_STORAGE_BINDINGS, "{}: {storage} storage bindings", key.label());
 
         // The uniform struct matches its #[repr(C)] Rust twin, and is what binding 0 holds.
         let (name, rust_size) = key.uniform_struct();
@@ -81,17 +58,8 @@ fn all_shaders_validate_within_limits() {
             .iter()
             .find(|(_, t)| t.name.as_deref() == Some(name))
             .unwrap_or_else(|| panic!("{}: no struct {name}", key.label()));
-        assert_eq!(
-            layouter[handle].size as usize,
-            rust_size,
-            "{}: {name} size",
-            key.label()
-        );
-        assert_eq!(
-            rust_size % 16,
-            0,
-            "{name}: uniform structs are padded to 16 bytes"
-        );
+        assert_eq!(layouter[handle].size as usize, rust_size, "{}: {name} size", key.label());
+        assert_eq!(rust_size % 16, 0, "{name}: uniform structs are padded to 16 bytes");
         if let naga::TypeInner::Struct { members, .. } = &ty.inner {
             // All members are 4-byte scalars or arrays of them, packed in order.
             assert_eq!(
@@ -107,13 +75,7 @@ fn all_shaders_validate_within_limits() {
             .map(|(_, v)| (v.ty, v.binding));
         assert_eq!(
             uniform,
-            Some((
-                handle,
-                Some(naga::ResourceBinding {
-                    group: 0,
-                    binding: 0
-                })
-            )),
+            Some((handle, Some(naga::ResourceBinding { group: 0, binding: 0 }))),
             "{}: binding 0 is the {name} uniform",
             key.label()
         );
@@ -126,11 +88,7 @@ fn composed_source_starts_with_the_format_include() {
     for ty in brasa::quant::QuantType::ALL {
         let src = PipelineKey::Matmul(ty).source();
         assert!(src.contains("fn dequant8("), "{ty:?}");
-        assert_eq!(
-            src.matches("fn dequant8(").count(),
-            1,
-            "{ty:?}: exactly one format include"
-        );
+        assert_eq!(src.matches("fn dequant8(").count(), 1, "{ty:?}: exactly one format include");
         assert!(src.contains("struct MatmulParams"));
     }
     assert!(!PipelineKey::Rope.source().contains("dequant8"));

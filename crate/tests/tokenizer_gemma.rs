@@ -16,8 +16,7 @@ use tokenizer_support::{gemma3_gguf, tokenizer_from_file};
 /// Loaded once for all tests in this file (reading 262,144 tokens takes a moment).
 fn gemma() -> Option<&'static Tokenizer> {
     static TOK: OnceLock<Option<Tokenizer>> = OnceLock::new();
-    TOK.get_or_init(|| gemma3_gguf().map(|p| tokenizer_from_file(&p)))
-        .as_ref()
+    TOK.get_or_init(|| gemma3_gguf().map(|p| tokenizer_from_file(&p))).as_ref()
 }
 
 const TEXTS: &[&str] = &[
@@ -43,14 +42,8 @@ fn metadata_and_special_tokens() {
     let Some(tok) = gemma() else { return };
     let v = tok.vocab();
     assert_eq!(tok.vocab_size(), 262_144);
-    assert_eq!(
-        (tok.bos(), tok.eos(), tok.add_bos()),
-        (Some(2), Some(1), true)
-    );
-    let id = |t: &str| {
-        v.token_id(t)
-            .unwrap_or_else(|| panic!("{t:?} not in the vocabulary"))
-    };
+    assert_eq!((tok.bos(), tok.eos(), tok.add_bos()), (Some(2), Some(1), true));
+    let id = |t: &str| v.token_id(t).unwrap_or_else(|| panic!("{t:?} not in the vocabulary"));
     // End of generation: <eos>, <end_of_turn>, and "</s>" (on llama.cpp's list by its text).
     for t in ["<eos>", "<end_of_turn>", "</s>"] {
         assert!(tok.is_eog(id(t)), "{t} should end generation");
@@ -65,10 +58,7 @@ fn metadata_and_special_tokens() {
     assert!(!tok.encode(turn, true, false).contains(&id("<end_of_turn>")));
     // CONTROL tokens render only on request; user-defined ones always.
     assert_eq!(tok.token_to_piece(id("<end_of_turn>"), false), b"");
-    assert_eq!(
-        tok.token_to_piece(id("<end_of_turn>"), true),
-        b"<end_of_turn>"
-    );
+    assert_eq!(tok.token_to_piece(id("<end_of_turn>"), true), b"<end_of_turn>");
     assert_eq!(tok.token_to_piece(id("<table>"), false), b"<table>");
     assert_eq!(tok.decode(&ids, true), format!("<bos>{turn}"));
 }
@@ -91,24 +81,16 @@ fn byte_fallback_for_rare_characters() {
     let v = tok.vocab();
     for ch in ['𠀋', 'ꙮ', '𓀀', '\u{10FFFD}'] {
         let s = ch.to_string();
-        assert!(
-            v.token_id(&s).is_none(),
-            "{ch:?} unexpectedly in the vocabulary"
-        );
-        let want: Vec<u32> = s
-            .bytes()
-            .map(|b| v.token_id(&format!("<0x{b:02X}>")).expect("byte token"))
-            .collect();
+        assert!(v.token_id(&s).is_none(), "{ch:?} unexpectedly in the vocabulary");
+        let want: Vec<u32> =
+            s.bytes().map(|b| v.token_id(&format!("<0x{b:02X}>")).expect("byte token")).collect();
         assert_eq!(tok.encode(&s, false, false), want, "{ch:?}");
         for &id in &want {
             assert_ne!(v.attr(id) & attr::BYTE, 0);
         }
         // Between ordinary words the fallback is the same.
         let ids = tok.encode(&format!("a{ch}b"), false, false);
-        assert!(
-            ids.windows(want.len()).any(|w| w == want.as_slice()),
-            "{ch:?}: {ids:?}"
-        );
+        assert!(ids.windows(want.len()).any(|w| w == want.as_slice()), "{ch:?}: {ids:?}");
     }
 }
 
@@ -143,9 +125,7 @@ fn big_text() -> String {
     let mut s = String::new();
     let mut seed = 12345u64;
     while s.len() < 100_000 {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         s.push_str(TEXTS[(seed >> 33) as usize % TEXTS.len()]);
         s.push(if seed & 1 == 0 { ' ' } else { '\n' });
     }
@@ -182,48 +162,32 @@ struct RefCase {
 /// `text` string or a `text_file` / `file` / `path` naming a text in `tests/reference/` (relative
 /// to that folder or to its `texts/`). Objects that state `add_bos: false` or
 /// `parse_special: true` are skipped (this test checks `add_bos = true, parse_special = false`).
-fn collect_cases(
-    v: &serde_json::Value,
-    base: &std::path::Path,
-    source: &str,
-    out: &mut Vec<RefCase>,
-) {
+fn collect_cases(v: &serde_json::Value, base: &std::path::Path, source: &str, out: &mut Vec<RefCase>) {
     use serde_json::Value;
     match v {
-        Value::Array(items) => items
-            .iter()
-            .for_each(|i| collect_cases(i, base, source, out)),
+        Value::Array(items) => items.iter().for_each(|i| collect_cases(i, base, source, out)),
         Value::Object(map) => {
-            let ids: Option<Vec<u32>> = map.get("ids").and_then(Value::as_array).and_then(|a| {
-                a.iter()
-                    .map(|x| x.as_u64().and_then(|n| u32::try_from(n).ok()))
-                    .collect()
-            });
+            let ids: Option<Vec<u32>> = map
+                .get("ids")
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().map(|x| x.as_u64().and_then(|n| u32::try_from(n).ok())).collect());
             let flags_ok = map.get("add_bos").and_then(Value::as_bool) != Some(false)
                 && map.get("parse_special").and_then(Value::as_bool) != Some(true);
-            let text = map
-                .get("text")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| {
-                    ["text_file", "file", "path"]
-                        .iter()
-                        .find_map(|k| map.get(*k).and_then(Value::as_str))
-                        .and_then(|f| {
-                            [base.join(f), base.join("texts").join(f)]
-                                .iter()
-                                .find_map(|p| std::fs::read_to_string(p).ok())
-                        })
-                });
+            let text = map.get("text").and_then(Value::as_str).map(str::to_string).or_else(|| {
+                ["text_file", "file", "path"]
+                    .iter()
+                    .find_map(|k| map.get(*k).and_then(Value::as_str))
+                    .and_then(|f| {
+                        [base.join(f), base.join("texts").join(f)]
+                            .iter()
+                            .find_map(|p| std::fs::read_to_string(p).ok())
+                    })
+            });
             match (ids, text) {
-                (Some(ids), Some(text)) if flags_ok => out.push(RefCase {
-                    source: source.to_string(),
-                    text,
-                    ids,
-                }),
-                _ => map
-                    .values()
-                    .for_each(|x| collect_cases(x, base, source, out)),
+                (Some(ids), Some(text)) if flags_ok => {
+                    out.push(RefCase { source: source.to_string(), text, ids })
+                }
+                _ => map.values().for_each(|x| collect_cases(x, base, source, out)),
             }
         }
         _ => {}
@@ -239,19 +203,12 @@ fn matches_llama_cpp_reference_ids() {
     let files: Vec<_> = walk(&base)
         .into_iter()
         .filter(|p| {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .to_lowercase();
+            let name = p.file_name().unwrap_or_default().to_string_lossy().to_lowercase();
             name.ends_with(".json") && name.contains("tok")
         })
         .collect();
     if files.is_empty() {
-        eprintln!(
-            "SKIPPED: no token id files (*tok*.json) in {}",
-            base.display()
-        );
+        eprintln!("SKIPPED: no token id files (*tok*.json) in {}", base.display());
         return;
     }
     let mut cases = Vec::new();
@@ -261,10 +218,7 @@ fn matches_llama_cpp_reference_ids() {
         collect_cases(&v, &base, &f.display().to_string(), &mut cases);
     }
     // Token files present but nothing recognised: the format changed; fail rather than skip.
-    assert!(
-        !cases.is_empty(),
-        "no cases recognised in {files:?}; update collect_cases"
-    );
+    assert!(!cases.is_empty(), "no cases recognised in {files:?}; update collect_cases");
     for c in &cases {
         let got = tok.encode(&c.text, true, false);
         let first = got.iter().zip(&c.ids).position(|(a, b)| a != b);
@@ -277,10 +231,7 @@ fn matches_llama_cpp_reference_ids() {
             c.ids.len()
         );
     }
-    println!(
-        "{} reference texts match llama.cpp token for token",
-        cases.len()
-    );
+    println!("{} reference texts match llama.cpp token for token", cases.len());
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -33,31 +33,15 @@ fn read_cases(vocab: &Path) -> Vec<(String, Vec<u32>)> {
             }
         }
     }
-    let outputs: Vec<Vec<u32>> = out
-        .lines()
-        .map(|l| {
-            l.split_whitespace()
-                .map(|t| t.parse().expect("token id"))
-                .collect()
-        })
-        .collect();
-    assert_eq!(
-        inputs.len(),
-        outputs.len(),
-        "{}: case counts differ",
-        inp_path.display()
-    );
+    let outputs: Vec<Vec<u32>> =
+        out.lines().map(|l| l.split_whitespace().map(|t| t.parse().expect("token id")).collect()).collect();
+    assert_eq!(inputs.len(), outputs.len(), "{}: case counts differ", inp_path.display());
     inputs.into_iter().zip(outputs).collect()
 }
 
 fn show(tok: &Tokenizer, ids: &[u32]) -> String {
     ids.iter()
-        .map(|&id| {
-            format!(
-                "{id}:{:?}",
-                String::from_utf8_lossy(&tok.token_to_piece(id, true))
-            )
-        })
+        .map(|&id| format!("{id}:{:?}", String::from_utf8_lossy(&tok.token_to_piece(id, true))))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -88,30 +72,17 @@ fn llama_cpp_tokenizer_cases() {
                 continue;
             }
         };
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let cases = read_cases(&path);
         let mut failures = 0;
         for (text, want) in &cases {
             let got = tok.encode(text, false, false);
             if &got != want {
                 failures += 1;
-                eprintln!(
-                    "{name}: {text:?}\n  want {}\n  got  {}",
-                    show(&tok, want),
-                    show(&tok, &got)
-                );
+                eprintln!("{name}: {text:?}\n  want {}\n  got  {}", show(&tok, want), show(&tok, &got));
             }
         }
-        assert_eq!(
-            failures,
-            0,
-            "{name}: {failures} of {} cases differ",
-            cases.len()
-        );
+        assert_eq!(failures, 0, "{name}: {failures} of {} cases differ", cases.len());
         println!("{name}: all {} cases match llama.cpp", cases.len());
         tested.push(name);
     }
@@ -151,16 +122,8 @@ fn llama_cpp_ids_for_mixed_texts() {
 
     let testdata = llama_testdata();
     let vocabs = [
-        (
-            "llama-spm",
-            testdata
-                .as_ref()
-                .map(|d| d.join("ggml-vocab-llama-spm.gguf")),
-        ),
-        (
-            "phi-3",
-            testdata.as_ref().map(|d| d.join("ggml-vocab-phi-3.gguf")),
-        ),
+        ("llama-spm", testdata.as_ref().map(|d| d.join("ggml-vocab-llama-spm.gguf"))),
+        ("phi-3", testdata.as_ref().map(|d| d.join("ggml-vocab-phi-3.gguf"))),
         ("gemma-3-270m", tokenizer_support::gemma3_gguf()),
     ];
     for (name, path) in vocabs {
@@ -187,10 +150,7 @@ fn llama_cpp_ids_for_mixed_texts() {
                 }
             }
         }
-        assert_eq!(
-            failures, 0,
-            "{name}: {failures} encodings differ from llama.cpp"
-        );
+        assert_eq!(failures, 0, "{name}: {failures} encodings differ from llama.cpp");
         println!("{name}: {} texts × 2 match llama.cpp", cases.len());
     }
 }

@@ -72,7 +72,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Inspect { model } => inspect(&model),
         Command::Run { model, prompt, max_tokens, temperature, top_k, seed, stop, ctx_size } => {
             let (engine, model) = load(&model, cli.verbose).await?;
-            let mut session = Session::new(&engine, model, SessionOptions { ctx_size, ..Default::default() })?;
+            let mut session =
+                Session::new(&engine, model, SessionOptions { ctx_size, ..Default::default() })?;
             let params = GenParams { max_tokens, temperature, top_k, seed, stop };
             let mut out = std::io::stdout();
             let stats = session
@@ -95,8 +96,8 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Perplexity { model, file, ctx_size, chunks } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| Error::Io(format!("{}: {e}", file.display())))?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| Error::Io(format!("{}: {e}", file.display())))?;
             let (engine, model) = load(&model, cli.verbose).await?;
             let opts = PerplexityOptions { ctx_size, max_chunks: chunks };
             let r = perplexity(&engine, &model, &text, opts, &mut |i, ppl| {
@@ -143,7 +144,10 @@ async fn load(path: &Path, verbose: bool) -> Result<(Engine, Arc<Model>)> {
 
 fn inspect(path: &Path) -> Result<()> {
     let file = brasa::gguf::read_header(path)?;
-    println!("GGUF v{}  {} bytes  data at {}  alignment {}", file.version, file.file_len, file.data_offset, file.alignment);
+    println!(
+        "GGUF v{}  {} bytes  data at {}  alignment {}",
+        file.version, file.file_len, file.data_offset, file.alignment
+    );
     println!("metadata ({} keys):", file.metadata.entries.len());
     for (k, v) in &file.metadata.entries {
         println!("  {k} = {}", summarize(v));

@@ -127,7 +127,9 @@ impl Session {
         self.check_room(tokens.len())?;
         let vocab = self.model.hp.n_vocab;
         if let Some(bad) = tokens.iter().find(|t| **t >= vocab) {
-            return Err(Error::InvalidArgument(format!("token id {bad} is outside the vocabulary ({vocab})")));
+            return Err(Error::InvalidArgument(format!(
+                "token id {bad} is outside the vocabulary ({vocab})"
+            )));
         }
         for (i, chunk) in tokens.chunks(self.bufs.max_tokens as usize).enumerate() {
             let n = chunk.len() as u32;

@@ -34,12 +34,7 @@ pub(super) struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     pub fn new(buf: &'a [u8], base: u64, file_len: u64) -> Self {
-        Cursor {
-            buf,
-            pos: 0,
-            base,
-            file_len,
-        }
+        Cursor { buf, pos: 0, base, file_len }
     }
 
     /// Absolute file offset of the next byte.
@@ -81,10 +76,7 @@ impl<'a> Cursor<'a> {
             }));
         }
         if n > self.available() as u64 {
-            return Err(Stop::More {
-                offset: self.offset(),
-                what: what.to_string(),
-            });
+            return Err(Stop::More { offset: self.offset(), what: what.to_string() });
         }
         Ok(())
     }
@@ -135,9 +127,7 @@ impl<'a> Cursor<'a> {
         let bytes = self.bytes(len, what)?;
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_owned()),
-            Err(e) => {
-                Err(Error::bad_file(at + 8, format!("{what} is not valid UTF-8 ({e})")).into())
-            }
+            Err(e) => Err(Error::bad_file(at + 8, format!("{what} is not valid UTF-8 ({e})")).into()),
         }
     }
 }
@@ -149,7 +139,9 @@ pub(super) fn check_count(count: u64, min_size: u64, left: u64, at: u64, what: &
     if needed > u128::from(left) {
         return Err(Error::bad_file(
             at,
-            format!("{what}: {count} entries need at least {needed} bytes but only {left} are left in the file"),
+            format!(
+                "{what}: {count} entries need at least {needed} bytes but only {left} are left in the file"
+            ),
         ));
     }
     Ok(())

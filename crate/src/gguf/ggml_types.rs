@@ -79,23 +79,11 @@ pub(crate) fn tensor_bytes(name: &str, dims: &[u64], type_id: u32, at: u64) -> R
             ),
         ));
     }
-    let overflow = || {
-        Error::bad_file(
-            at,
-            format!("tensor {name:?}: size of dims {dims:?} overflows"),
-        )
-    };
+    let overflow = || Error::bad_file(at, format!("tensor {name:?}: size of dims {dims:?} overflows"));
     // The element count must fit too (TensorInfo::n_elements multiplies without checks).
-    dims.iter()
-        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(overflow)?;
-    let row = (cols / block_elems)
-        .checked_mul(block_bytes)
-        .ok_or_else(overflow)?;
-    dims[1..]
-        .iter()
-        .try_fold(row, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(overflow)
+    dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
+    let row = (cols / block_elems).checked_mul(block_bytes).ok_or_else(overflow)?;
+    dims[1..].iter().try_fold(row, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)
 }
 
 #[cfg(test)]
@@ -106,40 +94,20 @@ mod tests {
     fn agrees_with_quant_table() {
         for t in QuantType::ALL {
             let (e, b) = block_size(t as u32).unwrap();
-            assert_eq!(
-                (e as usize, b as usize),
-                (t.block_elems(), t.block_bytes()),
-                "{t:?}"
-            );
+            assert_eq!((e as usize, b as usize), (t.block_elems(), t.block_bytes()), "{t:?}");
         }
     }
 
     #[test]
     fn sizes() {
         // Q8_0 token_embd of gemma-3-270m: 640 x 262144.
-        assert_eq!(
-            tensor_bytes("t", &[640, 262144], 8, 0),
-            Ok(640 / 32 * 34 * 262144)
-        );
+        assert_eq!(tensor_bytes("t", &[640, 262144], 8, 0), Ok(640 / 32 * 34 * 262144));
         assert_eq!(tensor_bytes("t", &[3, 2], 0, 0), Ok(24));
-        assert_eq!(
-            tensor_bytes("t", &[33], 2, 0).unwrap_err().code(),
-            "bad_file"
-        );
-        assert_eq!(
-            tensor_bytes("t", &[u64::MAX, 2], 0, 0).unwrap_err().code(),
-            "bad_file"
-        );
-        assert_eq!(
-            tensor_bytes("t", &[1 << 62, 1 << 62], 0, 0)
-                .unwrap_err()
-                .code(),
-            "bad_file"
-        );
+        assert_eq!(tensor_bytes("t", &[33], 2, 0).unwrap_err().code(), "bad_file");
+        assert_eq!(tensor_bytes("t", &[u64::MAX, 2], 0, 0).unwrap_err().code(), "bad_file");
+        assert_eq!(tensor_bytes("t", &[1 << 62, 1 << 62], 0, 0).unwrap_err().code(), "bad_file");
         let e = tensor_bytes("blk.0.x", &[32], 31, 0).unwrap_err();
-        assert!(
-            matches!(&e, Error::UnsupportedType { tensor, type_id: 31, .. } if tensor == "blk.0.x")
-        );
+        assert!(matches!(&e, Error::UnsupportedType { tensor, type_id: 31, .. } if tensor == "blk.0.x"));
         assert!(tensor_bytes("t", &[32], 43, 0).is_err());
     }
 }

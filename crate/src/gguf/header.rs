@@ -84,12 +84,7 @@ impl HeaderParser {
                     Ok(())
                 }
                 Phase::Kv => self.kv(c),
-                Phase::KvArray {
-                    key,
-                    array,
-                    remaining,
-                    ..
-                } => {
+                Phase::KvArray { key, array, remaining, .. } => {
                     // Keeps partial progress on `More`: no rewind.
                     let what = format!("element of metadata array {key:?}");
                     fill_array(c, array, remaining, 1, &what)?;
@@ -105,9 +100,7 @@ impl HeaderParser {
                     return Ok(self.finish(c.offset(), c.file_len())?);
                 }
                 Phase::Tensors => self.tensor_info(c),
-                Phase::Done => {
-                    return Err(Error::InvalidArgument("GGUF header already parsed".into()).into())
-                }
+                Phase::Done => return Err(Error::InvalidArgument("GGUF header already parsed".into()).into()),
             };
             if let Err(Stop::More { .. }) = &step {
                 // Items other than array elements are parsed whole: retry from their start.
@@ -155,9 +148,7 @@ impl HeaderParser {
         let i = self.metadata.entries.len();
         let key = c.string(&format!("key of metadata entry #{i}"))?;
         if key.is_empty() {
-            return Err(
-                Error::bad_file(at, format!("metadata entry #{i} has an empty key")).into(),
-            );
+            return Err(Error::bad_file(at, format!("metadata entry #{i} has an empty key")).into());
         }
         if self.keys.contains(&key) {
             return Err(Error::bad_file(at, format!("duplicate metadata key {key:?}")).into());
@@ -167,12 +158,7 @@ impl HeaderParser {
         let value_at = c.offset();
         if ty == TYPE_ARRAY {
             let (array, remaining) = read_array_head(c, 1, &what)?;
-            self.phase = Phase::KvArray {
-                key,
-                array,
-                remaining,
-                at: value_at,
-            };
+            self.phase = Phase::KvArray { key, array, remaining, at: value_at };
             return Ok(());
         }
         let value = read_scalar(c, ty, &what)?;
@@ -234,13 +220,7 @@ impl HeaderParser {
         }
         self.names.insert(name.clone());
         self.info_offsets.push(at);
-        self.tensors.push(TensorInfo {
-            name,
-            dims,
-            type_id,
-            offset,
-            n_bytes,
-        });
+        self.tensors.push(TensorInfo { name, dims, type_id, offset, n_bytes });
         Ok(())
     }
 

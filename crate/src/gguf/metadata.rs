@@ -130,10 +130,7 @@ pub struct Metadata {
 }
 
 fn wrong_type(key: &str, found: &Value, expected: &str) -> Error {
-    Error::InvalidModel(format!(
-        "metadata key {key:?} has type {}, expected {expected}",
-        found.type_name()
-    ))
+    Error::InvalidModel(format!("metadata key {key:?} has type {}, expected {expected}", found.type_name()))
 }
 
 impl Metadata {
@@ -142,8 +139,7 @@ impl Metadata {
     }
 
     fn require(&self, key: &str) -> Result<&Value> {
-        self.get(key)
-            .ok_or_else(|| Error::MissingMetadata(key.to_string()))
+        self.get(key).ok_or_else(|| Error::MissingMetadata(key.to_string()))
     }
 
     /// Looks `key` up and converts it with `f`, which returns `None` on a type mismatch.
@@ -171,16 +167,12 @@ impl Metadata {
 
     /// An integer of any type whose value fits in `u32`.
     pub fn get_u32(&self, key: &str) -> Result<u32> {
-        self.get_with(key, "an integer in u32 range", |v| {
-            v.as_i128().and_then(|i| u32::try_from(i).ok())
-        })
+        self.get_with(key, "an integer in u32 range", |v| v.as_i128().and_then(|i| u32::try_from(i).ok()))
     }
 
     /// An integer of any type whose value fits in `u64`.
     pub fn get_u64(&self, key: &str) -> Result<u64> {
-        self.get_with(key, "an integer in u64 range", |v| {
-            v.as_i128().and_then(|i| u64::try_from(i).ok())
-        })
+        self.get_with(key, "an integer in u64 range", |v| v.as_i128().and_then(|i| u64::try_from(i).ok()))
     }
 
     /// An `f32`, or an `f64` rounded to `f32`.
@@ -219,9 +211,7 @@ impl Metadata {
     }
 
     pub fn opt_u32(&self, key: &str) -> Result<Option<u32>> {
-        self.opt_with(key, "an integer in u32 range", |v| {
-            v.as_i128().and_then(|i| u32::try_from(i).ok())
-        })
+        self.opt_with(key, "an integer in u32 range", |v| v.as_i128().and_then(|i| u32::try_from(i).ok()))
     }
 
     pub fn opt_f32(&self, key: &str) -> Result<Option<f32>> {
@@ -272,10 +262,7 @@ mod tests {
                 ("f64".into(), Value::F64(0.5)),
                 ("b".into(), Value::Bool(true)),
                 ("s".into(), Value::String("gemma3".into())),
-                (
-                    "toks".into(),
-                    Value::Array(ArrayValue::String(vec!["a".into()])),
-                ),
+                ("toks".into(), Value::Array(ArrayValue::String(vec!["a".into()]))),
                 ("types".into(), Value::Array(ArrayValue::I32(vec![1, 2]))),
                 ("scores".into(), Value::Array(ArrayValue::F32(vec![0.25]))),
             ],
@@ -302,10 +289,7 @@ mod tests {
     #[test]
     fn getter_errors_name_key_and_types() {
         let m = md();
-        assert_eq!(
-            m.get_u32("absent"),
-            Err(Error::MissingMetadata("absent".into()))
-        );
+        assert_eq!(m.get_u32("absent"), Err(Error::MissingMetadata("absent".into())));
         for e in [
             m.get_u32("neg").unwrap_err(),
             m.get_u32("big").unwrap_err(),
@@ -317,9 +301,7 @@ mod tests {
         }
         let msg = m.get_str_array("scores").unwrap_err().to_string();
         assert!(
-            msg.contains("\"scores\"")
-                && msg.contains("array<f32>")
-                && msg.contains("array<string>"),
+            msg.contains("\"scores\"") && msg.contains("array<f32>") && msg.contains("array<string>"),
             "{msg}"
         );
     }

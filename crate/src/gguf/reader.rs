@@ -110,22 +110,14 @@ impl GgufReader {
         }
         let Some(file) = self.file else {
             let (offset, what) = self.pending;
-            return Err(Error::Truncated {
-                offset,
-                what,
-                len: self.position,
-            });
+            return Err(Error::Truncated { offset, what, len: self.position });
         };
         if self.position < self.file_len {
             let what = match self.data.order.get(self.data.next) {
                 Some(&t) => format!("data of tensor {:?}", file.tensors[t].name),
                 None => "padding at the end of the file".to_string(),
             };
-            return Err(Error::Truncated {
-                offset: self.position,
-                what,
-                len: self.position,
-            });
+            return Err(Error::Truncated { offset: self.position, what, len: self.position });
         }
         Ok(file)
     }
@@ -160,10 +152,7 @@ impl GgufReader {
 
     /// Runs the header parser on the buffer; once the header is complete, streams the buffered
     /// bytes after it and frees the buffer.
-    fn parse_buffered(
-        &mut self,
-        on_tensor: &mut dyn FnMut(TensorBytes<'_>) -> Result<()>,
-    ) -> Result<()> {
+    fn parse_buffered(&mut self, on_tensor: &mut dyn FnMut(TensorBytes<'_>) -> Result<()>) -> Result<()> {
         let mut c = Cursor::new(&self.buf, self.buf_base, self.file_len);
         let parsed = self.header.parse(&mut c);
         let used = c.consumed();
@@ -214,11 +203,7 @@ fn feed(
             continue;
         }
         let n = (end - data.pos).min(chunk.len() as u64) as usize;
-        on_tensor(TensorBytes {
-            tensor: t,
-            offset: data.pos - start,
-            bytes: &chunk[..n],
-        })?;
+        on_tensor(TensorBytes { tensor: t, offset: data.pos - start, bytes: &chunk[..n] })?;
         chunk = &chunk[n..];
         data.pos += n as u64;
         if data.pos == end {
@@ -248,10 +233,7 @@ pub fn read_header(path: &std::path::Path) -> Result<GgufFile> {
         }
         if reader.push(&buf[..n], &mut |_| Ok(()))? {
             // `push` returned true, so the file is there.
-            return reader
-                .file
-                .take()
-                .ok_or_else(|| Error::Io("header vanished".into()));
+            return reader.file.take().ok_or_else(|| Error::Io("header vanished".into()));
         }
     }
 }

@@ -35,13 +35,7 @@ impl Raw {
         self
     }
     /// A tensor info.
-    pub fn tensor_info(
-        &mut self,
-        name: &str,
-        dims: &[u64],
-        type_id: u32,
-        offset: u64,
-    ) -> &mut Self {
+    pub fn tensor_info(&mut self, name: &str, dims: &[u64], type_id: u32, offset: u64) -> &mut Self {
         self.str(name).u32(dims.len() as u32);
         for &d in dims {
             self.u64(d);

@@ -56,9 +56,7 @@ pub(super) fn read_scalar(c: &mut Cursor, ty: u32, what: &str) -> Step<Value> {
         10 => Value::U64(c.u64(what)?),
         11 => Value::I64(c.u64(what)? as i64),
         12 => Value::F64(f64::from_bits(c.u64(what)?)),
-        _ => {
-            return Err(Error::bad_file(c.offset(), format!("{what}: unexpected type {ty}")).into())
-        }
+        _ => return Err(Error::bad_file(c.offset(), format!("{what}: unexpected type {ty}")).into()),
     })
 }
 
@@ -74,13 +72,7 @@ pub(super) fn read_array_head(c: &mut Cursor, depth: u32, what: &str) -> Step<(A
     let count_at = c.offset();
     let count = c.u64(what)?;
     let min = min_size(ty).unwrap_or(1);
-    check_count(
-        count,
-        min,
-        c.left_in_file(),
-        count_at,
-        &format!("array length of {what}"),
-    )?;
+    check_count(count, min, c.left_in_file(), count_at, &format!("array length of {what}"))?;
     // Reserve only for what the buffer already holds: the Vec grows as elements arrive, so a
     // lying count costs nothing up front.
     let cap = count.min(c.available() as u64 / min + 1) as usize;

@@ -56,8 +56,7 @@ impl GpuContext {
     /// binding and buffer sizes it offers (capped at 1 GiB − 1 MiB). No optional features are
     /// required: kernels use baseline WGSL only.
     pub async fn new(opts: GpuOptions) -> Result<Self> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
@@ -70,9 +69,7 @@ impl GpuContext {
 
         // WebGPU defaults (every WebGPU adapter supports them) with the two size limits raised.
         let limits = wgpu::Limits {
-            max_storage_buffer_binding_size: offered
-                .max_storage_buffer_binding_size
-                .min(MAX_BINDING_CAP),
+            max_storage_buffer_binding_size: offered.max_storage_buffer_binding_size.min(MAX_BINDING_CAP),
             max_buffer_size: offered.max_buffer_size.min(MAX_BINDING_CAP),
             ..wgpu::Limits::default()
         };
@@ -103,24 +100,14 @@ impl GpuContext {
             s.lost = Some(format!("{reason:?}: {msg}"));
         });
 
-        let device_binding = limits
-            .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size);
+        let device_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         let max_binding_bytes = match opts.max_binding_bytes {
             Some(b) => b.min(device_binding),
             None => device_binding,
         } / 4
             * 4;
         let features = device.features();
-        Ok(Self {
-            device,
-            queue,
-            adapter_info,
-            limits,
-            features,
-            max_binding_bytes,
-            errors,
-        })
+        Ok(Self { device, queue, adapter_info, limits, features, max_binding_bytes, errors })
     }
 
     /// One line for logs and the JS `gpuInfo`: adapter, backend and the limits brasa uses.
@@ -151,10 +138,7 @@ impl GpuContext {
         }
         match s.uncaptured.take() {
             None => Ok(()),
-            Some((true, _)) => Err(Error::OutOfMemory {
-                what: "a GPU operation".into(),
-                bytes: 0,
-            }),
+            Some((true, _)) => Err(Error::OutOfMemory { what: "a GPU operation".into(), bytes: 0 }),
             Some((false, msg)) => Err(Error::Gpu(msg)),
         }
     }
@@ -166,23 +150,14 @@ impl GpuContext {
     /// the next call).
     pub fn storage_buffer(&self, label: &str, bytes: u64) -> Result<wgpu::Buffer> {
         let size = bytes.max(4).div_ceil(4) * 4;
-        let limit = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size);
+        let limit = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
         if size > limit {
-            return Err(Error::DeviceLimit {
-                what: format!("buffer {label:?}"),
-                needed: size,
-                limit,
-            });
+            return Err(Error::DeviceLimit { what: format!("buffer {label:?}"), needed: size, limit });
         }
         self.create_buffer(
             label,
             size,
-            wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
         )
     }
 
@@ -211,10 +186,7 @@ impl GpuContext {
             }
         });
         match oom {
-            Some(Some(_)) => Err(Error::OutOfMemory {
-                what: label.to_string(),
-                bytes: size,
-            }),
+            Some(Some(_)) => Err(Error::OutOfMemory { what: label.to_string(), bytes: size }),
             _ => Ok(buffer),
         }
     }

@@ -41,10 +41,7 @@ struct Shared<T> {
 struct Receiver<T>(Arc<Mutex<Shared<T>>>);
 
 fn oneshot<T: Send + 'static>() -> (impl FnOnce(T) + Send + 'static, Receiver<T>) {
-    let shared = Arc::new(Mutex::new(Shared {
-        value: None,
-        waker: None,
-    }));
+    let shared = Arc::new(Mutex::new(Shared { value: None, waker: None }));
     let tx = shared.clone();
     let send = move |v: T| {
         let mut s = tx.lock().unwrap_or_else(|p| p.into_inner());
@@ -73,23 +70,13 @@ impl<T> Future for Receiver<T> {
 impl GpuContext {
     /// Copy `bytes` bytes of `buf` starting at byte `offset` back to the CPU. `offset` must be a
     /// multiple of 4; `bytes` is rounded up to 4 for the copy and truncated afterwards.
-    pub async fn read_buffer(
-        &self,
-        buf: &wgpu::Buffer,
-        offset: u64,
-        bytes: u64,
-    ) -> Result<Vec<u8>> {
+    pub async fn read_buffer(&self, buf: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<Vec<u8>> {
         self.check()?;
         if !offset.is_multiple_of(4) {
-            return Err(Error::InvalidArgument(format!(
-                "read offset {offset} is not a multiple of 4"
-            )));
+            return Err(Error::InvalidArgument(format!("read offset {offset} is not a multiple of 4")));
         }
         let padded = bytes.div_ceil(4) * 4;
-        if offset
-            .checked_add(padded)
-            .is_none_or(|end| end > buf.size())
-        {
+        if offset.checked_add(padded).is_none_or(|end| end > buf.size()) {
             return Err(Error::InvalidArgument(format!(
                 "read of {bytes} bytes at {offset} is past the end of a {}-byte buffer",
                 buf.size()
@@ -114,9 +101,7 @@ impl GpuContext {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("device poll failed: {e}")))?;
         recv.await.map_err(|e| {
-            self.check()
-                .err()
-                .unwrap_or_else(|| Error::Gpu(format!("buffer map failed: {e}")))
+            self.check().err().unwrap_or_else(|| Error::Gpu(format!("buffer map failed: {e}")))
         })?;
         let mut out = {
             let view = staging
@@ -132,45 +117,24 @@ impl GpuContext {
     }
 
     /// Read `n` f32 values starting at element `offset_elems`.
-    pub async fn read_f32(
-        &self,
-        buf: &wgpu::Buffer,
-        offset_elems: u64,
-        n: u64,
-    ) -> Result<Vec<f32>> {
+    pub async fn read_f32(&self, buf: &wgpu::Buffer, offset_elems: u64, n: u64) -> Result<Vec<f32>> {
         let bytes = self.read_buffer(buf, offset_elems * 4, n * 4).await?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
+        Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
 
     /// Read `n` u32 values starting at element `offset_elems`.
-    pub async fn read_u32(
-        &self,
-        buf: &wgpu::Buffer,
-        offset_elems: u64,
-        n: u64,
-    ) -> Result<Vec<u32>> {
+    pub async fn read_u32(&self, buf: &wgpu::Buffer, offset_elems: u64, n: u64) -> Result<Vec<u32>> {
         let bytes = self.read_buffer(buf, offset_elems * 4, n * 4).await?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
+        Ok(bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
 
     /// Upload plain values (f32 activations, u32 token ids) into a buffer at a byte offset.
     pub fn write_buffer(&self, buf: &wgpu::Buffer, offset: u64, data: &[u8]) -> Result<()> {
         self.check()?;
         if !offset.is_multiple_of(4) || !data.len().is_multiple_of(4) {
-            return Err(Error::InvalidArgument(
-                "buffer writes must be 4-byte aligned".into(),
-            ));
+            return Err(Error::InvalidArgument("buffer writes must be 4-byte aligned".into()));
         }
-        if offset
-            .checked_add(data.len() as u64)
-            .is_none_or(|end| end > buf.size())
-        {
+        if offset.checked_add(data.len() as u64).is_none_or(|end| end > buf.size()) {
             return Err(Error::InvalidArgument(format!(
                 "write of {} bytes at {offset} is past the end of a {}-byte buffer",
                 data.len(),

@@ -36,17 +36,9 @@ impl GpuWeight {
 impl GpuContext {
     /// Allocate a weight tensor of `rows × cols` elements of type `ty`, split by whole rows so no
     /// part exceeds the binding limit. Contents are zero until [`Self::write_weight`].
-    pub fn create_weight(
-        &self,
-        name: &str,
-        ty: QuantType,
-        rows: u64,
-        cols: u64,
-    ) -> Result<GpuWeight> {
+    pub fn create_weight(&self, name: &str, ty: QuantType, rows: u64, cols: u64) -> Result<GpuWeight> {
         if rows == 0 || cols == 0 {
-            return Err(Error::InvalidModel(format!(
-                "tensor {name:?} has an empty shape [{rows}, {cols}]"
-            )));
+            return Err(Error::InvalidModel(format!("tensor {name:?} has an empty shape [{rows}, {cols}]")));
         }
         if !cols.is_multiple_of(ty.block_elems() as u64) {
             return Err(Error::InvalidModel(format!(
@@ -72,25 +64,12 @@ impl GpuContext {
             let buffer = self.create_buffer(
                 &label,
                 n * row_bytes,
-                wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_DST
-                    | wgpu::BufferUsages::COPY_SRC,
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
             )?;
-            parts.push(WeightPart {
-                buffer,
-                first_row,
-                rows: n,
-            });
+            parts.push(WeightPart { buffer, first_row, rows: n });
             first_row += n;
         }
-        Ok(GpuWeight {
-            name: name.to_string(),
-            ty,
-            rows,
-            cols,
-            row_bytes,
-            parts,
-        })
+        Ok(GpuWeight { name: name.to_string(), ty, rows, cols, row_bytes, parts })
     }
 
     /// Write `data` (GPU layout) at byte `gpu_offset` of the logical, unsplit tensor; the write
@@ -104,10 +83,7 @@ impl GpuContext {
                 w.name
             )));
         }
-        if gpu_offset
-            .checked_add(len)
-            .is_none_or(|end| end > w.gpu_bytes())
-        {
+        if gpu_offset.checked_add(len).is_none_or(|end| end > w.gpu_bytes()) {
             return Err(Error::InvalidArgument(format!(
                 "write to {:?} at byte {gpu_offset} of length {len} is past its {} bytes",
                 w.name,

@@ -61,14 +61,10 @@ impl Batch<'_> {
             || a.head_dim == 0
             || a.head_dim > MAX_HEAD_DIM
         {
-            return self.fail(Error::InvalidArgument(format!(
-                "attention: bad arguments {a:?}"
-            )));
+            return self.fail(Error::InvalidArgument(format!("attention: bad arguments {a:?}")));
         }
         if out == q || out == k_cache || out == v_cache {
-            return self.fail(Error::InvalidArgument(
-                "attention: out aliases an input".into(),
-            ));
+            return self.fail(Error::InvalidArgument("attention: out aliases an input".into()));
         }
         if a.n_tokens == 0 || a.n_head == 0 {
             return;

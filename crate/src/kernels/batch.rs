@@ -27,19 +27,9 @@ pub struct Batch<'a> {
 
 impl<'a> Batch<'a> {
     pub(super) fn new(kernels: &'a Kernels, ctx: &'a GpuContext) -> Self {
-        let encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("brasa batch"),
-            });
-        Self {
-            kernels,
-            ctx,
-            encoder: Some(encoder),
-            pass: None,
-            arena: Vec::new(),
-            error: None,
-        }
+        let encoder =
+            ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("brasa batch") });
+        Self { kernels, ctx, encoder: Some(encoder), pass: None, arena: Vec::new(), error: None }
     }
 
     /// Upload the uniforms, finish the encoder and submit it. Returns the first error recorded
@@ -86,9 +76,7 @@ impl<'a> Batch<'a> {
         let len = params.len() as u64;
         let need_new = match self.arena.last() {
             None => true,
-            Some((_, bytes)) => {
-                (bytes.len() as u64).div_ceil(SLOT_ALIGN) * SLOT_ALIGN + len > CHUNK_BYTES
-            }
+            Some((_, bytes)) => (bytes.len() as u64).div_ceil(SLOT_ALIGN) * SLOT_ALIGN + len > CHUNK_BYTES,
         };
         if need_new {
             let buf = match self.kernels.take_arena_chunk() {
@@ -99,8 +87,7 @@ impl<'a> Batch<'a> {
                     wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                 )?,
             };
-            self.arena
-                .push((buf, Vec::with_capacity(CHUNK_BYTES as usize)));
+            self.arena.push((buf, Vec::with_capacity(CHUNK_BYTES as usize)));
         }
         let idx = self.arena.len() - 1;
         let bytes = &mut self.arena[idx].1;
@@ -138,18 +125,16 @@ impl<'a> Batch<'a> {
                 size: wgpu::BufferSize::new(std::mem::size_of::<P>() as u64),
             }),
         }];
-        entries.extend(buffers.iter().map(|(b, buf)| wgpu::BindGroupEntry {
-            binding: *b,
-            resource: buf.as_entire_binding(),
-        }));
-        let bind_group = self
-            .ctx
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: None,
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
+        entries.extend(
+            buffers
+                .iter()
+                .map(|(b, buf)| wgpu::BindGroupEntry { binding: *b, resource: buf.as_entire_binding() }),
+        );
+        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
         let pass = self.pass();
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
@@ -161,10 +146,7 @@ impl<'a> Batch<'a> {
         if self.pass.is_none() {
             let enc = self.encoder.as_mut().expect("encoder lives until submit");
             let pass = enc
-                .begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: None,
-                    timestamp_writes: None,
-                })
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None })
                 .forget_lifetime();
             self.pass = Some(pass);
         }
@@ -193,7 +175,6 @@ impl<'a> Batch<'a> {
 impl Drop for Batch<'_> {
     fn drop(&mut self) {
         self.pass = None;
-        self.kernels
-            .return_arena_chunks(self.arena.drain(..).map(|(b, _)| b));
+        self.kernels.return_arena_chunks(self.arena.drain(..).map(|(b, _)| b));
     }
 }

@@ -33,19 +33,13 @@ impl Batch<'_> {
             return;
         };
         let params = ElementwiseParams { n, _pad: [0; 3] };
-        self.dispatch(
-            PipelineKey::GatedAct(act),
-            &params,
-            &[(1, gate), (2, up), (3, out)],
-            groups,
-        );
+        self.dispatch(PipelineKey::GatedAct(act), &params, &[(1, gate), (2, up), (3, out)], groups);
     }
 
     /// `y[i] += x[i]` for `i < n`.
     pub fn add_inplace(&mut self, y: &wgpu::Buffer, x: &wgpu::Buffer, n: u32) {
         let bytes = n as u64 * 4;
-        if n == 0 || !self.need("add_inplace y", y, bytes) || !self.need("add_inplace x", x, bytes)
-        {
+        if n == 0 || !self.need("add_inplace y", y, bytes) || !self.need("add_inplace x", x, bytes) {
             return;
         }
         let Some(groups) = self.elementwise_grid(n) else {
@@ -80,9 +74,7 @@ impl Batch<'_> {
         bytes: u64,
     ) {
         if src == dst {
-            return self.fail(Error::InvalidArgument(
-                "copy: src and dst are the same buffer".into(),
-            ));
+            return self.fail(Error::InvalidArgument("copy: src and dst are the same buffer".into()));
         }
         if (src_offset | dst_offset | bytes) % 4 != 0 {
             return self.fail(Error::InvalidArgument(format!(
@@ -95,8 +87,7 @@ impl Batch<'_> {
         {
             return;
         }
-        self.encoder()
-            .copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
+        self.encoder().copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
     }
 
     fn elementwise_grid(&mut self, n: u32) -> Option<(u32, u32, u32)> {

@@ -40,8 +40,7 @@ impl Batch<'_> {
             )));
         }
         let n = n_tokens as u64;
-        if !self.need("embed tokens", tokens, n * 4) || !self.need("embed out", out, n * w.cols * 4)
-        {
+        if !self.need("embed tokens", tokens, n * 4) || !self.need("embed out", out, n * w.cols * 4) {
             return;
         }
         let gx = w.cols.div_ceil(8 * 64) as u32;

@@ -56,7 +56,9 @@ pub enum PipelineKey {
     /// Matrix × one vector (decode, LM head): shaders/matvec.wgsl.
     Matvec(QuantType),
     Embed(QuantType),
-    RmsNorm { in_place: bool },
+    RmsNorm {
+        in_place: bool,
+    },
     Rope,
     Attention,
     GatedAct(Activation),
@@ -77,10 +79,7 @@ impl Kernels {
     /// An empty cache; pipelines are built on first use (or by [`Self::prepare`]).
     pub fn new(ctx: &GpuContext) -> Result<Self> {
         ctx.check()?;
-        Ok(Self {
-            pipelines: Mutex::new(HashMap::new()),
-            arena_pool: Mutex::new(Vec::new()),
-        })
+        Ok(Self { pipelines: Mutex::new(HashMap::new()), arena_pool: Mutex::new(Vec::new()) })
     }
 
     /// Build the pipelines for `keys` now (e.g. every kernel a model will use, at load time).
@@ -97,37 +96,26 @@ impl Kernels {
     }
 
     /// The pipeline for `key`, built and cached on first use.
-    pub(crate) fn pipeline(
-        &self,
-        ctx: &GpuContext,
-        key: PipelineKey,
-    ) -> Result<wgpu::ComputePipeline> {
-        let mut cache = self
-            .pipelines
-            .lock()
-            .map_err(|_| Error::Gpu("pipeline cache poisoned".into()))?;
+    pub(crate) fn pipeline(&self, ctx: &GpuContext, key: PipelineKey) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self.pipelines.lock().map_err(|_| Error::Gpu("pipeline cache poisoned".into()))?;
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
         let source = key.source();
         shaders::dump(key, &source);
         let label = key.label();
-        let module = ctx
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&label),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-        let pipeline = ctx
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: None,
-                module: &module,
-                entry_point: Some(key.entry_point()),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some(key.entry_point()),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         // A WGSL or pipeline error lands in the context's error slot.
         ctx.check()?;
         cache.insert(key, pipeline.clone());

@@ -37,16 +37,7 @@ impl Batch<'_> {
             Ok(g) => g,
             Err(e) => return self.fail(e),
         };
-        let params = NllParams {
-            n_rows,
-            n_vocab,
-            _pad: [0; 2],
-        };
-        self.dispatch(
-            PipelineKey::Nll,
-            &params,
-            &[(1, logits), (2, targets), (3, out)],
-            (gx, gy, 1),
-        );
+        let params = NllParams { n_rows, n_vocab, _pad: [0; 2] };
+        self.dispatch(PipelineKey::Nll, &params, &[(1, logits), (2, targets), (3, out)], (gx, gy, 1));
     }
 }

@@ -18,14 +18,7 @@ pub(crate) struct NormParams {
 impl Batch<'_> {
     /// `y[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) * w[:]` for `r < n_rows`; rows of
     /// `n = w.cols` f32; `w` is F32 `[1, n]`. `x` and `y` may be the same buffer.
-    pub fn rms_norm(
-        &mut self,
-        x: &wgpu::Buffer,
-        w: &GpuWeight,
-        y: &wgpu::Buffer,
-        n_rows: u32,
-        eps: f32,
-    ) {
+    pub fn rms_norm(&mut self, x: &wgpu::Buffer, w: &GpuWeight, y: &wgpu::Buffer, n_rows: u32, eps: f32) {
         if w.ty != QuantType::F32 || w.rows != 1 || w.parts.len() != 1 {
             return self.fail(Error::InvalidArgument(format!(
                 "rms_norm weight {:?} must be F32 [1, n], is {} [{}, {}]",
@@ -42,12 +35,7 @@ impl Batch<'_> {
         if !self.need("rms_norm x", x, bytes) || !self.need("rms_norm y", y, bytes) {
             return;
         }
-        let params = NormParams {
-            n: w.cols as u32,
-            n_rows,
-            eps,
-            _pad: 0,
-        };
+        let params = NormParams { n: w.cols as u32, n_rows, eps, _pad: 0 };
         let (gx, gy) = match self.grid2(n_rows as u64) {
             Ok(g) => g,
             Err(e) => return self.fail(e),

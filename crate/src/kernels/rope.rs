@@ -33,24 +33,13 @@ impl Batch<'_> {
         base: f32,
         freq_scale: f32,
     ) {
-        if n_rot == 0
-            || !n_rot.is_multiple_of(2)
-            || n_rot > head_dim
-            || base.is_nan()
-            || base <= 0.0
-        {
+        if n_rot == 0 || !n_rot.is_multiple_of(2) || n_rot > head_dim || base.is_nan() || base <= 0.0 {
             return self.fail(Error::InvalidArgument(format!(
                 "rope: n_rot {n_rot} must be even, positive and <= head_dim {head_dim}; base {base} > 0"
             )));
         }
         let pairs = n_tokens as u64 * n_heads as u64 * (n_rot / 2) as u64;
-        if pairs == 0
-            || !self.need(
-                "rope x",
-                x,
-                n_tokens as u64 * n_heads as u64 * head_dim as u64 * 4,
-            )
-        {
+        if pairs == 0 || !self.need("rope x", x, n_tokens as u64 * n_heads as u64 * head_dim as u64 * 4) {
             return;
         }
         let params = RopeParams {

@@ -24,13 +24,7 @@ pub struct SampleArgs {
 
 impl Default for SampleArgs {
     fn default() -> Self {
-        Self {
-            temperature: 0.0,
-            top_k: 1,
-            top_p: 1.0,
-            min_p: 0.0,
-            u: 0.0,
-        }
+        Self { temperature: 0.0, top_k: 1, top_p: 1.0, min_p: 0.0, u: 0.0 }
     }
 }
 
@@ -43,11 +37,7 @@ pub(crate) fn plan(p: &SampleArgs, n_vocab: u32) -> (u32, u32) {
     if greedy {
         return (0, 1);
     }
-    let k = if p.top_k == 0 {
-        n_vocab
-    } else {
-        p.top_k.min(n_vocab)
-    };
+    let k = if p.top_k == 0 { n_vocab } else { p.top_k.min(n_vocab) };
     if k <= MAX_TOP_K {
         (1, k)
     } else if p.top_p < 1.0 {
@@ -86,16 +76,13 @@ impl Batch<'_> {
         slot: u32,
     ) {
         if n_vocab == 0 || !(0.0..1.0).contains(&p.u) {
-            return self.fail(Error::InvalidArgument(format!(
-                "sample: n_vocab {n_vocab}, u {} not in [0, 1)",
-                p.u
-            )));
+            return self
+                .fail(Error::InvalidArgument(format!("sample: n_vocab {n_vocab}, u {} not in [0, 1)", p.u)));
         }
         let end = (row as u64 + 1) * n_vocab as u64;
         if end > u32::MAX as u64 {
-            return self.fail(Error::InvalidArgument(format!(
-                "sample: row {row} of {n_vocab} logits is past 2^32"
-            )));
+            return self
+                .fail(Error::InvalidArgument(format!("sample: row {row} of {n_vocab} logits is past 2^32")));
         }
         if !self.need("sample logits", logits, end * 4)
             || !self.need("sample out_token", out_token, (slot as u64 + 1) * 4)
@@ -109,21 +96,12 @@ impl Batch<'_> {
             slot,
             mode,
             top_k: k,
-            temperature: if p.temperature > 0.0 {
-                p.temperature
-            } else {
-                1.0
-            },
+            temperature: if p.temperature > 0.0 { p.temperature } else { 1.0 },
             top_p: p.top_p,
             min_p: p.min_p.max(0.0),
             u: p.u,
             _pad: [0; 3],
         };
-        self.dispatch(
-            PipelineKey::Sample,
-            &params,
-            &[(1, logits), (2, out_token)],
-            (1, 1, 1),
-        );
+        self.dispatch(PipelineKey::Sample, &params, &[(1, logits), (2, out_token)], (1, 1, 1));
     }
 }

@@ -51,7 +51,13 @@ pub struct LogitRows {
 }
 
 impl ForwardBuffers {
-    pub fn new(ctx: &GpuContext, hp: &HParams, ctx_size: u32, max_tokens: u32, max_logit_rows: u32) -> Result<Self> {
+    pub fn new(
+        ctx: &GpuContext,
+        hp: &HParams,
+        ctx_size: u32,
+        max_tokens: u32,
+        max_logit_rows: u32,
+    ) -> Result<Self> {
         let t = max_tokens as u64;
         let buf = |label: &str, elems: u64| ctx.storage_buffer(label, elems.max(1) * F32);
         let (e, q, kv, ff) = (hp.n_embd as u64, hp.q_dim() as u64, hp.kv_dim() as u64, hp.n_ff as u64);

@@ -139,9 +139,9 @@ impl QuantType {
                 self.name()
             )));
         }
-        (cols / be).checked_mul(self.block_bytes() as u64).ok_or_else(|| {
-            Error::InvalidModel(format!("{} row of {cols} elements is too long", self.name()))
-        })
+        (cols / be)
+            .checked_mul(self.block_bytes() as u64)
+            .ok_or_else(|| Error::InvalidModel(format!("{} row of {cols} elements is too long", self.name())))
     }
 
     /// Bytes of one row of `cols` elements in the GPU layout (saturating at `u64::MAX` for

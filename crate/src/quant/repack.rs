@@ -79,9 +79,8 @@ impl BlockRepacker {
     /// ([`Error::InvalidArgument`]).
     pub fn new(ty: QuantType, rows: u64, cols: u64, max_piece: usize) -> Result<Self> {
         let row_bytes = ty.row_bytes(cols)?;
-        let too_big = || {
-            Error::InvalidArgument(format!("{} tensor of {rows} × {cols} is too big", ty.name()))
-        };
+        let too_big =
+            || Error::InvalidArgument(format!("{} tensor of {rows} × {cols} is too big", ty.name()));
         let total_in = rows.checked_mul(row_bytes).ok_or_else(too_big)?;
         let gpu_len = rows
             .checked_mul(ty.gpu_row_bytes(cols))
@@ -112,11 +111,7 @@ impl BlockRepacker {
 
     /// Push the next file bytes. Errors (consuming nothing) if they go past the tensor's end;
     /// passes on any error `out` returns (the repacker is then mid-tensor: drop it).
-    pub fn push(
-        &mut self,
-        bytes: &[u8],
-        out: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    pub fn push(&mut self, bytes: &[u8], out: &mut dyn FnMut(u64, &[u8]) -> Result<()>) -> Result<()> {
         let left = self.total_in - self.pushed;
         if bytes.len() as u64 > left {
             return Err(Error::InvalidArgument(format!(

@@ -50,14 +50,9 @@ pub fn rope(
         for h in 0..n_heads {
             let row = &mut x[(t * n_heads + h) * head_dim..][..head_dim];
             for i in 0..half {
-                let theta =
-                    pos * (base as f64).powf(-2.0 * i as f64 / n_rot as f64) * freq_scale as f64;
+                let theta = pos * (base as f64).powf(-2.0 * i as f64 / n_rot as f64) * freq_scale as f64;
                 let (s, c) = theta.sin_cos();
-                let (i0, i1) = if neox {
-                    (i, i + half)
-                } else {
-                    (2 * i, 2 * i + 1)
-                };
+                let (i0, i1) = if neox { (i, i + half) } else { (2 * i, 2 * i + 1) };
                 let (a, b) = (row[i0] as f64, row[i1] as f64);
                 row[i0] = (a * c - b * s) as f32;
                 row[i1] = (a * s + b * c) as f32;
@@ -86,23 +81,15 @@ pub fn attention(
     let mut out = vec![0f32; n_tokens * n_head * head_dim];
     for t in 0..n_tokens {
         let p = pos0 + t;
-        let lo = if window > 0 {
-            (p + 1).saturating_sub(window)
-        } else {
-            0
-        };
+        let lo = if window > 0 { (p + 1).saturating_sub(window) } else { 0 };
         for h in 0..n_head {
             let kvh = h / group;
             let qr = &q[(t * n_head + h) * head_dim..][..head_dim];
             let mut scores: Vec<f64> = (lo..=p)
                 .map(|j| {
                     let kr = &k[(j * n_kv_head + kvh) * head_dim..][..head_dim];
-                    let mut s = qr
-                        .iter()
-                        .zip(kr)
-                        .map(|(&a, &b)| a as f64 * b as f64)
-                        .sum::<f64>()
-                        * scale as f64;
+                    let mut s =
+                        qr.iter().zip(kr).map(|(&a, &b)| a as f64 * b as f64).sum::<f64>() * scale as f64;
                     if softcap > 0.0 {
                         s = softcap as f64 * (s / softcap as f64).tanh();
                     }
@@ -140,10 +127,7 @@ pub fn silu(x: f64) -> f64 {
 
 /// `act(gate[i]) * up[i]`.
 pub fn gated_act(gate: &[f32], up: &[f32], act: fn(f64) -> f64) -> Vec<f32> {
-    gate.iter()
-        .zip(up)
-        .map(|(&g, &u)| (act(g as f64) * u as f64) as f32)
-        .collect()
+    gate.iter().zip(up).map(|(&g, &u)| (act(g as f64) * u as f64) as f32).collect()
 }
 
 /// Rows `tokens[t]` of the dense `[rows, cols]` matrix w, times `scale`; ids past the end give
@@ -182,14 +166,8 @@ pub fn sample(logits: &[f32], temperature: f32, top_k: u32, top_p: f32, min_p: f
         return (0..n).min_by(by_rank).unwrap_or(0) as u32;
     }
     let t = temperature as f64;
-    let k = if top_k == 0 {
-        n
-    } else {
-        (top_k as usize).min(n)
-    };
-    let m = logits
-        .iter()
-        .fold(f64::NEG_INFINITY, |a, &b| a.max(b as f64));
+    let k = if top_k == 0 { n } else { (top_k as usize).min(n) };
+    let m = logits.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b as f64));
     let (kept, weights): (Vec<usize>, Vec<f64>) = if k <= 256 || top_p < 1.0 {
         let mut ids: Vec<usize> = (0..n).collect();
         ids.sort_by(by_rank);
@@ -211,23 +189,13 @@ pub fn sample(logits: &[f32], temperature: f32, top_k: u32, top_p: f32, min_p: f
             }
         }
         ids.truncate(keep);
-        let w = ids
-            .iter()
-            .map(|&i| ((logits[i] as f64 - m) / t).exp())
-            .collect();
+        let w = ids.iter().map(|&i| ((logits[i] as f64 - m) / t).exp()).collect();
         (ids, w)
     } else {
         // Whole vocabulary, in id order; min-p keeps l >= m + ln(min_p).
-        let cut = if min_p > 0.0 {
-            m + (min_p as f64).ln()
-        } else {
-            f64::NEG_INFINITY
-        };
+        let cut = if min_p > 0.0 { m + (min_p as f64).ln() } else { f64::NEG_INFINITY };
         let ids: Vec<usize> = (0..n).filter(|&i| logits[i] as f64 >= cut).collect();
-        let w = ids
-            .iter()
-            .map(|&i| ((logits[i] as f64 - m) / t).exp())
-            .collect();
+        let w = ids.iter().map(|&i| ((logits[i] as f64 - m) / t).exp()).collect();
         (ids, w)
     };
     let total: f64 = weights.iter().sum();

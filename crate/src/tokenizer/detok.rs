@@ -69,12 +69,7 @@ pub struct Detokenizer<'a> {
 impl<'a> Detokenizer<'a> {
     /// A detokenizer that does not render CONTROL tokens (like `decode(ids, false)`).
     pub fn new(tok: &'a Tokenizer) -> Self {
-        Detokenizer {
-            tok,
-            render_special: false,
-            count: 0,
-            pending: Vec::new(),
-        }
+        Detokenizer { tok, render_special: false, count: 0, pending: Vec::new() }
     }
 
     /// Whether CONTROL / UNKNOWN tokens are rendered as their text.

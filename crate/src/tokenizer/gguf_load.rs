@@ -23,25 +23,19 @@ pub(crate) fn vocab_data(md: &Metadata) -> Result<VocabData> {
             Ok(s) => s.to_vec(),
             Err(_) => md
                 .get_i32_array(KEY_SCORES)
-                .map_err(|_| {
-                    Error::Tokenizer(format!("{KEY_SCORES} must be an array of f32 or i32"))
-                })?
+                .map_err(|_| Error::Tokenizer(format!("{KEY_SCORES} must be an array of f32 or i32")))?
                 .iter()
                 .map(|&s| s as f32)
                 .collect(),
         }
     };
-    let token_types = if md.get(KEY_TYPES).is_none() {
-        Vec::new()
-    } else {
-        md.get_i32_array(KEY_TYPES)?.to_vec()
-    };
+    let token_types =
+        if md.get(KEY_TYPES).is_none() { Vec::new() } else { md.get_i32_array(KEY_TYPES)?.to_vec() };
 
     // A special id that is not a u32 (some converters write -1 for "none") is treated as absent,
     // like llama.cpp ignores ids out of range, rather than making the model unusable.
     let id = |name: &str| -> Option<u32> {
-        md.opt_u32(&format!("tokenizer.ggml.{name}_token_id"))
-            .unwrap_or(None)
+        md.opt_u32(&format!("tokenizer.ggml.{name}_token_id")).unwrap_or(None)
     };
     // The deprecated prefix/suffix/middle keys are read after the fim_* ones and win, as in
     // llama.cpp.

@@ -69,13 +69,7 @@ const FIM_MID_TEXTS: &[&str] = &[
     "<|middle|>",
 ];
 const FIM_PAD_TEXTS: &[&str] = &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"];
-const FIM_REP_TEXTS: &[&str] = &[
-    "<|fim_repo|>",
-    "<|repo_name|>",
-    "<fim-repo>",
-    "<REPO>",
-    "<reponame>",
-];
+const FIM_REP_TEXTS: &[&str] = &["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"];
 const FIM_SEP_TEXTS: &[&str] = &["<|file_sep|>"];
 
 /// Texts that end generation wherever they appear in a vocabulary.
@@ -121,9 +115,7 @@ fn detect(v: &mut Vocab, given: Option<u32>, texts: &[&str]) -> Option<u32> {
     if given.is_some() {
         return given;
     }
-    let found = unique_tokens(v)
-        .find(|(_, t)| texts.contains(t))
-        .map(|(id, _)| id);
+    let found = unique_tokens(v).find(|(_, t)| texts.contains(t)).map(|(id, _)| id);
     if let Some(id) = found {
         v.attrs[id as usize] |= attr::CONTROL;
     }
@@ -151,18 +143,14 @@ pub(crate) fn apply_load_rules(v: &mut Vocab, roles: SpecialRoles, model_name: &
 
     // The end-of-generation set.
     let mut eog: Vec<u32> = [fim_pad, fim_rep, fim_sep].into_iter().flatten().collect();
-    let by_text: Vec<u32> = unique_tokens(v)
-        .filter(|(_, t)| EOG_TEXTS.contains(t))
-        .map(|(id, _)| id)
-        .collect();
+    let by_text: Vec<u32> =
+        unique_tokens(v).filter(|(_, t)| EOG_TEXTS.contains(t)).map(|(id, _)| id).collect();
     for id in by_text {
         eog.push(id);
         v.attrs[id as usize] |= attr::CONTROL;
     }
-    let rendered: Vec<u32> = unique_tokens(v)
-        .filter(|(_, t)| ALWAYS_RENDERED.contains(t))
-        .map(|(id, _)| id)
-        .collect();
+    let rendered: Vec<u32> =
+        unique_tokens(v).filter(|(_, t)| ALWAYS_RENDERED.contains(t)).map(|(id, _)| id).collect();
     for id in rendered {
         v.attrs[id as usize] = attr::USER_DEFINED;
     }
@@ -175,12 +163,7 @@ pub(crate) fn apply_load_rules(v: &mut Vocab, roles: SpecialRoles, model_name: &
     let (has_return, has_flush) = (has(v, "<|return|>"), has(v, "<|flush|>"));
     let has_call = has(v, "<|call|>") || has(v, "<|calls|>");
     if has_call && (has_return || has_flush) {
-        if let Some(end) = v
-            .eog
-            .iter()
-            .copied()
-            .find(|&id| v.texts[id as usize] == "<|end|>")
-        {
+        if let Some(end) = v.eog.iter().copied().find(|&id| v.texts[id as usize] == "<|end|>") {
             v.eog.remove(&end);
             v.attrs[end as usize] = attr::USER_DEFINED;
         }
@@ -188,12 +171,7 @@ pub(crate) fn apply_load_rules(v: &mut Vocab, roles: SpecialRoles, model_name: &
 
     // Gemma 4 and PLaMo have an ordinary "</s>".
     if has(v, "<|tool_response>") || has(v, "<|plamo:eos|>") {
-        if let Some(s) = v
-            .eog
-            .iter()
-            .copied()
-            .find(|&id| v.texts[id as usize] == "</s>")
-        {
+        if let Some(s) = v.eog.iter().copied().find(|&id| v.texts[id as usize] == "</s>") {
             v.eog.remove(&s);
             v.attrs[s as usize] = attr::NORMAL;
         }

@@ -42,9 +42,7 @@ struct Bigram {
 impl Ord for Bigram {
     fn cmp(&self, other: &Self) -> Ordering {
         // Max-heap: higher score first, then the leftmost pair.
-        self.score
-            .total_cmp(&other.score)
-            .then_with(|| other.left.cmp(&self.left))
+        self.score.total_cmp(&other.score).then_with(|| other.left.cmp(&self.left))
     }
 }
 impl PartialOrd for Bigram {
@@ -98,12 +96,7 @@ fn merge(vocab: &Vocab, text: &str, out: &mut Vec<u32>) {
     let mut syms: Vec<Symbol> = Vec::with_capacity(text.len());
     for (start, ch) in text.char_indices() {
         let i = syms.len();
-        syms.push(Symbol {
-            start,
-            len: ch.len_utf8(),
-            prev: if i == 0 { NONE } else { i - 1 },
-            next: i + 1,
-        });
+        syms.push(Symbol { start, len: ch.len_utf8(), prev: if i == 0 { NONE } else { i - 1 }, next: i + 1 });
     }
     let Some(last) = syms.last_mut() else { return };
     last.next = NONE;
@@ -116,12 +109,7 @@ fn merge(vocab: &Vocab, text: &str, out: &mut Vec<u32>) {
         let (l, r) = (syms[left], syms[right]);
         let size = l.len + r.len;
         if let Some(id) = vocab.token_id(&text[l.start..l.start + size]) {
-            heap.push(Bigram {
-                score: order_key(vocab.score(id)),
-                left,
-                right,
-                size,
-            });
+            heap.push(Bigram { score: order_key(vocab.score(id)), left, right, size });
         }
     };
     for i in 1..syms.len() {

@@ -30,12 +30,7 @@ fn vocab(extra: &[(&str, f32, i32)]) -> VocabData {
         tokens,
         scores,
         token_types: types,
-        special: SpecialIds {
-            bos: Some(1),
-            eos: Some(2),
-            unk: Some(0),
-            ..Default::default()
-        },
+        special: SpecialIds { bos: Some(1), eos: Some(2), unk: Some(0), ..Default::default() },
         ..Default::default()
     }
 }
@@ -95,11 +90,7 @@ fn equal_scores_merge_leftmost_first() {
 
 #[test]
 fn space_prefix_and_escaping() {
-    let t = spm(vocab(&[
-        ("▁", -2.0, NORMAL),
-        ("a", -5.0, NORMAL),
-        ("▁a", -1.0, NORMAL),
-    ]));
+    let t = spm(vocab(&[("▁", -2.0, NORMAL), ("a", -5.0, NORMAL), ("▁a", -1.0, NORMAL)]));
     // add_space_prefix defaults to true for "llama": " a" → "▁a".
     assert_eq!(t.encode("a", false, false), vec![x(2)]);
     assert_eq!(t.encode("a a", true, false), vec![1, x(2), x(2)]);
@@ -111,15 +102,9 @@ fn space_prefix_and_escaping() {
 
 #[test]
 fn byte_fallback_for_unknown_characters() {
-    let t = spm(VocabData {
-        add_space_prefix: Some(false),
-        ..vocab(&[("a", -1.0, NORMAL)])
-    });
+    let t = spm(VocabData { add_space_prefix: Some(false), ..vocab(&[("a", -1.0, NORMAL)]) });
     // "é" is C3 A9 in UTF-8.
-    assert_eq!(
-        t.encode("aé", false, false),
-        vec![x(0), byte(0xC3), byte(0xA9)]
-    );
+    assert_eq!(t.encode("aé", false, false), vec![x(0), byte(0xC3), byte(0xA9)]);
     assert_eq!(t.decode(&[x(0), byte(0xC3), byte(0xA9)], false), "aé");
     assert_eq!(t.token_to_piece(byte(0xC3), false), vec![0xC3]);
 }
@@ -140,22 +125,15 @@ fn special_tokens_partition() {
     let plain = t.encode("<ctl>", false, false);
     assert!(!plain.contains(&x(4)));
     assert_eq!(plain[0], x(0)); // the space prefix as "▁"
-    assert_eq!(
-        &plain[1..],
-        &[byte(b'<'), byte(b'c'), byte(b't'), byte(b'l'), byte(b'>')]
-    );
+    assert_eq!(&plain[1..], &[byte(b'<'), byte(b'c'), byte(b't'), byte(b'l'), byte(b'>')]);
     // "<s>" is CONTROL: parsed only on request.
     assert_eq!(t.encode("<s>", false, true), vec![1]);
 }
 
 #[test]
 fn pieces_follow_token_types() {
-    let t = spm(vocab(&[
-        ("▁hi", -1.0, NORMAL),
-        ("<tag>", 0.0, USER),
-        ("<ctl>", 0.0, CONTROL),
-        ("zz", 0.0, 5),
-    ]));
+    let t =
+        spm(vocab(&[("▁hi", -1.0, NORMAL), ("<tag>", 0.0, USER), ("<ctl>", 0.0, CONTROL), ("zz", 0.0, 5)]));
     assert_eq!(t.token_to_piece(x(0), false), b" hi");
     assert_eq!(t.token_to_piece(x(1), false), b"<tag>");
     assert_eq!(t.token_to_piece(x(2), false), b"");
@@ -172,11 +150,7 @@ fn pieces_follow_token_types() {
 
 #[test]
 fn end_of_generation_rules() {
-    let mut data = vocab(&[
-        ("<end_of_turn>", 0.0, USER),
-        ("<eos>", 0.0, NORMAL),
-        ("hello", 0.0, NORMAL),
-    ]);
+    let mut data = vocab(&[("<end_of_turn>", 0.0, USER), ("<eos>", 0.0, NORMAL), ("hello", 0.0, NORMAL)]);
     data.special.eos = Some(x(1));
     let t = spm(data);
     assert!(t.is_eog(x(0)) && t.is_eog(x(1)) && t.is_eog(2)); // "</s>" is on llama.cpp's list
@@ -189,12 +163,8 @@ fn end_of_generation_rules() {
 
 #[test]
 fn rstrip_for_phi3() {
-    let mut data = vocab(&[
-        ("▁", -2.0, NORMAL),
-        ("a", -5.0, NORMAL),
-        ("▁a", -1.0, NORMAL),
-        ("<|user|>", 0.0, USER),
-    ]);
+    let mut data =
+        vocab(&[("▁", -2.0, NORMAL), ("a", -5.0, NORMAL), ("▁a", -1.0, NORMAL), ("<|user|>", 0.0, USER)]);
     data.model_name = "Phi3 mini".into();
     let t = spm(data);
     // Whitespace after "<|user|>" is swallowed; the text after it still gets its prefix space.
@@ -203,10 +173,7 @@ fn rstrip_for_phi3() {
 
 #[test]
 fn detokenizer_holds_back_partial_characters() {
-    let t = spm(VocabData {
-        add_space_prefix: Some(false),
-        ..vocab(&[("a", -1.0, NORMAL)])
-    });
+    let t = spm(VocabData { add_space_prefix: Some(false), ..vocab(&[("a", -1.0, NORMAL)]) });
     // "😀" is F0 9F 98 80.
     let ids = [x(0), byte(0xF0), byte(0x9F), byte(0x98), byte(0x80), x(0)];
     let mut d = Detokenizer::new(&t);
@@ -214,14 +181,7 @@ fn detokenizer_holds_back_partial_characters() {
     assert_eq!(outs, ["a", "", "", "", "😀", "a"]);
     assert_eq!(d.flush(), "");
     // Invalid and truncated sequences: same text as lossy decoding of the whole.
-    let bad = [
-        byte(0xF0),
-        byte(0x9F),
-        x(0),
-        byte(0xFF),
-        byte(0xE2),
-        byte(0x82),
-    ];
+    let bad = [byte(0xF0), byte(0x9F), x(0), byte(0xFF), byte(0xE2), byte(0x82)];
     let mut d = Detokenizer::new(&t);
     let mut s: String = bad.iter().map(|&id| d.push(id)).collect();
     s += &d.flush();
@@ -231,10 +191,7 @@ fn detokenizer_holds_back_partial_characters() {
 
 #[test]
 fn bad_inputs_are_errors() {
-    assert!(matches!(
-        Tokenizer::from_data(ModelKind::Spm, VocabData::default()),
-        Err(Error::Tokenizer(_))
-    ));
+    assert!(matches!(Tokenizer::from_data(ModelKind::Spm, VocabData::default()), Err(Error::Tokenizer(_))));
     let mut short = vocab(&[]);
     short.scores.truncate(3);
     assert!(Tokenizer::from_data(ModelKind::Spm, short).is_err());
@@ -242,10 +199,7 @@ fn bad_inputs_are_errors() {
     let md = Metadata {
         entries: vec![
             ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
-            (
-                "tokenizer.ggml.tokens".into(),
-                Value::Array(ArrayValue::String(vec!["a".into()])),
-            ),
+            ("tokenizer.ggml.tokens".into(), Value::Array(ArrayValue::String(vec!["a".into()]))),
         ],
     };
     match Tokenizer::from_gguf(&md) {
@@ -260,18 +214,9 @@ fn from_gguf_metadata() {
     let md = Metadata {
         entries: vec![
             ("tokenizer.ggml.model".into(), Value::String("llama".into())),
-            (
-                "tokenizer.ggml.tokens".into(),
-                Value::Array(ArrayValue::String(data.tokens.clone())),
-            ),
-            (
-                "tokenizer.ggml.scores".into(),
-                Value::Array(ArrayValue::F32(data.scores.clone())),
-            ),
-            (
-                "tokenizer.ggml.token_type".into(),
-                Value::Array(ArrayValue::I32(data.token_types.clone())),
-            ),
+            ("tokenizer.ggml.tokens".into(), Value::Array(ArrayValue::String(data.tokens.clone()))),
+            ("tokenizer.ggml.scores".into(), Value::Array(ArrayValue::F32(data.scores.clone()))),
+            ("tokenizer.ggml.token_type".into(), Value::Array(ArrayValue::I32(data.token_types.clone()))),
             ("tokenizer.ggml.bos_token_id".into(), Value::U32(2)),
             ("tokenizer.ggml.eos_token_id".into(), Value::U32(1)),
             // Some converters write -1 for "no such token": ignored, not an error.
@@ -281,10 +226,7 @@ fn from_gguf_metadata() {
         ],
     };
     let t = Tokenizer::from_gguf(&md).expect("valid metadata");
-    assert_eq!(
-        (t.bos(), t.eos(), t.add_bos(), t.vocab_size()),
-        (Some(2), Some(1), false, 260)
-    );
+    assert_eq!((t.bos(), t.eos(), t.add_bos(), t.vocab_size()), (Some(2), Some(1), false, 260));
     // No space prefix: "a" alone is not a token, so it falls back to bytes.
     assert_eq!(t.encode("a", true, false), vec![2, byte(b'a')]);
     assert_eq!(t.encode(" a", false, false), vec![x(0)]);

@@ -120,21 +120,13 @@ impl Vocab {
             return Err(Error::Tokenizer("the vocabulary is empty".into()));
         }
         if u32::try_from(n).is_err() {
-            return Err(Error::Tokenizer(format!(
-                "vocabulary of {n} tokens is too large"
-            )));
+            return Err(Error::Tokenizer(format!("vocabulary of {n} tokens is too large")));
         }
         if !data.scores.is_empty() && data.scores.len() < n {
-            return Err(Error::Tokenizer(format!(
-                "{} scores for {n} tokens",
-                data.scores.len()
-            )));
+            return Err(Error::Tokenizer(format!("{} scores for {n} tokens", data.scores.len())));
         }
         if !data.token_types.is_empty() && data.token_types.len() < n {
-            return Err(Error::Tokenizer(format!(
-                "{} token types for {n} tokens",
-                data.token_types.len()
-            )));
+            return Err(Error::Tokenizer(format!("{} token types for {n} tokens", data.token_types.len())));
         }
 
         let mut texts = data.tokens;
@@ -147,18 +139,11 @@ impl Vocab {
             }
             text_to_id.insert(text.clone(), i as u32);
         }
-        let scores = if data.scores.is_empty() {
-            vec![0.0; n]
-        } else {
-            data.scores[..n].to_vec()
-        };
+        let scores = if data.scores.is_empty() { vec![0.0; n] } else { data.scores[..n].to_vec() };
         let attrs = if data.token_types.is_empty() {
             vec![attr::NORMAL; n]
         } else {
-            data.token_types[..n]
-                .iter()
-                .map(|&t| attr::from_token_type(t))
-                .collect()
+            data.token_types[..n].iter().map(|&t| attr::from_token_type(t)).collect()
         };
 
         // An id from the metadata replaces the default only when it is in range; a default out
@@ -199,9 +184,8 @@ impl Vocab {
     /// id, so the order is deterministic).
     fn build_special_cache(&mut self) {
         let mask = attr::CONTROL | attr::USER_DEFINED | attr::UNKNOWN;
-        let mut ids: Vec<u32> = (0..self.texts.len() as u32)
-            .filter(|&i| self.attrs[i as usize] & mask != 0)
-            .collect();
+        let mut ids: Vec<u32> =
+            (0..self.texts.len() as u32).filter(|&i| self.attrs[i as usize] & mask != 0).collect();
         ids.sort_by(|&a, &b| {
             let (la, lb) = (self.texts[a as usize].len(), self.texts[b as usize].len());
             lb.cmp(&la).then(a.cmp(&b))
@@ -222,10 +206,7 @@ impl Vocab {
     }
 
     pub fn attr(&self, id: u32) -> u32 {
-        self.attrs
-            .get(id as usize)
-            .copied()
-            .unwrap_or(attr::UNDEFINED)
+        self.attrs.get(id as usize).copied().unwrap_or(attr::UNDEFINED)
     }
 
     pub fn score(&self, id: u32) -> f32 {
@@ -240,22 +221,11 @@ impl Vocab {
     /// the unknown token (llama.cpp aborts there; we degrade instead of panicking).
     pub fn byte_to_token(&self, b: u8) -> Option<u32> {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let name = [
-            b'<',
-            b'0',
-            b'x',
-            HEX[(b >> 4) as usize],
-            HEX[(b & 15) as usize],
-            b'>',
-        ];
+        let name = [b'<', b'0', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize], b'>'];
         // The name is ASCII, so this cannot fail.
         let name = std::str::from_utf8(&name).unwrap_or_default();
         self.token_id(name)
-            .or_else(|| {
-                std::str::from_utf8(&[b])
-                    .ok()
-                    .and_then(|s| self.token_id(s))
-            })
+            .or_else(|| std::str::from_utf8(&[b]).ok().and_then(|s| self.token_id(s)))
             .or(self.unk)
     }
 

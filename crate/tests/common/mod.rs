@@ -33,7 +33,8 @@ pub fn model_path() -> Option<PathBuf> {
 /// Streams a GGUF file into a fresh engine, the way the CLI does.
 pub fn load_gpu(path: &std::path::Path) -> (Engine, Arc<Model>) {
     use std::io::Read;
-    let engine = pollster::block_on(Engine::new(GpuOptions::default())).expect("a GPU adapter (lavapipe in CI)");
+    let engine =
+        pollster::block_on(Engine::new(GpuOptions::default())).expect("a GPU adapter (lavapipe in CI)");
     let mut f = std::fs::File::open(path).unwrap();
     let mut loader = engine.loader(f.metadata().unwrap().len());
     let mut buf = vec![0u8; 3 << 20];

@@ -32,10 +32,7 @@ fn scale_min_k4(j: usize, q: &[u8]) -> (f32, f32) {
     if j < 4 {
         ((q[j] & 63) as f32, (q[j + 4] & 63) as f32)
     } else {
-        (
-            ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4)) as f32,
-            ((q[j + 4] >> 4) | ((q[j] >> 6) << 4)) as f32,
-        )
+        (((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4)) as f32, ((q[j + 4] >> 4) | ((q[j] >> 6) << 4)) as f32)
     }
 }
 
@@ -125,12 +122,7 @@ fn block(ty: QuantType, rng: &mut Rng, gpu: &mut Vec<u8>, dense: &mut Vec<f32>) 
             let d = d.to_f32();
             let mut y = [0f32; 256];
             for n in 0..2 {
-                let (ql, qh, sc, y) = (
-                    &ql[64 * n..],
-                    &qh[32 * n..],
-                    &sc[8 * n..],
-                    &mut y[128 * n..],
-                );
+                let (ql, qh, sc, y) = (&ql[64 * n..], &qh[32 * n..], &sc[8 * n..], &mut y[128 * n..]);
                 for l in 0..32 {
                     let is = l / 16;
                     let q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) as i32 - 32;
@@ -174,10 +166,6 @@ pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> 
             }
         }
     }
-    assert_eq!(
-        gpu.len() as u64,
-        rows as u64 * ty.gpu_row_bytes(cols as u64),
-        "{ty:?} GPU layout size"
-    );
+    assert_eq!(gpu.len() as u64, rows as u64 * ty.gpu_row_bytes(cols as u64), "{ty:?} GPU layout size");
     RandomWeight { gpu, dense }
 }

@@ -49,39 +49,22 @@ pub fn gpu() -> Option<&'static Gpu> {
 /// A context whose weights are split into parts of at most [`SMALL_BINDING`] bytes.
 pub fn gpu_split() -> Option<&'static Gpu> {
     static G: OnceLock<Option<Gpu>> = OnceLock::new();
-    G.get_or_init(|| {
-        make(GpuOptions {
-            max_binding_bytes: Some(SMALL_BINDING),
-        })
-    })
-    .as_ref()
+    G.get_or_init(|| make(GpuOptions { max_binding_bytes: Some(SMALL_BINDING) })).as_ref()
 }
 
 impl Gpu {
     pub fn f32_buffer(&self, data: &[f32]) -> wgpu::Buffer {
-        let b = self
-            .ctx
-            .storage_buffer("test f32", (data.len() as u64 * 4).max(4))
-            .unwrap();
-        self.ctx
-            .write_buffer(&b, 0, bytemuck::cast_slice(data))
-            .unwrap();
+        let b = self.ctx.storage_buffer("test f32", (data.len() as u64 * 4).max(4)).unwrap();
+        self.ctx.write_buffer(&b, 0, bytemuck::cast_slice(data)).unwrap();
         b
     }
     pub fn u32_buffer(&self, data: &[u32]) -> wgpu::Buffer {
-        let b = self
-            .ctx
-            .storage_buffer("test u32", (data.len() as u64 * 4).max(4))
-            .unwrap();
-        self.ctx
-            .write_buffer(&b, 0, bytemuck::cast_slice(data))
-            .unwrap();
+        let b = self.ctx.storage_buffer("test u32", (data.len() as u64 * 4).max(4)).unwrap();
+        self.ctx.write_buffer(&b, 0, bytemuck::cast_slice(data)).unwrap();
         b
     }
     pub fn zeros(&self, n: usize) -> wgpu::Buffer {
-        self.ctx
-            .storage_buffer("test out", (n as u64 * 4).max(4))
-            .unwrap()
+        self.ctx.storage_buffer("test out", (n as u64 * 4).max(4)).unwrap()
     }
     pub fn read_f32(&self, b: &wgpu::Buffer, n: usize) -> Vec<f32> {
         pollster::block_on(self.ctx.read_f32(b, 0, n as u64)).unwrap()
@@ -121,17 +104,10 @@ impl Rng {
 /// test-backend-ops), reporting the worst element.
 pub fn assert_close(what: &str, got: &[f32], want: &[f32], budget: f64) {
     assert_eq!(got.len(), want.len(), "{what}: length");
-    let scale = want
-        .iter()
-        .fold(0f64, |a, &b| a.max((b as f64).abs()))
-        .max(1e-30);
+    let scale = want.iter().fold(0f64, |a, &b| a.max((b as f64).abs())).max(1e-30);
     let (mut worst, mut at) = (0f64, 0usize);
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let e = if g.is_finite() {
-            (g as f64 - w as f64).abs()
-        } else {
-            f64::INFINITY
-        };
+        let e = if g.is_finite() { (g as f64 - w as f64).abs() } else { f64::INFINITY };
         if e > worst || !e.is_finite() {
             worst = e;
             at = i;

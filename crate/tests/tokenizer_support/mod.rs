@@ -38,10 +38,7 @@ pub fn gemma3_gguf() -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!(
-            "SKIPPED: {} not found (see TOOLING.md: a real model)",
-            path.display()
-        );
+        eprintln!("SKIPPED: {} not found (see TOOLING.md: a real model)", path.display());
         None
     }
 }
@@ -56,4 +53,3 @@ pub fn tokenizer_from_file(path: &Path) -> Tokenizer {
 pub fn load_metadata(path: &Path) -> Metadata {
     brasa::gguf::read_header(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).metadata
 }
-

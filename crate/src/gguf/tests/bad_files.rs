@@ -24,23 +24,15 @@ fn rejects_wrong_magic_and_versions() {
     w.bytes(b"GGUG").u32(3).u64(0).u64(0);
     bad_file_at(&w.0, 0, "magic");
     // The magic is checked as soon as 4 bytes are in, even when the file claims to be longer.
-    let e = GgufReader::new(1000)
-        .push(b"ABCD", &mut |_| Ok(()))
-        .unwrap_err();
+    let e = GgufReader::new(1000).push(b"ABCD", &mut |_| Ok(())).unwrap_err();
     assert_eq!(e.code(), "bad_file");
     for v in [0, 1, 4, 1000] {
         let mut w = Raw::default();
         w.preamble(v, 0, 0);
-        assert_eq!(
-            read(&w.0).unwrap_err(),
-            Error::UnsupportedVersion { version: v }
-        );
+        assert_eq!(read(&w.0).unwrap_err(), Error::UnsupportedVersion { version: v });
     }
     let mut w = Raw::default();
-    w.bytes(b"GGUF")
-        .bytes(&3u32.to_be_bytes())
-        .bytes(&0u64.to_be_bytes())
-        .bytes(&0u64.to_be_bytes());
+    w.bytes(b"GGUF").bytes(&3u32.to_be_bytes()).bytes(&0u64.to_be_bytes()).bytes(&0u64.to_be_bytes());
     bad_file_at(&w.0, 4, "big-endian");
 }
 
@@ -62,20 +54,11 @@ fn rejects_bad_strings_and_arrays() {
     bad_file_at(&w.0, 24, "string length");
     // A string value longer than the rest of the file.
     let mut w = Raw::default();
-    w.preamble(3, 0, 1)
-        .str("k")
-        .u32(8)
-        .u64(1 << 40)
-        .bytes(&[b'a'; 32]);
+    w.preamble(3, 0, 1).str("k").u32(8).u64(1 << 40).bytes(&[b'a'; 32]);
     bad_file_at(&w.0, 24 + 9 + 4, "string length");
     // An array with more elements than the file could hold (4-byte elements).
     let mut w = Raw::default();
-    w.preamble(3, 0, 1)
-        .str("k")
-        .u32(9)
-        .u32(6)
-        .u64(1 << 61)
-        .bytes(&[0; 64]);
+    w.preamble(3, 0, 1).str("k").u32(9).u32(6).u64(1 << 61).bytes(&[0; 64]);
     bad_file_at(&w.0, 24 + 9 + 8, "array length");
     // Unknown value type, at top level and as an array element type.
     let mut w = Raw::default();
@@ -86,19 +69,13 @@ fn rejects_bad_strings_and_arrays() {
     bad_file_at(&w.0, 24 + 9 + 4, "unknown value type 99");
     // Non-UTF-8 key, empty key, duplicate key.
     let mut w = Raw::default();
-    w.preamble(3, 0, 1)
-        .u64(2)
-        .bytes(&[0xff, 0xfe])
-        .u32(0)
-        .bytes(&[0]);
+    w.preamble(3, 0, 1).u64(2).bytes(&[0xff, 0xfe]).u32(0).bytes(&[0]);
     bad_file_at(&w.0, 32, "UTF-8");
     let mut w = Raw::default();
     w.preamble(3, 0, 1).str("").u32(0).bytes(&[0; 8]);
     bad_file_at(&w.0, 24, "empty key");
     let mut w = Raw::default();
-    w.preamble(3, 0, 2)
-        .kv("a.b", &Value::U8(1))
-        .kv("a.b", &Value::U8(2));
+    w.preamble(3, 0, 2).kv("a.b", &Value::U8(1)).kv("a.b", &Value::U8(2));
     bad_file_at(&w.0, 24 + 8 + 3 + 4 + 1, "duplicate metadata key \"a.b\"");
 }
 
@@ -112,8 +89,7 @@ fn rejects_arrays_nested_too_deep() {
     w.preamble(3, 0, 1).kv("ok", &Value::Array(deep.clone()));
     assert!(read(&w.0).is_ok(), "16 levels are allowed");
     let mut w = Raw::default();
-    w.preamble(3, 0, 1)
-        .kv("deep", &Value::Array(ArrayValue::Array(vec![deep])));
+    w.preamble(3, 0, 1).kv("deep", &Value::Array(ArrayValue::Array(vec![deep])));
     let e = read(&w.0).unwrap_err();
     assert!(e.to_string().contains("nested deeper than 16"), "{e}");
 }
@@ -152,16 +128,8 @@ fn rejects_bad_tensor_infos() {
         let bytes = one_tensor(|w| {
             w.tensor_info("t", dims, 0, 0);
         });
-        let at = if words.contains("dimensions") {
-            24 + 9
-        } else {
-            24
-        };
-        let at = if words == "zero dimension" {
-            24 + 9 + 4 + 8
-        } else {
-            at
-        };
+        let at = if words.contains("dimensions") { 24 + 9 } else { 24 };
+        let at = if words == "zero dimension" { 24 + 9 + 4 + 8 } else { at };
         bad_file_at(&bytes, at, words);
     }
     // Q8_0 rows must be a whole number of 32-element blocks.
@@ -210,15 +178,11 @@ fn rejects_bad_tensor_infos() {
 #[test]
 fn rejects_overlapping_and_duplicate_tensors() {
     let mut w = Raw::default();
-    w.preamble(3, 2, 0)
-        .tensor_info("a", &[16], 0, 0)
-        .tensor_info("b", &[4], 0, 32);
+    w.preamble(3, 2, 0).tensor_info("a", &[16], 0, 0).tensor_info("b", &[4], 0, 32);
     w.pad_to(32).bytes(&[0; 96]);
     bad_file_at(&w.0, 24 + 9 + 4 + 8 + 4 + 8, "overlaps tensor \"a\"");
     let mut w = Raw::default();
-    w.preamble(3, 2, 0)
-        .tensor_info("a", &[4], 0, 0)
-        .tensor_info("a", &[4], 0, 32);
+    w.preamble(3, 2, 0).tensor_info("a", &[4], 0, 0).tensor_info("a", &[4], 0, 32);
     w.pad_to(32).bytes(&[0; 64]);
     bad_file_at(&w.0, 24 + 33, "duplicate tensor name");
 }
@@ -227,21 +191,13 @@ fn rejects_overlapping_and_duplicate_tensors() {
 fn truncation_at_every_byte_is_reported() {
     let bytes = build(3, &all_value_kinds(), &tensors(), 32);
     let file = read(&bytes).unwrap();
-    let data_end = file
-        .tensors
-        .iter()
-        .map(|t| file.data_range(t).end)
-        .max()
-        .unwrap();
+    let data_end = file.tensors.iter().map(|t| file.data_range(t).end).max().unwrap();
     for cut in 0..bytes.len() {
         let head = &bytes[..cut];
         // The stream ends early (the declared length is the real one) ...
         match read_with(head, bytes.len() as u64, &[7]) {
             Err(Error::Truncated { offset, what, len }) => {
-                assert!(
-                    offset <= cut as u64 && len == cut as u64,
-                    "cut {cut}: {offset} {len} {what}"
-                );
+                assert!(offset <= cut as u64 && len == cut as u64, "cut {cut}: {offset} {len} {what}");
                 assert!(!what.is_empty());
             }
             other => panic!("cut at {cut}: expected Truncated, got {other:?}"),

@@ -10,11 +10,7 @@ use crate::error::{Error, Result};
 
 /// Feeds `bytes` in chunks of the given sizes (cycled), declaring `file_len`; returns the file
 /// and each tensor's concatenated data, checking that pieces arrive in order.
-pub(super) fn read_with(
-    bytes: &[u8],
-    file_len: u64,
-    sizes: &[usize],
-) -> Result<(GgufFile, Vec<Vec<u8>>)> {
+pub(super) fn read_with(bytes: &[u8], file_len: u64, sizes: &[usize]) -> Result<(GgufFile, Vec<Vec<u8>>)> {
     let mut r = GgufReader::new(file_len);
     let mut data: Vec<Vec<u8>> = Vec::new();
     let mut rest = bytes;
@@ -26,11 +22,7 @@ pub(super) fn read_with(
             if data.len() <= p.tensor {
                 data.resize(p.tensor + 1, Vec::new());
             }
-            assert_eq!(
-                p.offset,
-                data[p.tensor].len() as u64,
-                "pieces arrive in order"
-            );
+            assert_eq!(p.offset, data[p.tensor].len() as u64, "pieces arrive in order");
             data[p.tensor].extend_from_slice(p.bytes);
             Ok(())
         })?;
@@ -58,13 +50,7 @@ fn patterns(len: usize) -> Vec<Vec<usize>> {
             (seed % 97) as usize
         })
         .collect();
-    vec![
-        vec![len.max(1)],
-        vec![1],
-        vec![3, 0, 7],
-        vec![31, 64, 5],
-        random,
-    ]
+    vec![vec![len.max(1)], vec![1], vec![3, 0, 7], vec![31, 64, 5], random]
 }
 
 pub(super) fn all_value_kinds() -> Vec<(&'static str, Value)> {
@@ -82,18 +68,8 @@ pub(super) fn all_value_kinds() -> Vec<(&'static str, Value)> {
         ("u64", Value::U64(u64::MAX - 1)),
         ("i64", Value::I64(i64::MIN + 1)),
         ("f64", Value::F64(-2.5e300)),
-        (
-            "toks",
-            Value::Array(ArrayValue::String(vec![
-                "<s>".into(),
-                "".into(),
-                "▁a".into(),
-            ])),
-        ),
-        (
-            "scores",
-            Value::Array(ArrayValue::F32(vec![0.0, -1.25, 3.5])),
-        ),
+        ("toks", Value::Array(ArrayValue::String(vec!["<s>".into(), "".into(), "▁a".into()]))),
+        ("scores", Value::Array(ArrayValue::F32(vec![0.0, -1.25, 3.5]))),
         ("types", Value::Array(ArrayValue::I32(vec![1, 2, 3, 6]))),
         ("bools", Value::Array(ArrayValue::Bool(vec![true, false]))),
         ("bytes", Value::Array(ArrayValue::U8(vec![]))),
@@ -113,30 +89,10 @@ pub(super) fn all_value_kinds() -> Vec<(&'static str, Value)> {
 pub(super) fn tensors() -> Vec<T> {
     let bytes = |n: usize, salt: u8| (0..n).map(|i| (i as u8).wrapping_mul(31) ^ salt).collect();
     vec![
-        T {
-            name: "a.weight",
-            dims: vec![3, 2],
-            type_id: 0,
-            data: bytes(24, 1),
-        },
-        T {
-            name: "b.q8",
-            dims: vec![64, 3],
-            type_id: 8,
-            data: bytes(2 * 34 * 3, 2),
-        },
-        T {
-            name: "c.q4k",
-            dims: vec![256],
-            type_id: 12,
-            data: bytes(144, 3),
-        },
-        T {
-            name: "d.f16",
-            dims: vec![5, 1, 1, 2],
-            type_id: 1,
-            data: bytes(20, 4),
-        },
+        T { name: "a.weight", dims: vec![3, 2], type_id: 0, data: bytes(24, 1) },
+        T { name: "b.q8", dims: vec![64, 3], type_id: 8, data: bytes(2 * 34 * 3, 2) },
+        T { name: "c.q4k", dims: vec![256], type_id: 12, data: bytes(144, 3) },
+        T { name: "d.f16", dims: vec![5, 1, 1, 2], type_id: 1, data: bytes(20, 4) },
     ]
 }
 
@@ -156,23 +112,15 @@ fn every_chunking_gives_the_same_file_and_data() {
                 assert_eq!(file.alignment, alignment as u64);
                 assert_eq!(file.file_len, bytes.len() as u64);
                 assert_eq!(file.data_offset % alignment as u64, 0);
-                let expect: Vec<(String, Value)> = kvs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect();
+                let expect: Vec<(String, Value)> =
+                    kvs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
                 assert_eq!(file.metadata.entries, expect);
                 for (i, t) in ts.iter().enumerate() {
                     let info = &file.tensors[i];
-                    assert_eq!(
-                        (info.name.as_str(), &info.dims, info.type_id),
-                        (t.name, &t.dims, t.type_id)
-                    );
+                    assert_eq!((info.name.as_str(), &info.dims, info.type_id), (t.name, &t.dims, t.type_id));
                     assert_eq!(info.n_bytes, t.data.len() as u64);
                     let range = file.data_range(info);
-                    assert_eq!(
-                        &bytes[range.start as usize..range.end as usize],
-                        &t.data[..]
-                    );
+                    assert_eq!(&bytes[range.start as usize..range.end as usize], &t.data[..]);
                     assert_eq!(data[i], t.data, "tensor {} with chunks {sizes:?}", t.name);
                 }
             }
@@ -183,9 +131,7 @@ fn every_chunking_gives_the_same_file_and_data() {
 #[test]
 fn tensors_out_of_table_order_stream_in_file_order() {
     let mut w = Raw::default();
-    w.preamble(3, 2, 0)
-        .tensor_info("late", &[4], 0, 32)
-        .tensor_info("early", &[8], 24, 0);
+    w.preamble(3, 2, 0).tensor_info("late", &[4], 0, 32).tensor_info("early", &[8], 24, 0);
     w.pad_to(32).bytes(&[7; 8]).pad_to(32).bytes(&[9; 16]);
     let (file, data) = read_with(&w.0, w.0.len() as u64, &[5]).unwrap();
     assert_eq!(file.tensors[0].name, "late");

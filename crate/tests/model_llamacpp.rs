@@ -101,6 +101,9 @@ const PPL_F32_BUDGET: f64 = 0.001;
 /// 6.4544 with `-fa off`), and its 8-bit activations by up to 1.9 % (code chunk 1: 6.4262 in
 /// f32) — 1.2 % on a whole text (zh: 41.30 vs 40.81). The tight check is the f32 one above.
 const PPL_DEFAULT_BUDGET: f64 = 0.025;
+/// The issue's criterion, against llama.cpp on a GPU backend (Vulkan, on the same lavapipe device
+/// as these tests): within 1 % on every whole text. Measured: en +0.26 %, zh +0.47 %, code +0.18 %.
+const PPL_GPU_BUDGET: f64 = 0.01;
 
 /// Perplexity of each whole text at llama.cpp's ctx 512, as `llama-perplexity -c 512` computes it
 /// (BRASA_PPL_CHUNKS=N limits it to the first N chunks for a quicker run).
@@ -118,18 +121,21 @@ fn perplexity_matches_llamacpp() {
         let running = |run: &str| -> Vec<f64> {
             runs[run]["running_ppl"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
         };
-        let (default, f32) = (running("default"), running("f32_dequantized"));
+        let (default, f32, vulkan) = (running("default"), running("f32_dequantized"), running("vulkan"));
         let n = chunks.min(default.len());
         let opts = PerplexityOptions { ctx_size: 512, max_chunks: Some(n) };
         let r = pollster::block_on(perplexity(&engine, &model, &text, opts, &mut |_, _| {})).unwrap();
         let rel = |want: f64| (r.ppl - want).abs() / want;
         eprintln!(
-            "{name}: {n} chunk(s): brasa {:.4}; llama.cpp f32 {:.4} ({:+.3}%), default {:.4} ({:+.2}%)",
+            "{name}: {n} chunk(s): brasa {:.4}; llama.cpp f32 {:.4} ({:+.3}%), default {:.4} ({:+.2}%), \
+             Vulkan {:.4} ({:+.2}%)",
             r.ppl,
             f32[n - 1],
             100.0 * (r.ppl / f32[n - 1] - 1.0),
             default[n - 1],
-            100.0 * (r.ppl / default[n - 1] - 1.0)
+            100.0 * (r.ppl / default[n - 1] - 1.0),
+            vulkan[n - 1],
+            100.0 * (r.ppl / vulkan[n - 1] - 1.0)
         );
         assert_eq!(
             r.tokens,
@@ -143,5 +149,14 @@ fn perplexity_matches_llamacpp() {
             r.ppl,
             default[n - 1]
         );
+        // Per-chunk running values of a partial run move more than whole texts do.
+        if n == default.len() {
+            assert!(
+                rel(vulkan[n - 1]) <= PPL_GPU_BUDGET,
+                "{name}: {} vs llama.cpp Vulkan {}",
+                r.ppl,
+                vulkan[n - 1]
+            );
+        }
     }
 }

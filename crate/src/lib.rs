@@ -13,6 +13,8 @@ pub mod reference;
 pub mod tokenizer;
 
 #[cfg(feature = "gpu")]
+pub mod bench;
+#[cfg(feature = "gpu")]
 pub mod generate;
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -1,5 +1,6 @@
-//! The `brasa` command line: inspect a GGUF file, generate text, measure perplexity.
-//! Only generated text goes to stdout; logs, progress and timings go to stderr.
+//! The `brasa` command line: inspect a GGUF file, generate text, measure perplexity, benchmark.
+//! Only generated text (or the bench report) goes to stdout; logs, progress and timings go to
+//! stderr.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use brasa::bench::{BenchInput, BenchOptions, LoadReport};
 use brasa::generate::{perplexity, Engine, GenParams, PerplexityOptions, Session, SessionOptions};
 use brasa::gpu::GpuOptions;
 use brasa::model::Model;
@@ -57,6 +59,32 @@ enum Command {
         #[arg(long)]
         chunks: Option<usize>,
     },
+    /// Benchmark prefill, decode and the kernels (see `brasa::bench`).
+    Bench {
+        #[arg(long, short)]
+        model: PathBuf,
+        /// Print the report as one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Prompt lengths whose prefill is timed (BOS included).
+        #[arg(long, value_delimiter = ',', default_values_t = [16, 128, 512])]
+        prompt_sizes: Vec<u32>,
+        /// Decode steps timed at each depth.
+        #[arg(long, default_value_t = 128)]
+        decode_tokens: u32,
+        /// Tokens in the cache when decoding starts.
+        #[arg(long, value_delimiter = ',', default_values_t = [0, 2048])]
+        depths: Vec<u32>,
+        /// Repetitions of each measurement.
+        #[arg(long, default_value_t = 1)]
+        reps: u32,
+        /// Skip timing the copy and mat-vec kernels.
+        #[arg(long)]
+        no_roofline: bool,
+        /// Text the prompts are taken from (default: the repository's tests/reference/texts/en.txt).
+        #[arg(long)]
+        text: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -74,7 +102,7 @@ async fn run(cli: Cli) -> Result<()> {
             let (engine, model) = load(&model, cli.verbose).await?;
             let mut session =
                 Session::new(&engine, model, SessionOptions { ctx_size, ..Default::default() })?;
-            let params = GenParams { max_tokens, temperature, top_k, seed, stop };
+            let params = GenParams { max_tokens, temperature, top_k, seed, stop, ignore_eos: false };
             let mut out = std::io::stdout();
             let stats = session
                 .generate(&prompt, &params, &mut |piece| {
@@ -109,7 +137,54 @@ async fn run(cli: Cli) -> Result<()> {
             println!("Final estimate: PPL = {:.4} +/- {:.5}", r.ppl, r.ppl_error);
             Ok(())
         }
+        Command::Bench { model, json, prompt_sizes, decode_tokens, depths, reps, no_roofline, text } => {
+            let text_path = text.unwrap_or_else(default_text);
+            let text = std::fs::read_to_string(&text_path)
+                .map_err(|e| Error::Io(format!("{}: {e}", text_path.display())))?;
+            let file_bytes = std::fs::metadata(&model)?.len();
+            eprintln!("bench: loading {}", model.display());
+            let t0 = web_time::Instant::now();
+            let (engine, model) = load(&model, cli.verbose).await?;
+            let counters = engine.ctx.counters();
+            let load = LoadReport {
+                seconds: t0.elapsed().as_secs_f64(),
+                buffers_created: counters.buffers_created,
+                buffer_bytes_created: counters.buffer_bytes_created,
+                peak_rss_bytes: brasa::bench::peak_rss_bytes(),
+            };
+            let opts = BenchOptions { prompt_sizes, decode_tokens, depths, reps, roofline: !no_roofline };
+            let source = text_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let input = BenchInput { text: &text, text_source: source, file_bytes, load };
+            let t = web_time::Instant::now();
+            let report = brasa::bench::run(&engine, &model, input, &opts, &mut |step| {
+                eprintln!("bench: [{:6.1} s] {step}", t.elapsed().as_secs_f64());
+            })
+            .await?;
+            if json {
+                let out = serde_json::to_string_pretty(&report)
+                    .map_err(|e| Error::InvalidArgument(format!("bench report: {e}")))?;
+                println!("{out}");
+            } else {
+                print!("{}", report.to_table());
+            }
+            Ok(())
+        }
     }
+}
+
+/// The repository's English sample text, found from the current directory or the binary's
+/// location (target/…/brasa in a checkout).
+fn default_text() -> PathBuf {
+    let rel = Path::new("tests/reference/texts/en.txt");
+    let exe_dirs = std::env::current_exe()
+        .ok()
+        .into_iter()
+        .flat_map(|p| p.ancestors().skip(1).map(Path::to_path_buf).collect::<Vec<_>>());
+    let cwd = std::env::current_dir()
+        .ok()
+        .into_iter()
+        .flat_map(|p| p.ancestors().map(Path::to_path_buf).collect::<Vec<_>>());
+    cwd.chain(exe_dirs).map(|d| d.join(rel)).find(|p| p.exists()).unwrap_or_else(|| rel.to_path_buf())
 }
 
 /// Streams a GGUF file from disk into GPU buffers.

@@ -5,8 +5,10 @@ mod engine;
 mod perplexity;
 mod sampler;
 mod session;
+mod stats;
 
 pub use engine::Engine;
 pub use perplexity::{perplexity, perplexity_of_tokens, PerplexityOptions, PerplexityResult};
 pub use sampler::{GenParams, Sampler};
-pub use session::{FinishReason, GenStats, Session, SessionOptions};
+pub use session::{FinishReason, Session, SessionOptions};
+pub use stats::GenStats;

@@ -18,11 +18,21 @@ pub struct GenParams {
     pub seed: u64,
     /// Generation stops when the text contains any of these (they are not emitted).
     pub stop: Vec<String>,
+    /// End-of-generation tokens do not stop generation: exactly `max_tokens` tokens are
+    /// generated (unless a stop string or the context size ends it first). For benchmarks.
+    pub ignore_eos: bool,
 }
 
 impl Default for GenParams {
     fn default() -> Self {
-        GenParams { max_tokens: 256, temperature: 0.0, top_k: 40, seed: 0, stop: Vec::new() }
+        GenParams {
+            max_tokens: 256,
+            temperature: 0.0,
+            top_k: 40,
+            seed: 0,
+            stop: Vec::new(),
+            ignore_eos: false,
+        }
     }
 }
 

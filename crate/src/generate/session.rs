@@ -10,6 +10,7 @@ use web_time::Instant;
 use crate::error::{Error, Result};
 use crate::generate::engine::Engine;
 use crate::generate::sampler::{GenParams, Sampler};
+use crate::generate::stats::{DecodeMeter, GenStats};
 use crate::model::{ForwardBuffers, LogitRows, Model};
 use crate::tokenizer::Detokenizer;
 
@@ -37,31 +38,6 @@ pub enum FinishReason {
     ContextFull,
     /// The caller's callback asked to stop.
     Cancelled,
-}
-
-/// What a `generate` call did, with timings.
-#[derive(Clone, Debug)]
-pub struct GenStats {
-    pub prompt_tokens: usize,
-    pub generated_tokens: usize,
-    pub prefill_s: f64,
-    pub decode_s: f64,
-    /// Time from the call to the first generated token being known on the host.
-    pub ttft_s: f64,
-    pub text: String,
-    /// The generated token ids (including a final end-of-generation token).
-    pub tokens: Vec<u32>,
-    pub finish: FinishReason,
-}
-
-impl GenStats {
-    pub fn prefill_tok_s(&self) -> f64 {
-        self.prompt_tokens as f64 / self.prefill_s.max(1e-9)
-    }
-    /// Decode speed over the tokens after the first (the first comes out of prefill).
-    pub fn decode_tok_s(&self) -> f64 {
-        (self.generated_tokens.saturating_sub(1)) as f64 / self.decode_s.max(1e-9)
-    }
 }
 
 pub struct Session {
@@ -172,21 +148,44 @@ impl Session {
         params: &GenParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<GenStats> {
-        params.validate()?;
         let t0 = Instant::now();
-        let model = self.model.clone();
-        let tok = &model.tokenizer;
+        let tok = &self.model.tokenizer;
         let add_bos = tok.add_bos() && self.n_past == 0;
         let prompt_ids = tok.encode(prompt, add_bos, true);
+        self.generate_from(&prompt_ids, params, t0, on_text).await
+    }
+
+    /// As [`Self::generate`] for a prompt already tokenized (BOS included when wanted), e.g. the
+    /// same token ids fed to every runtime by a benchmark.
+    pub async fn generate_ids(
+        &mut self,
+        prompt_ids: &[u32],
+        params: &GenParams,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<GenStats> {
+        self.generate_from(prompt_ids, params, Instant::now(), on_text).await
+    }
+
+    /// The generation loop; times count from `t0` (the call, before any tokenizing).
+    async fn generate_from(
+        &mut self,
+        prompt_ids: &[u32],
+        params: &GenParams,
+        t0: Instant,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<GenStats> {
+        params.validate()?;
         if prompt_ids.is_empty() {
             return Err(Error::InvalidArgument("empty prompt".into()));
         }
+        let model = self.model.clone();
+        let tok = &model.tokenizer;
         let mut sampler = Sampler::new(params);
         let last = prompt_ids.len() - 1;
         // Prefill; the batch holding the last prompt token also samples the first new token.
         let sampled = self.sampled.clone();
         let mut args = Some(sampler.next_args());
-        self.feed(&prompt_ids, &mut |b, bufs, first, n| {
+        self.feed(prompt_ids, &mut |b, bufs, first, n| {
             if first + n as usize > last {
                 let row = (last - first) as u32;
                 bufs.encode_logits(b, &model, LogitRows { first: row, count: 1 });
@@ -198,7 +197,7 @@ impl Session {
         })?;
         let mut token = self.read_sampled().await?;
         let prefill_s = t0.elapsed().as_secs_f64();
-        let t_decode = Instant::now();
+        let mut meter = DecodeMeter::start(&self.engine.ctx);
 
         let mut detok = Detokenizer::new(tok);
         let mut text = String::new();
@@ -209,7 +208,7 @@ impl Session {
         let finish = loop {
             generated += 1;
             ids.push(token);
-            if tok.is_eog(token) {
+            if tok.is_eog(token) && !params.ignore_eos {
                 break FinishReason::Stop;
             }
             text.push_str(&detok.push(token));
@@ -236,7 +235,7 @@ impl Session {
             if self.n_past >= self.bufs.ctx_size {
                 break FinishReason::ContextFull;
             }
-            token = self.decode_step(&mut sampler).await?;
+            token = self.decode_step(&mut sampler, &mut meter).await?;
         };
         if finish != FinishReason::Cancelled {
             text.push_str(&detok.flush());
@@ -244,22 +243,31 @@ impl Session {
                 on_text(&text[emitted..]);
             }
         }
-        Ok(GenStats {
+        let mut stats = GenStats {
             prompt_tokens: prompt_ids.len(),
             generated_tokens: generated,
             prefill_s,
-            decode_s: t_decode.elapsed().as_secs_f64(),
+            decode_s: 0.0,
             ttft_s: prefill_s,
             text,
             tokens: ids,
             finish,
-        })
+            decode_steps: 0,
+            decode_dispatches: 0,
+            decode_weight_bytes: 0,
+            decode_bind_groups: 0,
+            decode_buffers_created: 0,
+            decode_host_s: 0.0,
+        };
+        meter.finish(&self.engine.ctx, &mut stats);
+        Ok(stats)
     }
 
     /// Feeds the token already in `tokens[0]` (put there by the previous sample) and samples
-    /// the next one.
-    async fn decode_step(&mut self, sampler: &mut Sampler) -> Result<u32> {
+    /// the next one. The host time of encoding and submitting goes to `meter`.
+    async fn decode_step(&mut self, sampler: &mut Sampler, meter: &mut DecodeMeter) -> Result<u32> {
         self.check_room(1)?;
+        let t0 = Instant::now();
         let ctx = &self.engine.ctx;
         let mut b = self.engine.kernels.batch(ctx);
         self.bufs.encode_layers(&mut b, &self.model, 1, self.n_past);
@@ -267,6 +275,7 @@ impl Session {
         b.sample(&self.bufs.logits, 0, self.model.hp.n_vocab, &sampler.next_args(), &self.bufs.tokens, 0);
         b.copy_buffer(&self.bufs.tokens, 0, &self.sampled, 0, 4);
         b.submit()?;
+        meter.step(t0.elapsed());
         self.n_past += 1;
         self.read_sampled().await
     }

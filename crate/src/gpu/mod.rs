@@ -7,9 +7,11 @@
 //! Works the same natively and on wasm32 WebGPU: nothing here blocks on the web (readback
 //! awaits `map_async`; native code polls the device instead).
 
+mod counters;
 mod readback;
 mod weight;
 
+pub use counters::GpuCounters;
 pub use weight::{GpuWeight, WeightPart};
 
 use crate::error::{Error, Result};
@@ -49,6 +51,9 @@ pub struct GpuContext {
     /// [`GpuOptions::max_binding_bytes`]. Weight tensors are split by rows into parts below this.
     pub max_binding_bytes: u64,
     errors: Arc<Mutex<ErrorSlots>>,
+    pub(crate) counters: counters::Counters,
+    /// Idle MAP_READ staging buffers for small reads (see `readback`).
+    staging_pool: Mutex<Vec<wgpu::Buffer>>,
 }
 
 impl GpuContext {
@@ -107,7 +112,23 @@ impl GpuContext {
         } / 4
             * 4;
         let features = device.features();
-        Ok(Self { device, queue, adapter_info, limits, features, max_binding_bytes, errors })
+        Ok(Self {
+            device,
+            queue,
+            adapter_info,
+            limits,
+            features,
+            max_binding_bytes,
+            errors,
+            counters: counters::Counters::default(),
+            staging_pool: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A snapshot of the work and allocation counters (monotonic; subtract two snapshots with
+    /// [`GpuCounters::since`]).
+    pub fn counters(&self) -> GpuCounters {
+        self.counters.snapshot()
     }
 
     /// One line for logs and the JS `gpuInfo`: adapter, backend and the limits brasa uses.
@@ -185,6 +206,7 @@ impl GpuContext {
                 s.uncaptured.get_or_insert_with(|| describe_error(&e));
             }
         });
+        self.counters.buffer_created(size);
         match oom {
             Some(Some(_)) => Err(Error::OutOfMemory { what: label.to_string(), bytes: size }),
             _ => Ok(buffer),

@@ -67,6 +67,9 @@ impl<T> Future for Receiver<T> {
     }
 }
 
+/// Reads up to this many bytes go through a pooled staging buffer of this size.
+const SMALL_READ: u64 = 256;
+
 impl GpuContext {
     /// Copy `bytes` bytes of `buf` starting at byte `offset` back to the CPU. `offset` must be a
     /// multiple of 4; `bytes` is rounded up to 4 for the copy and truncated afterwards.
@@ -85,17 +88,25 @@ impl GpuContext {
         if bytes == 0 {
             return Ok(Vec::new());
         }
-        let staging = self.create_buffer(
-            "brasa readback",
-            padded,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        )?;
+        // Small reads (the sampled token of every decode step) reuse pooled staging buffers so
+        // that decoding creates no buffer per token.
+        let pooled =
+            if padded <= SMALL_READ { self.staging_pool.lock().ok().and_then(|mut p| p.pop()) } else { None };
+        let staging = match pooled {
+            Some(b) => b,
+            None => self.create_buffer(
+                "brasa readback",
+                if padded <= SMALL_READ { SMALL_READ } else { padded },
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            )?,
+        };
         let mut enc = self.device.create_command_encoder(&Default::default());
         enc.copy_buffer_to_buffer(buf, offset, &staging, 0, padded);
         self.queue.submit([enc.finish()]);
+        self.counters.submitted(0, 0);
 
         let (send, recv) = oneshot();
-        staging.slice(..).map_async(wgpu::MapMode::Read, send);
+        staging.slice(..padded).map_async(wgpu::MapMode::Read, send);
         #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -105,12 +116,17 @@ impl GpuContext {
         })?;
         let mut out = {
             let view = staging
-                .slice(..)
+                .slice(..padded)
                 .get_mapped_range()
                 .map_err(|e| Error::Gpu(format!("mapped range: {e:?}")))?;
             view.to_vec()
         };
         staging.unmap();
+        if staging.size() == SMALL_READ {
+            if let Ok(mut pool) = self.staging_pool.lock() {
+                pool.push(staging);
+            }
+        }
         out.truncate(bytes as usize);
         self.check()?;
         Ok(out)

@@ -3,6 +3,13 @@
 //! Each op's uniform struct goes into a 256-byte-aligned slot of an arena chunk (a 64 KiB
 //! uniform buffer); the chunks are written once, just before the batch is submitted, so no op
 //! needs a buffer of its own. Dispatches share one compute pass until a copy needs the encoder.
+//!
+//! The batch also counts what it records for [`crate::gpu::GpuCounters`]: dispatches and the
+//! bytes their kernels read from weight buffers are added to the context's counters when the
+//! batch is submitted; bind groups when they are created. Weight bytes are counted by the ops
+//! that bind a weight, as the bytes of weight rows their workgroups load (GPU layout):
+//! a mat-vec reads every row it computes once; a tiled matmul reads them once per block of
+//! tokens; an embedding reads one row per token; a norm reads its weight vector once per row.
 
 use super::{Kernels, PipelineKey};
 use crate::error::{Error, Result};
@@ -23,13 +30,26 @@ pub struct Batch<'a> {
     /// Arena chunks with the bytes to upload into each.
     arena: Vec<(wgpu::Buffer, Vec<u8>)>,
     error: Option<Error>,
+    /// Dispatches recorded so far.
+    dispatches: u64,
+    /// Bytes of weight buffers the recorded kernels read.
+    weight_bytes: u64,
 }
 
 impl<'a> Batch<'a> {
     pub(super) fn new(kernels: &'a Kernels, ctx: &'a GpuContext) -> Self {
         let encoder =
             ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("brasa batch") });
-        Self { kernels, ctx, encoder: Some(encoder), pass: None, arena: Vec::new(), error: None }
+        Self {
+            kernels,
+            ctx,
+            encoder: Some(encoder),
+            pass: None,
+            arena: Vec::new(),
+            error: None,
+            dispatches: 0,
+            weight_bytes: 0,
+        }
     }
 
     /// Upload the uniforms, finish the encoder and submit it. Returns the first error recorded
@@ -45,8 +65,19 @@ impl<'a> Batch<'a> {
         }
         if let Some(enc) = self.encoder.take() {
             self.ctx.queue.submit([enc.finish()]);
+            self.ctx.counters.submitted(self.dispatches, self.weight_bytes);
         }
         self.ctx.check()
+    }
+
+    /// Dispatches recorded so far in this batch.
+    pub fn dispatches(&self) -> u64 {
+        self.dispatches
+    }
+
+    /// Note that the op just recorded reads `bytes` bytes of weight buffers.
+    pub(super) fn weight_read(&mut self, bytes: u64) {
+        self.weight_bytes += bytes;
     }
 
     /// Record `e` unless an earlier error is already kept.
@@ -135,10 +166,12 @@ impl<'a> Batch<'a> {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
+        self.ctx.counters.bind_group_created();
         let pass = self.pass();
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        self.dispatches += 1;
     }
 
     /// The open compute pass, begun if needed.

@@ -44,6 +44,8 @@ impl Batch<'_> {
             return;
         }
         let gx = w.cols.div_ceil(8 * 64) as u32;
+        // One row per token, whichever part holds it.
+        self.weight_read(n * w.row_bytes);
         for (i, part) in w.parts.iter().enumerate() {
             let params = EmbedParams {
                 cols: w.cols as u32,

@@ -87,6 +87,8 @@ impl Batch<'_> {
                 Err(e) => return self.fail(e),
             };
             self.dispatch(key, &params, &[(1, &part.buffer), (2, x), (3, y)], (gx, gy, gz));
+            // Each block of tokens (gz) loads the rows again.
+            self.weight_read((hi - lo) * w.row_bytes * gz as u64);
         }
     }
 }

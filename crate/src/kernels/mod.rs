@@ -11,6 +11,7 @@
 
 mod attention;
 mod batch;
+mod copy;
 mod elementwise;
 mod embed;
 mod matmul;
@@ -65,6 +66,8 @@ pub enum PipelineKey {
     AddInplace,
     Sample,
     Nll,
+    /// The benchmark's plain copy kernel: shaders/copy.wgsl.
+    Copy,
 }
 
 /// The pipeline cache and the pool of uniform-arena buffers, for one [`GpuContext`].

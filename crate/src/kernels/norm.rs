@@ -41,6 +41,8 @@ impl Batch<'_> {
             Err(e) => return self.fail(e),
         };
         let weight = &w.parts[0].buffer;
+        // Every row's workgroup loads the whole weight vector.
+        self.weight_read(n_rows as u64 * w.row_bytes);
         if x == y {
             self.dispatch(
                 PipelineKey::RmsNorm { in_place: true },

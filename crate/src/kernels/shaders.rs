@@ -21,6 +21,7 @@ enum Family {
     Elementwise,
     Sample,
     Nll,
+    Copy,
 }
 
 impl Family {
@@ -35,6 +36,7 @@ impl Family {
             Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
             Family::Sample => include_str!("../../../shaders/sample.wgsl"),
             Family::Nll => include_str!("../../../shaders/nll.wgsl"),
+            Family::Copy => include_str!("../../../shaders/copy.wgsl"),
         }
     }
 }
@@ -72,6 +74,7 @@ impl PipelineKey {
             PipelineKey::AddInplace,
             PipelineKey::Sample,
             PipelineKey::Nll,
+            PipelineKey::Copy,
         ]);
         v
     }
@@ -87,6 +90,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (None, Family::Elementwise),
             PipelineKey::Sample => (None, Family::Sample),
             PipelineKey::Nll => (None, Family::Nll),
+            PipelineKey::Copy => (None, Family::Copy),
         }
     }
 
@@ -129,6 +133,7 @@ impl PipelineKey {
             PipelineKey::AddInplace => "add_inplace".into(),
             PipelineKey::Sample => "sample".into(),
             PipelineKey::Nll => "nll".into(),
+            PipelineKey::Copy => "copy".into(),
         }
     }
 
@@ -149,6 +154,7 @@ impl PipelineKey {
             }
             PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
             PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
+            PipelineKey::Copy => ("CopyParams", size_of::<super::copy::CopyParams>()),
         }
     }
 }

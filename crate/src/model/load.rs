@@ -37,6 +37,7 @@ struct Receiving {
     incoming: Vec<Option<Incoming>>,
     done: HashMap<String, GpuWeight>,
     weight_bytes: u64,
+    gguf_weight_bytes: u64,
     unflushed: u64,
 }
 
@@ -107,7 +108,14 @@ impl ModelLoader {
         }
         self.ctx.queue.submit([]);
         let weights = assemble(&s.hp, s.done)?;
-        Ok(Model { hp: s.hp, weights, tokenizer: s.tokenizer, weight_bytes: s.weight_bytes, name: s.name })
+        Ok(Model {
+            hp: s.hp,
+            weights,
+            tokenizer: s.tokenizer,
+            weight_bytes: s.weight_bytes,
+            gguf_weight_bytes: s.gguf_weight_bytes,
+            name: s.name,
+        })
     }
 }
 
@@ -131,6 +139,7 @@ impl Receiving {
         let expected = expected_tensors(&hp);
         let mut incoming: Vec<Option<Incoming>> = (0..file.tensors.len()).map(|_| None).collect();
         let mut weight_bytes = 0;
+        let mut gguf_weight_bytes = 0;
         for (name, rows, cols, required) in &expected {
             let Some(i) = file.tensors.iter().position(|t| &t.name == name) else {
                 if *required {
@@ -148,11 +157,21 @@ impl Receiving {
             let ty = QuantType::for_tensor(name, t.type_id)?;
             let weight = ctx.create_weight(name, ty, *rows, *cols)?;
             weight_bytes += weight.row_bytes * rows;
+            gguf_weight_bytes += t.n_bytes;
             let repacker = BlockRepacker::new(ty, *rows, *cols, MAX_PIECE)?;
             incoming[i] = Some(Incoming { weight, repacker });
         }
         let name = file.metadata.opt_str("general.name")?.unwrap_or("").to_string();
-        Ok(Receiving { hp, tokenizer, name, incoming, done: HashMap::new(), weight_bytes, unflushed: 0 })
+        Ok(Receiving {
+            hp,
+            tokenizer,
+            name,
+            incoming,
+            done: HashMap::new(),
+            weight_bytes,
+            gguf_weight_bytes,
+            unflushed: 0,
+        })
     }
 
     /// Repacks and uploads one piece of tensor `index`'s data.

@@ -57,6 +57,9 @@ pub struct Model {
     pub tokenizer: Tokenizer,
     /// Bytes of weights as stored on the GPU.
     pub weight_bytes: u64,
+    /// Bytes of the same tensors in the GGUF file (the model's own size, the denominator of
+    /// "weight bytes read per token").
+    pub gguf_weight_bytes: u64,
     /// `general.name`, when present.
     pub name: String,
 }

@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::js_error;
+use super::{js_error, set};
 use crate::generate;
 use crate::gpu::GpuOptions;
 
@@ -26,5 +26,21 @@ impl Engine {
     #[wasm_bindgen(js_name = gpuInfo)]
     pub fn gpu_info(&self) -> String {
         self.inner.gpu_info()
+    }
+
+    /// The GPU work and allocation counters since the engine was created (monotonic; subtract
+    /// two readings): `{buffersCreated, bufferBytesCreated, bindGroupsCreated, dispatches,
+    /// weightBytesRead, submits}`.
+    pub fn stats(&self) -> js_sys::Object {
+        let c = self.inner.ctx.counters();
+        let o = js_sys::Object::new();
+        // Counts stay exact as f64 up to 2^53.
+        set(&o, "buffersCreated", (c.buffers_created as f64).into());
+        set(&o, "bufferBytesCreated", (c.buffer_bytes_created as f64).into());
+        set(&o, "bindGroupsCreated", (c.bind_groups_created as f64).into());
+        set(&o, "dispatches", (c.dispatches as f64).into());
+        set(&o, "weightBytesRead", (c.weight_bytes_read as f64).into());
+        set(&o, "submits", (c.submits as f64).into());
+        o
     }
 }

@@ -93,7 +93,7 @@ pub struct Model {
 #[wasm_bindgen]
 impl Model {
     /// A summary, as a plain object: `{name, architecture, version, tensors, metadata, bytes,
-    /// weightBytes, nLayer, nEmbd, nVocab, types: {ggmlTypeId: count}}`.
+    /// weightBytes, ggufWeightBytes, nLayer, nEmbd, nVocab, types: {ggmlTypeId: count}}`.
     pub fn summary(&self) -> js_sys::Object {
         let (f, hp) = (&self.file, &self.inner.hp);
         let types = js_sys::Object::new();
@@ -109,6 +109,7 @@ impl Model {
         // Byte counts stay exact as f64 up to 2^53 (8 PiB).
         set(&o, "bytes", (self.file_len as f64).into());
         set(&o, "weightBytes", (self.inner.weight_bytes as f64).into());
+        set(&o, "ggufWeightBytes", (self.inner.gguf_weight_bytes as f64).into());
         set(&o, "nLayer", hp.n_layer.into());
         set(&o, "nEmbd", hp.n_embd.into());
         set(&o, "nVocab", hp.n_vocab.into());

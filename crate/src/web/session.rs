@@ -33,12 +33,15 @@ impl Session {
     }
 
     /// Generates a continuation of `prompt`. `params`: `{maxTokens, temperature, topK, seed,
-    /// stop}` (all optional). `on_text(piece)` receives the text as it is produced; returning
+    /// stop, ignoreEos}` (all optional; `ignoreEos: true` generates exactly `maxTokens` tokens). `on_text(piece)` receives the text as it is produced; returning
     /// `false` stops generation, throwing stops it and rejects with that exception. Resolves to
     /// `{text, tokens, promptTokens, generatedTokens, prefillS, decodeS, ttftS, prefillTokS,
-    /// decodeTokS, finish}`: `tokens` holds the generated ids (a `Uint32Array`); `decodeTokS`
+    /// decodeTokS, finish, decodeSteps, dispatchesPerToken, weightBytesPerToken,
+    /// weightReadRatio, bindGroupsPerToken, buffersPerToken, hostMsPerToken}`: `tokens` holds the generated ids (a `Uint32Array`); `decodeTokS`
     /// counts the tokens after the first, which comes out of prefill; `finish` is `stop`,
-    /// `length`, `context_full` or `cancelled`.
+    /// `length`, `context_full` or `cancelled`. The per-token figures average the decode steps
+    /// (the tokens after the first); `weightReadRatio` divides weight bytes read per token by the
+    /// model's GGUF weight bytes; `hostMsPerToken` is host time encoding and submitting a step.
     // Holding the RefCell borrow across awaits is the point: a second call while one runs
     // fails `try_borrow_mut` with an error instead of interleaving on one K/V cache.
     #[allow(clippy::await_holding_refcell_ref)]
@@ -84,6 +87,15 @@ impl Session {
             FinishReason::Cancelled => "cancelled",
         };
         set(&o, "finish", finish.into());
+        let per = |total: f64| s.per_step(total);
+        let gguf = session.model().gguf_weight_bytes.max(1) as f64;
+        set(&o, "decodeSteps", (s.decode_steps as f64).into());
+        set(&o, "dispatchesPerToken", per(s.decode_dispatches as f64).into());
+        set(&o, "weightBytesPerToken", per(s.decode_weight_bytes as f64).into());
+        set(&o, "weightReadRatio", (per(s.decode_weight_bytes as f64) / gguf).into());
+        set(&o, "bindGroupsPerToken", per(s.decode_bind_groups as f64).into());
+        set(&o, "buffersPerToken", per(s.decode_buffers_created as f64).into());
+        set(&o, "hostMsPerToken", per(s.decode_host_s * 1e3).into());
         Ok(o)
     }
 }
@@ -112,7 +124,7 @@ pub async fn perplexity(
     Ok(o)
 }
 
-/// Reads `{maxTokens, temperature, topK, seed, stop}` from a JS object; absent fields keep
+/// Reads `{maxTokens, temperature, topK, seed, stop, ignoreEos}` from a JS object; absent fields keep
 /// [`GenParams::default`]; wrong types are an `invalid_argument` error.
 fn gen_params(v: &JsValue) -> Result<GenParams, JsValue> {
     let mut p = GenParams::default();
@@ -146,6 +158,10 @@ fn gen_params(v: &JsValue) -> Result<GenParams, JsValue> {
     }
     if let Some(s) = count("seed")? {
         p.seed = u64::from(s);
+    }
+    let ignore_eos = get("ignoreEos")?;
+    if !ignore_eos.is_undefined() {
+        p.ignore_eos = ignore_eos.as_bool().ok_or_else(|| bad("ignoreEos must be a boolean"))?;
     }
     let stop = get("stop")?;
     if !stop.is_undefined() {

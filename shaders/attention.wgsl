@@ -87,13 +87,18 @@ fn main(
         for (var jj = 0u; jj < n; jj++) {
             cmax = max(cmax, score_s[jj]);
         }
+        // Each invocation turns its own score into a weight, so every exp is computed once
+        // (not once per invocation: on emulated GPUs that was most of the prefill time).
+        workgroupBarrier();
+        score_s[lid] = select(0.0, exp(s - cmax), lid < n);
+        workgroupBarrier();
         let corr = exp(m - cmax);
         l *= corr;
         for (var k = 0u; k < DIMS_PER_INV; k++) {
             acc[k] *= corr;
         }
         for (var jj = 0u; jj < n; jj++) {
-            let pj = exp(score_s[jj] - cmax);
+            let pj = score_s[jj];
             l += pj;
             let vb = (c + jj) * kv_stride + kvh * hd;
             for (var k = 0u; k < DIMS_PER_INV; k++) {

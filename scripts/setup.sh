@@ -71,3 +71,10 @@ if [[ -x scripts/fetch-llama-testdata.sh ]]; then
 elif [[ -f scripts/fetch-llama-testdata.sh ]]; then
   bash scripts/fetch-llama-testdata.sh
 fi
+
+# The PyPI gguf package (and numpy) for bench/gpu/make_model.py, whose dry run is a test.
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+if ! .venv/bin/python -c "import gguf, numpy" 2>/dev/null; then
+  say "installing the gguf Python package into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "gguf==0.19.0"
+fi

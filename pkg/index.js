@@ -106,7 +106,7 @@ export async function loadModel(engine, url, opts = {}) {
     copy?.abort(e);
     loader.free();
     // Errors from the loader already carry a code; the rest come from the network or the cache.
-    throw e?.code ? e : brasaError(signal?.aborted ? 'aborted' : 'network', `reading ${url}: ${e?.message ?? e}`);
+    throw typeof e?.code === 'string' ? e : brasaError(signal?.aborted ? 'aborted' : 'network', `reading ${url}: ${e?.message ?? e}`);
   }
 }
 

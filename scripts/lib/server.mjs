@@ -58,10 +58,21 @@ export async function startServer({ root = repoRoot, files = {} } = {}) {
   };
 }
 
-/** Body bytes sent, per URL path, since the last reset(). */
+/**
+ * Body bytes sent, per URL path, for requests that arrived since the last reset() (a download
+ * cancelled before the reset may go on sending, but is not counted after it).
+ */
 export class Traffic {
   constructor() {
     this.byPath = new Map();
+    this.epoch = 0;
+  }
+  /** A byte counter for one request that arrives now. */
+  counter(urlPath) {
+    const epoch = this.epoch;
+    return (n) => {
+      if (this.epoch === epoch) this.add(urlPath, n);
+    };
   }
   /** @param {string} urlPath @param {number} n */
   add(urlPath, n) {
@@ -75,6 +86,7 @@ export class Traffic {
   }
   reset() {
     this.byPath.clear();
+    this.epoch += 1;
   }
 }
 
@@ -91,7 +103,7 @@ async function handle(req, res, root, files, traffic) {
     // Never serve anything outside the root (`..` in the URL).
     if (!file.startsWith(root + path.sep)) return send(res, 403, 'forbidden');
   }
-  return serveFile(req, res, file, urlPath, (n) => traffic.add(urlPath, n));
+  return serveFile(req, res, file, urlPath, traffic.counter(urlPath));
 }
 
 /**

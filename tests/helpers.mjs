@@ -21,7 +21,8 @@ export function requireInputs() {
 
 /**
  * Starts the server (the model at /model.gguf, plus `files`) and a Chromium page.
- * @returns {Promise<{ page: import('playwright-core').Page, url: string, close: () => Promise<void> }>}
+ * @returns {Promise<{ page: import('playwright-core').Page, url: string,
+ *   traffic: import('../scripts/lib/server.mjs').Traffic, close: () => Promise<void> }>}
  */
 export async function setUp(files = {}) {
   requireInputs();
@@ -33,6 +34,7 @@ export async function setUp(files = {}) {
     return {
       page: opened.page,
       url: server.url,
+      traffic: server.traffic,
       close: async () => {
         await browser.close();
         await server.close();

@@ -38,6 +38,33 @@ export async function openPage(baseUrl, { log = stderrLine, path = '/__blank' } 
   }
 }
 
+/**
+ * Launches Chromium with its own profile directory (a fresh one is an empty cache, as for a new
+ * visitor; reusing it keeps Cache Storage and OPFS) and `performance.measureUserAgentSpecificMemory()`
+ * answering at once.
+ * @param {string} userDataDir
+ * @returns {Promise<import('playwright-core').BrowserContext>}
+ */
+export async function launchContext(userDataDir) {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh --test (apt-get install chromium)`);
+  }
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, '--enable-blink-features=ForceEagerMeasureMemory'],
+  });
+}
+
+/** Opens a page of `context` at `url`, with its console on `log`. */
+export async function newPage(context, url, log = stderrLine) {
+  const page = await context.newPage();
+  page.on('console', (m) => log(`[page ${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log(`[page error] ${e.message}`));
+  await page.goto(url);
+  return page;
+}
+
 function stderrLine(line) {
   process.stderr.write(line + '\n');
 }

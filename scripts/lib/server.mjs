@@ -1,6 +1,9 @@
 // A tiny static file server for the browser scripts and tests: serves the repository (pkg/, www/,
-// models/, tests/) on localhost with the cross-origin-isolation headers WebGPU pages want, streams
-// files from disk (never reads a whole model into memory) and honours single Range requests.
+// models/, tests/, node_modules/) on localhost with the cross-origin-isolation headers WebGPU pages
+// want, streams files from disk (never reads a whole model into memory), honours single Range
+// requests and counts the body bytes it sends per URL path (for "bytes fetched" in benchmarks).
+// Small files get an ETag (a reload revalidates them with a 304, as a static host would); model
+// files (.gguf) are `no-store`, so only a runtime's own cache can keep them.
 import { createServer } from 'node:http';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -32,11 +35,12 @@ const BLANK = '<!doctype html><meta charset="utf-8"><title>brasa harness</title>
  * Starts the server on an ephemeral localhost port.
  * @param {{ root?: string, files?: Record<string, string> }} [opts]
  *   root: directory served at `/` (default: the repository); files: extra URL path → file path.
- * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, close: () => Promise<void>, traffic: Traffic }>}
  */
 export async function startServer({ root = repoRoot, files = {} } = {}) {
+  const traffic = new Traffic();
   const server = createServer((req, res) => {
-    handle(req, res, root, files).catch((e) => {
+    handle(req, res, root, files, traffic).catch((e) => {
       if (!res.headersSent) send(res, 500, String(e));
       else res.destroy(e);
     });
@@ -45,6 +49,7 @@ export async function startServer({ root = repoRoot, files = {} } = {}) {
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}`,
+    traffic,
     close: () =>
       new Promise((ok) => {
         server.closeAllConnections();
@@ -53,7 +58,39 @@ export async function startServer({ root = repoRoot, files = {} } = {}) {
   };
 }
 
-async function handle(req, res, root, files) {
+/**
+ * Body bytes sent, per URL path, for requests that arrived since the last reset() (a download
+ * cancelled before the reset may go on sending, but is not counted after it).
+ */
+export class Traffic {
+  constructor() {
+    this.byPath = new Map();
+    this.epoch = 0;
+  }
+  /** A byte counter for one request that arrives now. */
+  counter(urlPath) {
+    const epoch = this.epoch;
+    return (n) => {
+      if (this.epoch === epoch) this.add(urlPath, n);
+    };
+  }
+  /** @param {string} urlPath @param {number} n */
+  add(urlPath, n) {
+    this.byPath.set(urlPath, (this.byPath.get(urlPath) ?? 0) + n);
+  }
+  /** Total bytes for paths that `match` accepts (all paths by default). */
+  bytes(match = () => true) {
+    let sum = 0;
+    for (const [p, n] of this.byPath) if (match(p)) sum += n;
+    return sum;
+  }
+  reset() {
+    this.byPath.clear();
+    this.epoch += 1;
+  }
+}
+
+async function handle(req, res, root, files, traffic) {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
   const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (urlPath === '/' || urlPath === '/__blank') {
@@ -66,7 +103,7 @@ async function handle(req, res, root, files) {
     // Never serve anything outside the root (`..` in the URL).
     if (!file.startsWith(root + path.sep)) return send(res, 403, 'forbidden');
   }
-  return serveFile(req, res, file, urlPath);
+  return serveFile(req, res, file, urlPath, traffic.counter(urlPath));
 }
 
 /**
@@ -76,8 +113,9 @@ async function handle(req, res, root, files) {
  * @param {import('node:http').ServerResponse} res
  * @param {string} file path on disk
  * @param {string} [label] name used in error messages
+ * @param {(bytes: number) => void} [onBytes] called with the size of every body chunk sent
  */
-export async function serveFile(req, res, file, label = path.basename(file)) {
+export async function serveFile(req, res, file, label = path.basename(file), onBytes) {
   let stat;
   try {
     stat = await fs.stat(file);
@@ -90,8 +128,17 @@ export async function serveFile(req, res, file, label = path.basename(file)) {
     ...ISOLATION,
     'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
     'Accept-Ranges': 'bytes',
-    'Cache-Control': 'no-cache',
   };
+  if (path.extname(file) === '.gguf') {
+    headers['Cache-Control'] = 'no-store';
+  } else {
+    headers['Cache-Control'] = 'no-cache';
+    headers.ETag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+    if (req.headers['if-none-match'] === headers.ETag && !req.headers.range) {
+      res.writeHead(304, headers);
+      return res.end();
+    }
+  }
   let start = 0;
   let end = stat.size - 1;
   let status = 200;
@@ -116,6 +163,7 @@ export async function serveFile(req, res, file, label = path.basename(file)) {
   if (req.method === 'HEAD' || stat.size === 0) return res.end();
   const stream = createReadStream(file, { start, end });
   stream.on('error', (e) => res.destroy(e));
+  if (onBytes) stream.on('data', (chunk) => onBytes(chunk.length));
   stream.pipe(res);
 }
 

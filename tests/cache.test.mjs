@@ -1,0 +1,60 @@
+// brasa's opt-in model cache (pkg/index.js `loadModel(engine, url, { cache: true })`): a second
+// load streams from Cache Storage, fetches no model bytes and gives the same model (same greedy
+// text); an aborted load leaves no entry. Bytes are counted by our server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { MODEL, readPreamble, setUp } from './helpers.mjs';
+
+let env;
+before(async () => {
+  env = await setUp();
+});
+after(async () => env?.close());
+
+// Loads the model with the cache on and generates a few greedy tokens, after reloading the page
+// (Cache Storage outlives it; the engine and model do not).
+async function loadAndGenerate(opts = {}) {
+  const { page } = env;
+  await page.goto(`${env.url}/__blank`);
+  env.traffic.reset();
+  return page.evaluate(async ({ abortAt }) => {
+      const brasa = await import('/pkg/index.js');
+      const engine = await brasa.createEngine();
+      const ctl = new AbortController();
+      const onProgress = (done) => {
+        if (abortAt && done >= abortAt) ctl.abort();
+      };
+      let model;
+      try {
+        model = await brasa.loadModel(engine, '/model.gguf', { cache: true, signal: ctl.signal, onProgress });
+      } catch (e) {
+        const store = await caches.open(brasa.MODEL_CACHE);
+        return { code: e.code, cached: Boolean(await store.match(new URL('/model.gguf', location.href).href)) };
+      }
+      const session = new brasa.Session(engine, model, 64);
+      const s = await session.generate('The capital of France is', { maxTokens: 3, temperature: 0, topK: 1 }, () => true);
+    return { text: s.text, tokens: Array.from(s.tokens), bytes: model.summary().bytes };
+  }, opts);
+}
+
+test('an aborted load leaves nothing in the cache', async () => {
+  const r = await loadAndGenerate({ abortAt: 50 << 20 });
+  assert.equal(r.code, 'aborted');
+  assert.equal(r.cached, false);
+});
+
+test('a warm load streams from the cache: no model bytes fetched, same greedy text', async () => {
+  const { bytes } = await readPreamble(MODEL);
+  const cold = await loadAndGenerate();
+  const coldBytes = env.traffic.bytes((p) => p === '/model.gguf');
+  const warm = await loadAndGenerate();
+  const warmBytes = env.traffic.bytes((p) => p === '/model.gguf');
+  console.error(`cold: ${coldBytes} model bytes fetched, warm: ${warmBytes}; text ${JSON.stringify(warm.text)}`);
+  assert.equal(cold.bytes, bytes);
+  assert.equal(warm.bytes, bytes, 'the cached copy has the whole file');
+  assert.equal(coldBytes, bytes, 'the cold load fetches the file once');
+  assert.equal(warmBytes, 0, 'the warm load fetches nothing');
+  assert.ok(cold.tokens.length > 0);
+  assert.deepEqual(warm.tokens, cold.tokens);
+  assert.equal(warm.text, cold.text);
+});

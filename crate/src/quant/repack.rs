@@ -98,8 +98,10 @@ impl BlockRepacker {
             gpu_len,
             pushed: 0,
             col: 0,
-            carry: Vec::with_capacity(file_bytes_per_gpu_block(ty)),
-            pending: Vec::with_capacity(max_piece.min(1 << 20) + ty.gpu_block_bytes()),
+            // Allocated as bytes arrive and freed when the last one has (see `push`): a loader
+            // holds a repacker for every tensor of a model at once.
+            carry: Vec::new(),
+            pending: Vec::new(),
             pending_at: 0,
         })
     }
@@ -146,6 +148,12 @@ impl BlockRepacker {
                 self.carry.clear();
             }
             self.emit(false, out)?;
+        }
+        if self.pushed == self.total_in && self.carry.is_empty() {
+            // The whole tensor is in: send the rest now and give the memory back.
+            self.emit(true, out)?;
+            self.pending = Vec::new();
+            self.carry = Vec::new();
         }
         Ok(())
     }

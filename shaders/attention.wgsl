@@ -17,12 +17,17 @@ struct AttentionParams {
     window: u32, // 0 = unlimited
     scale: f32, // applied to q.k
     softcap: f32, // 0 = off; else score = softcap * tanh(score / softcap)
+    k_capacity: u32, // stride of k_cache's position axis
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: AttentionParams;
 // Queries: [n_tokens, n_head, head_dim] f32.
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-// Key cache: [capacity, n_kv_head, head_dim] f32, positions 0 .. pos0 + n_tokens filled.
+// Key cache, position fastest: [n_kv_head, head_dim, k_capacity] f32, positions
+// 0 .. pos0 + n_tokens filled.
 @group(0) @binding(2) var<storage, read> k_cache: array<f32>;
 // Value cache: [capacity, n_kv_head, head_dim] f32.
 @group(0) @binding(3) var<storage, read> v_cache: array<f32>;
@@ -69,10 +74,11 @@ fn main(
         let j = c + lid;
         var s = -3.0e38;
         if (j <= p) {
-            let kb = j * kv_stride + kvh * hd;
+            var kb = kvh * hd * params.k_capacity + j;
             var qk = 0.0;
             for (var d = 0u; d < hd; d++) {
-                qk = fma(q_s[d], k_cache[kb + d], qk);
+                qk = fma(q_s[d], k_cache[kb], qk);
+                kb += params.k_capacity;
             }
             s = qk * params.scale;
             if (params.softcap > 0.0) {

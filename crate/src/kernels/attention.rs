@@ -25,6 +25,9 @@ pub struct AttentionArgs {
     pub scale: f32,
     /// Logit soft-capping `c · tanh(s / c)` (Gemma 2); 0 = off.
     pub softcap: f32,
+    /// Positions the K cache holds (the stride of its position axis); at least `pos0 +
+    /// n_tokens`.
+    pub k_capacity: u32,
 }
 
 /// Uniforms of shaders/attention.wgsl (`AttentionParams`).
@@ -39,15 +42,18 @@ pub(crate) struct AttentionParams {
     pub window: u32,
     pub scale: f32,
     pub softcap: f32,
+    pub k_capacity: u32,
+    pub _pad: [u32; 3],
 }
 
 /// Largest head dimension attention.wgsl handles (4 dims per invocation × 64).
 pub const MAX_HEAD_DIM: u32 = 256;
 
 impl Batch<'_> {
-    /// Causal attention: q `[n_tokens, n_head, head_dim]`, k_cache/v_cache `[capacity,
-    /// n_kv_head, head_dim]` holding positions `0 .. pos0 + n_tokens`, out `[n_tokens, n_head,
-    /// head_dim]`. Softmax in f32.
+    /// Causal attention: q `[n_tokens, n_head, head_dim]`; k_cache `[n_kv_head, head_dim,
+    /// k_capacity]` (position fastest, written by [`Batch::copy_rows_transposed`]) and v_cache
+    /// `[capacity, n_kv_head, head_dim]`, both holding positions `0 .. pos0 + n_tokens`; out
+    /// `[n_tokens, n_head, head_dim]`. Softmax in f32.
     pub fn attention(
         &mut self,
         q: &wgpu::Buffer,
@@ -60,6 +66,7 @@ impl Batch<'_> {
             || !a.n_head.is_multiple_of(a.n_kv_head)
             || a.head_dim == 0
             || a.head_dim > MAX_HEAD_DIM
+            || (a.k_capacity as u64) < a.pos0 as u64 + a.n_tokens as u64
         {
             return self.fail(Error::InvalidArgument(format!("attention: bad arguments {a:?}")));
         }
@@ -70,10 +77,11 @@ impl Batch<'_> {
             return;
         }
         let q_bytes = a.n_tokens as u64 * a.n_head as u64 * a.head_dim as u64 * 4;
-        let kv_bytes = (a.pos0 + a.n_tokens) as u64 * a.n_kv_head as u64 * a.head_dim as u64 * 4;
+        let row_bytes = a.n_kv_head as u64 * a.head_dim as u64 * 4;
+        let v_bytes = (a.pos0 as u64 + a.n_tokens as u64) * row_bytes;
         if !self.need("attention q", q, q_bytes)
-            || !self.need("attention k_cache", k_cache, kv_bytes)
-            || !self.need("attention v_cache", v_cache, kv_bytes)
+            || !self.need("attention k_cache", k_cache, a.k_capacity as u64 * row_bytes)
+            || !self.need("attention v_cache", v_cache, v_bytes)
             || !self.need("attention out", out, q_bytes)
         {
             return;
@@ -87,6 +95,8 @@ impl Batch<'_> {
             window: a.window,
             scale: a.scale,
             softcap: a.softcap,
+            k_capacity: a.k_capacity,
+            _pad: [0; 3],
         };
         let (gx, gy) = match self.grid2(a.n_tokens as u64 * a.n_head as u64) {
             Ok(g) => g,

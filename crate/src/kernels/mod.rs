@@ -20,6 +20,7 @@ mod norm;
 mod rope;
 mod sample;
 pub mod shaders;
+mod transpose;
 
 pub use attention::AttentionArgs;
 pub use batch::Batch;
@@ -68,6 +69,8 @@ pub enum PipelineKey {
     Nll,
     /// The benchmark's plain copy kernel: shaders/copy.wgsl.
     Copy,
+    /// Transposing row copy (K cache writes): shaders/transpose.wgsl.
+    Transpose,
 }
 
 /// The pipeline cache and the pool of uniform-arena buffers, for one [`GpuContext`].

@@ -22,6 +22,7 @@ enum Family {
     Sample,
     Nll,
     Copy,
+    Transpose,
 }
 
 impl Family {
@@ -37,6 +38,7 @@ impl Family {
             Family::Sample => include_str!("../../../shaders/sample.wgsl"),
             Family::Nll => include_str!("../../../shaders/nll.wgsl"),
             Family::Copy => include_str!("../../../shaders/copy.wgsl"),
+            Family::Transpose => include_str!("../../../shaders/transpose.wgsl"),
         }
     }
 }
@@ -75,6 +77,7 @@ impl PipelineKey {
             PipelineKey::Sample,
             PipelineKey::Nll,
             PipelineKey::Copy,
+            PipelineKey::Transpose,
         ]);
         v
     }
@@ -91,6 +94,7 @@ impl PipelineKey {
             PipelineKey::Sample => (None, Family::Sample),
             PipelineKey::Nll => (None, Family::Nll),
             PipelineKey::Copy => (None, Family::Copy),
+            PipelineKey::Transpose => (None, Family::Transpose),
         }
     }
 
@@ -134,6 +138,7 @@ impl PipelineKey {
             PipelineKey::Sample => "sample".into(),
             PipelineKey::Nll => "nll".into(),
             PipelineKey::Copy => "copy".into(),
+            PipelineKey::Transpose => "transpose".into(),
         }
     }
 
@@ -155,6 +160,7 @@ impl PipelineKey {
             PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
             PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
             PipelineKey::Copy => ("CopyParams", size_of::<super::copy::CopyParams>()),
+            PipelineKey::Transpose => ("TransposeParams", size_of::<super::transpose::TransposeParams>()),
         }
     }
 }

@@ -1,8 +1,11 @@
 //! Causal attention over a KV cache (shaders/attention.wgsl).
 //!
-//! Online softmax, one workgroup per (query token, head): memory does not grow with the number
-//! of keys, K and V are read once per query head, and prefill (many tokens) and decode (one)
-//! are the same kernel. Long decode contexts would profit from splitting the keys over several
+//! Online softmax: memory does not grow with the number of keys, and prefill (many tokens) and
+//! decode (one) are the same kernel. A workgroup handles up to 8 query rows (token, head) of
+//! one kv head, so in prefill each K/V value loaded serves the whole GQA group and neighbouring
+//! tokens; decode keeps one row per workgroup so the heads run in parallel. The K cache is
+//! position-fastest (`[n_kv_head, head_dim, capacity]`) so the invocations, one key each, read
+//! consecutive addresses. Long decode contexts would profit from splitting the keys over several
 //! workgroups (flash-decoding); that is left for GPU tuning.
 
 use super::{Batch, PipelineKey};
@@ -43,8 +46,12 @@ pub(crate) struct AttentionParams {
     pub scale: f32,
     pub softcap: f32,
     pub k_capacity: u32,
-    pub _pad: [u32; 3],
+    pub rows: u32,
+    pub _pad: [u32; 2],
 }
+
+/// Query rows one workgroup handles at most (`MAX_ROWS` in the shader).
+const MAX_ROWS: u32 = 8;
 
 /// Largest head dimension attention.wgsl handles (4 dims per invocation × 64).
 pub const MAX_HEAD_DIM: u32 = 256;
@@ -86,6 +93,20 @@ impl Batch<'_> {
         {
             return;
         }
+        // Query rows of one kv head: (token, head of its group), token-major. Prefill shares
+        // each K/V load among 8 rows; decode (a few rows) keeps one row per workgroup so the
+        // heads run in parallel.
+        let n_rows = a.n_tokens as u64 * (a.n_head / a.n_kv_head) as u64;
+        let rows = if a.n_tokens >= MAX_ROWS { MAX_ROWS } else { 1 };
+        let gx = n_rows.div_ceil(rows as u64);
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension as u64;
+        if gx > max || a.n_kv_head as u64 > max {
+            return self.fail(Error::DeviceLimit {
+                what: "attention workgroups per dimension".into(),
+                needed: gx.max(a.n_kv_head as u64),
+                limit: max,
+            });
+        }
         let params = AttentionParams {
             n_tokens: a.n_tokens,
             n_head: a.n_head,
@@ -96,17 +117,14 @@ impl Batch<'_> {
             scale: a.scale,
             softcap: a.softcap,
             k_capacity: a.k_capacity,
-            _pad: [0; 3],
-        };
-        let (gx, gy) = match self.grid2(a.n_tokens as u64 * a.n_head as u64) {
-            Ok(g) => g,
-            Err(e) => return self.fail(e),
+            rows,
+            _pad: [0; 2],
         };
         self.dispatch(
             PipelineKey::Attention,
             &params,
             &[(1, q), (2, k_cache), (3, v_cache), (4, out)],
-            (gx, gy, 1),
+            (gx as u32, a.n_kv_head, 1),
         );
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Shapes (T = tokens in this call, E = n_embd, Q = q_dim, K = kv_dim, F = n_ff):
 //! `x [T, E]` residual stream → per layer: `xn = norm(x)`; `q [T, Q]`, `k, v [T, K]`; q/k norm,
-//! RoPE; K/V appended to the cache; `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
+//! RoPE; K (transposed: the K cache is position-fastest) and V appended to the cache;
+//! `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
 //! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up`; `o = Wdown·act`, post-norm, `x += o`.
 //! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
 

@@ -2,13 +2,13 @@
 // soft-capping, for query tokens at positions pos0 .. pos0 + n_tokens.
 //
 // The query rows of one kv head are (token t, head h of its group), taken token-major. One
-// workgroup handles `rows` (1..8) consecutive such rows of one kv head: every K and V value it
-// loads serves all of them (the heads of a GQA group, and neighbouring tokens). Keys are
-// visited in chunks of 64, one key per invocation, with an online softmax per row (running max
-// m, running sum l, rescaled accumulator), so no scratch memory grows with the context length:
-// any number of keys works with a fixed 10 KiB of workgroup memory, in one pass over K and V.
-// K is stored position-fastest, so for a fixed dimension the invocations read consecutive
-// addresses.
+// workgroup handles `rows` (1 ..= MAX_ROWS) consecutive such rows of one kv head: every K and
+// V value it loads serves all of them (the heads of a GQA group, and neighbouring tokens).
+// Keys are visited in chunks of 64, one key per invocation, with an online softmax per row
+// (running max m, running sum l, rescaled accumulator), so no scratch memory grows with the
+// context length: any number of keys works with a fixed (1.25 * MAX_ROWS) KiB of workgroup
+// memory, in one pass over K and V. K is stored position-fastest, so for a fixed dimension the
+// invocations read consecutive addresses.
 // Key j is visible to the query at position p iff j <= p and (window == 0 or p - j < window).
 // Grid: x = blocks of `rows` query rows, y = kv head.
 
@@ -41,10 +41,11 @@ struct AttentionParams {
 const WG: u32 = 64u;
 const MAX_DIM: u32 = 256u;
 const DIMS_PER_INV: u32 = 4u; // MAX_DIM / WG
-const MAX_ROWS: u32 = 8u;
+// MAX_ROWS (query rows per workgroup at most: 1 for decode, 8 for prefill) is declared by the
+// composer, ahead of this file (kernels/shaders.rs).
 
-var<workgroup> q_s: array<array<f32, 256>, 8>; // the query rows
-var<workgroup> score_s: array<array<f32, 64>, 8>; // their scores for the current chunk of keys
+var<workgroup> q_s: array<array<f32, 256>, MAX_ROWS>; // the query rows
+var<workgroup> score_s: array<array<f32, 64>, MAX_ROWS>; // their scores for the current chunk
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -60,9 +61,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let kv_stride = params.n_kv_head * hd;
 
     // Per row: its query position and first visible key; the chunk loop covers their union.
-    var p: array<u32, 8>;
-    var lo: array<u32, 8>;
-    var q_off: array<u32, 8>;
+    var p: array<u32, MAX_ROWS>;
+    var lo: array<u32, MAX_ROWS>;
+    var q_off: array<u32, MAX_ROWS>;
     for (var r = 0u; r < MAX_ROWS; r++) {
         let gr = row0 + min(r, nr - 1u);
         let t = gr / group;
@@ -82,16 +83,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let j_hi = p[nr - 1u];
     workgroupBarrier();
 
-    var m: array<f32, 8>;
-    var l: array<f32, 8>;
-    var acc: array<array<f32, 4>, 8>;
+    var m: array<f32, MAX_ROWS>;
+    var l: array<f32, MAX_ROWS>;
+    var acc: array<array<f32, 4>, MAX_ROWS>;
     for (var r = 0u; r < MAX_ROWS; r++) {
         m[r] = -3.0e38;
     }
     for (var c = j_lo; c <= j_hi; c += WG) {
         let j = c + lid;
         // Scores of key j against every row (all share each K load).
-        var qk: array<f32, 8>;
+        var qk: array<f32, MAX_ROWS>;
         if (j <= j_hi) {
             var kb = kvh * hd * params.k_capacity + j;
             for (var d = 0u; d < hd; d++) {
@@ -104,7 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
                 }
             }
         }
-        var s: array<f32, 8>;
+        var s: array<f32, MAX_ROWS>;
         for (var r = 0u; r < MAX_ROWS; r++) {
             s[r] = -3.0e38;
             if (r < nr && j >= lo[r] && j <= p[r]) {
@@ -118,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
 
         let n = min(WG, j_hi + 1u - c);
-        var cmax: array<f32, 8>;
+        var cmax: array<f32, MAX_ROWS>;
         for (var r = 0u; r < MAX_ROWS; r++) {
             cmax[r] = m[r];
             if (r < nr) {

@@ -191,40 +191,47 @@ fn gated_act_add_and_copy_rows_transposed_or_not() {
     assert!(batch.submit().is_err(), "copy_rows_transposed past the stride");
 }
 
-/// Timing of a gemma-3-270m prefill chunk's attention (512 tokens, 4 heads, 1 kv head, head
-/// dim 256) on whatever adapter is present.
+/// Timing of gemma-3-270m attention (4 heads, 1 kv head, head dim 256) on whatever adapter is
+/// present: a 256-token prefill chunk at the start and at the end of a 2048-token context, with
+/// and without the 512 sliding window, and one decode step at depth 2048.
 /// `cargo test --test kernels_ops bench -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn bench_attention_prefill() {
     let Some(g) = gpu() else { return };
     let mut rng = Rng(14);
-    let (nt, nh, nkv, hd) = (512usize, 4usize, 1usize, 256usize);
-    let q = g.f32_buffer(&rng.vec(nt * nh * hd, -1.0, 1.0));
-    let k = g.f32_buffer(&rng.vec(nt * nkv * hd, -1.0, 1.0));
-    let v = g.f32_buffer(&rng.vec(nt * nkv * hd, -1.0, 1.0));
-    let out = g.zeros(nt * nh * hd);
-    for window in [0u32, 512] {
+    let (cap, nh, nkv, hd) = (2048usize, 4usize, 1usize, 256usize);
+    let q = g.f32_buffer(&rng.vec(256 * nh * hd, -1.0, 1.0));
+    let k = g.f32_buffer(&rng.vec(cap * nkv * hd, -1.0, 1.0));
+    let v = g.f32_buffer(&rng.vec(cap * nkv * hd, -1.0, 1.0));
+    let out = g.zeros(256 * nh * hd);
+    for (nt, pos0, window) in
+        [(256u32, 0u32, 0u32), (256, 1792, 0), (256, 1792, 512), (1, 2047, 0), (1, 2047, 512)]
+    {
         let a = AttentionArgs {
-            n_tokens: nt as u32,
+            n_tokens: nt,
             n_head: nh as u32,
             n_kv_head: nkv as u32,
             head_dim: hd as u32,
-            pos0: 0,
+            pos0,
             window,
             scale: 0.0625,
             softcap: 0.0,
-            k_capacity: nt as u32,
+            k_capacity: cap as u32,
         };
+        let reps = if nt == 1 { 20 } else { 2 };
         let run = || {
             let mut batch = g.kernels.batch(&g.ctx);
-            batch.attention(&q, &k, &v, &out, &a);
+            for _ in 0..reps {
+                batch.attention(&q, &k, &v, &out, &a);
+            }
             batch.submit().unwrap();
             g.read_f32(&out, 1);
         };
         run();
         let t = std::time::Instant::now();
         run();
-        eprintln!("attention {nt} tokens window {window}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        eprintln!("attention {nt} tokens at {pos0} window {window}: {ms:.2} ms");
     }
 }

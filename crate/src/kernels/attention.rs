@@ -50,8 +50,9 @@ pub(crate) struct AttentionParams {
     pub _pad: [u32; 2],
 }
 
-/// Query rows one workgroup handles at most (`MAX_ROWS` in the shader).
-const MAX_ROWS: u32 = 8;
+/// Query rows a prefill workgroup handles at most (`MAX_ROWS` of its pipeline); decode uses a
+/// pipeline built for one row, whose code has no masked rows to skip.
+pub(crate) const PREFILL_ROWS: u32 = 8;
 
 /// Largest head dimension attention.wgsl handles (4 dims per invocation × 64).
 pub const MAX_HEAD_DIM: u32 = 256;
@@ -97,7 +98,7 @@ impl Batch<'_> {
         // each K/V load among 8 rows; decode (a few rows) keeps one row per workgroup so the
         // heads run in parallel.
         let n_rows = a.n_tokens as u64 * (a.n_head / a.n_kv_head) as u64;
-        let rows = if a.n_tokens >= MAX_ROWS { MAX_ROWS } else { 1 };
+        let rows = if a.n_tokens >= PREFILL_ROWS { PREFILL_ROWS } else { 1 };
         let gx = n_rows.div_ceil(rows as u64);
         let max = self.ctx.limits.max_compute_workgroups_per_dimension as u64;
         if gx > max || a.n_kv_head as u64 > max {
@@ -121,7 +122,7 @@ impl Batch<'_> {
             _pad: [0; 2],
         };
         self.dispatch(
-            PipelineKey::Attention,
+            PipelineKey::Attention { rows },
             &params,
             &[(1, q), (2, k_cache), (3, v_cache), (4, out)],
             (gx as u32, a.n_kv_head, 1),

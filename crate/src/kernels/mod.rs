@@ -62,7 +62,10 @@ pub enum PipelineKey {
         in_place: bool,
     },
     Rope,
-    Attention,
+    /// shaders/attention.wgsl with `rows` query rows per workgroup at most (1 or 8).
+    Attention {
+        rows: u32,
+    },
     GatedAct(Activation),
     AddInplace,
     Sample,

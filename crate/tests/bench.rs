@@ -22,9 +22,8 @@ fn parts(t: &TensorInfo, max_binding: u64) -> u64 {
 
 /// Compute dispatches of one decode step, from the op list of the forward pass (module docs of
 /// `brasa::model::forward`) and the tensors present in the file: per layer attn_norm, q, k, v,
-/// [q_norm, k_norm], rope ×2, K cache write (transposing), attention, wo, [post_attn_norm], add,
-/// ffn_norm, gate, up, act, down, [post_ffn_norm], add (the V cache write and the LM head's row
-/// gather are copies);
+/// [q_norm, k_norm], rope ×2, attention, wo, [post_attn_norm], add, ffn_norm, gate, up, act,
+/// down, [post_ffn_norm], add (the K/V cache writes and the LM head's row gather are copies);
 /// then the embedding before and final norm, LM head and sampling after. A weight split into
 /// several buffers costs one dispatch per part.
 fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
@@ -40,8 +39,8 @@ fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
             .sum();
         let qk_norms = if t(&b("attn_q_norm")).is_some() { 2 } else { 0 };
         let post_norms = if t(&b("post_attention_norm")).is_some() { 2 } else { 0 };
-        // attn_norm, rope ×2, K cache write, attention, add, ffn_norm, act, add
-        n += matrices + 9 + qk_norms + post_norms;
+        // attn_norm, rope ×2, attention, add, ffn_norm, act, add
+        n += matrices + 8 + qk_norms + post_norms;
     }
     let head = if t("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
     n + p("token_embd.weight") + 1 + p(head) + 1

@@ -20,7 +20,6 @@ mod norm;
 mod rope;
 mod sample;
 pub mod shaders;
-mod transpose;
 
 pub use attention::AttentionArgs;
 pub use batch::Batch;
@@ -62,18 +61,13 @@ pub enum PipelineKey {
         in_place: bool,
     },
     Rope,
-    /// shaders/attention.wgsl with `rows` query rows per workgroup at most (1 or 8).
-    Attention {
-        rows: u32,
-    },
+    Attention,
     GatedAct(Activation),
     AddInplace,
     Sample,
     Nll,
     /// The benchmark's plain copy kernel: shaders/copy.wgsl.
     Copy,
-    /// Transposing row copy (K cache writes): shaders/transpose.wgsl.
-    Transpose,
 }
 
 /// The pipeline cache and the pool of uniform-arena buffers, for one [`GpuContext`].

@@ -22,7 +22,6 @@ enum Family {
     Sample,
     Nll,
     Copy,
-    Transpose,
 }
 
 impl Family {
@@ -38,7 +37,6 @@ impl Family {
             Family::Sample => include_str!("../../../shaders/sample.wgsl"),
             Family::Nll => include_str!("../../../shaders/nll.wgsl"),
             Family::Copy => include_str!("../../../shaders/copy.wgsl"),
-            Family::Transpose => include_str!("../../../shaders/transpose.wgsl"),
         }
     }
 }
@@ -70,15 +68,13 @@ impl PipelineKey {
             PipelineKey::RmsNorm { in_place: false },
             PipelineKey::RmsNorm { in_place: true },
             PipelineKey::Rope,
-            PipelineKey::Attention { rows: 1 },
-            PipelineKey::Attention { rows: super::attention::PREFILL_ROWS },
+            PipelineKey::Attention,
             PipelineKey::GatedAct(Activation::GeluTanh),
             PipelineKey::GatedAct(Activation::Silu),
             PipelineKey::AddInplace,
             PipelineKey::Sample,
             PipelineKey::Nll,
             PipelineKey::Copy,
-            PipelineKey::Transpose,
         ]);
         v
     }
@@ -90,12 +86,11 @@ impl PipelineKey {
             PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
             PipelineKey::Rope => (None, Family::Rope),
-            PipelineKey::Attention { .. } => (None, Family::Attention),
+            PipelineKey::Attention => (None, Family::Attention),
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (None, Family::Elementwise),
             PipelineKey::Sample => (None, Family::Sample),
             PipelineKey::Nll => (None, Family::Nll),
             PipelineKey::Copy => (None, Family::Copy),
-            PipelineKey::Transpose => (None, Family::Transpose),
         }
     }
 
@@ -104,11 +99,6 @@ impl PipelineKey {
     pub fn source(self) -> String {
         let (quant, family) = self.parts();
         let mut s = String::new();
-        if let PipelineKey::Attention { rows } = self {
-            // The one constant the attention file leaves to its composer: register arrays
-            // must have constant sizes.
-            s.push_str(&format!("const MAX_ROWS: u32 = {rows}u;\n"));
-        }
         if let Some(ty) = quant {
             s.push_str(quant_include(ty));
             s.push('\n');
@@ -138,13 +128,12 @@ impl PipelineKey {
                 format!("rms_norm{}", if in_place { "_inplace" } else { "" })
             }
             PipelineKey::Rope => "rope".into(),
-            PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
+            PipelineKey::Attention => "attention".into(),
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
             PipelineKey::AddInplace => "add_inplace".into(),
             PipelineKey::Sample => "sample".into(),
             PipelineKey::Nll => "nll".into(),
             PipelineKey::Copy => "copy".into(),
-            PipelineKey::Transpose => "transpose".into(),
         }
     }
 
@@ -159,16 +148,13 @@ impl PipelineKey {
             PipelineKey::Embed(_) => ("EmbedParams", size_of::<super::embed::EmbedParams>()),
             PipelineKey::RmsNorm { .. } => ("NormParams", size_of::<super::norm::NormParams>()),
             PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
-            PipelineKey::Attention { .. } => {
-                ("AttentionParams", size_of::<super::attention::AttentionParams>())
-            }
+            PipelineKey::Attention => ("AttentionParams", size_of::<super::attention::AttentionParams>()),
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => {
                 ("ElementwiseParams", size_of::<super::elementwise::ElementwiseParams>())
             }
             PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
             PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
             PipelineKey::Copy => ("CopyParams", size_of::<super::copy::CopyParams>()),
-            PipelineKey::Transpose => ("TransposeParams", size_of::<super::transpose::TransposeParams>()),
         }
     }
 }

@@ -110,8 +110,8 @@ function browserPanels(doc) {
     ['MiB', 'MiB (lower is better)', ['wasm_memory_peak_bytes', 'renderer_peak_rss_bytes', 'js_heap_peak_bytes']],
   ];
   const labels = { cold_load_s: 'load, cold', warm_load_s: 'load, warm (cached)', ttft_s: 'time to first token', prefill_tok_s: 'prefill', decode_tok_s: 'decode', wasm_memory_peak_bytes: 'wasm memory peak', renderer_peak_rss_bytes: 'page (renderer) peak RSS', js_heap_peak_bytes: 'JS heap peak' };
-  const env = doc.environment ?? {};
-  const where = `${env.chromium ?? 'Chromium'}, ${env.machine?.nproc ?? '?'} cores`;
+  const chromium = (doc.chromium ?? 'Chromium').split(' built')[0];
+  const where = `${chromium}, ${doc.machine?.nproc ?? '?'} cores, ${doc.config?.prompt_tokens} prompt tokens`;
   return groups.map(([unit, xTitle, keys]) => {
     const rows = [];
     for (const [runtime, r] of Object.entries(doc.runtimes)) {

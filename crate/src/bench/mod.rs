@@ -1,7 +1,7 @@
 //! The benchmark behind `brasa bench` (issue 4): prefill and decode speed, time to first token,
 //! the hardware-independent figures of a decoded token (dispatches, weight bytes read, objects
-//! created, host encode + submit time) against the issue's targets, and a roofline of the
-//! mat-vec kernels against a plain copy kernel.
+//! created, host encode time up to `queue.submit`) against the issue's targets, and a roofline
+//! of the mat-vec kernels against a plain copy kernel.
 //!
 //! Every runtime is fed the same token ids: BOS, then the tokens of a real text (repeated when
 //! it is shorter than needed); each prompt is a prefix of that stream. Generation is greedy with

@@ -2,6 +2,14 @@
 //!
 //! Decode keeps tokens on the GPU: the sampler writes the chosen id into `tokens[0]`, which the
 //! next step's embedding lookup reads, so the host only reads back 4 bytes per token.
+//!
+//! Decode is pipelined: step t + 1 (which feeds token t straight from `tokens[0]`) is encoded
+//! and submitted *before* token t is read back, so the GPU computes while the host waits for
+//! the readback, detokenizes and checks stop conditions. When token t ends the generation, the
+//! step already in flight is simply not counted: it wrote the K/V of position `n_past`, which
+//! the next call overwrites. Two readback slots alternate between the step being read and the
+//! step in flight. Bind groups are cached per session ([`BindGroupCache`]), so a steady decode
+//! creates neither buffers nor bind groups.
 
 use std::sync::Arc;
 
@@ -11,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::generate::engine::Engine;
 use crate::generate::sampler::{GenParams, Sampler};
 use crate::generate::stats::{DecodeMeter, GenStats};
+use crate::kernels::BindGroupCache;
 use crate::model::{ForwardBuffers, LogitRows, Model};
 use crate::tokenizer::Detokenizer;
 
@@ -46,8 +55,16 @@ pub struct Session {
     bufs: ForwardBuffers,
     /// Tokens whose keys and values are in the cache.
     n_past: u32,
-    /// `u32 [1]`: the last sampled token, copied out for readback.
-    sampled: wgpu::Buffer,
+    /// Two MAP_READ slots of `u32 [1]`: each decode step copies its sampled token into one.
+    readback: [wgpu::Buffer; 2],
+    bind_groups: BindGroupCache,
+}
+
+/// A step submitted but not read back yet: its sampled token is being copied into
+/// `readback[slot]` by submission `submission`.
+struct Pending {
+    slot: usize,
+    submission: Option<wgpu::SubmissionIndex>,
 }
 
 impl Session {
@@ -57,8 +74,18 @@ impl Session {
         }
         let max_batch = opts.max_batch.min(opts.ctx_size);
         let bufs = ForwardBuffers::new(&engine.ctx, &model.hp, opts.ctx_size, max_batch, 16)?;
-        let sampled = engine.ctx.storage_buffer("sampled", 4)?;
-        Ok(Session { engine: engine.clone(), model, bufs, n_past: 0, sampled })
+        let slot = |label| {
+            engine.ctx.create_buffer(label, 4, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST)
+        };
+        let readback = [slot("sampled token 0")?, slot("sampled token 1")?];
+        Ok(Session {
+            engine: engine.clone(),
+            model,
+            bufs,
+            n_past: 0,
+            readback,
+            bind_groups: BindGroupCache::new(),
+        })
     }
 
     pub fn model(&self) -> &Arc<Model> {
@@ -94,12 +121,13 @@ impl Session {
 
     /// Runs `tokens` through the model at the next positions, in batches of at most
     /// `max_batch`. For each batch, `per_batch(batch, first_token_index, n)` may record more work
-    /// (e.g. the LM head on some rows) into the same command buffer.
+    /// (e.g. the LM head on some rows) into the same command buffer. Returns the last batch's
+    /// submission.
     pub fn feed(
         &mut self,
         tokens: &[u32],
         per_batch: &mut dyn FnMut(&mut crate::kernels::Batch, &ForwardBuffers, usize, u32) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Option<wgpu::SubmissionIndex>> {
         self.check_room(tokens.len())?;
         let vocab = self.model.hp.n_vocab;
         if let Some(bad) = tokens.iter().find(|t| **t >= vocab) {
@@ -107,17 +135,18 @@ impl Session {
                 "token id {bad} is outside the vocabulary ({vocab})"
             )));
         }
+        let mut submission = None;
         for (i, chunk) in tokens.chunks(self.bufs.max_tokens as usize).enumerate() {
             let n = chunk.len() as u32;
             let ctx = &self.engine.ctx;
             ctx.queue.write_buffer(&self.bufs.tokens, 0, bytemuck::cast_slice(chunk));
-            let mut b = self.engine.kernels.batch(ctx);
+            let mut b = self.engine.kernels.batch(ctx).reuse_bind_groups(&mut self.bind_groups);
             self.bufs.encode_layers(&mut b, &self.model, n, self.n_past);
             per_batch(&mut b, &self.bufs, i * self.bufs.max_tokens as usize, n)?;
-            b.submit()?;
+            submission = b.submit()?.index;
             self.n_past += n;
         }
-        Ok(())
+        Ok(submission)
     }
 
     /// Logits of every position of `tokens` (fed at the next positions), read back to the host.
@@ -183,20 +212,20 @@ impl Session {
         let mut sampler = Sampler::new(params);
         let last = prompt_ids.len() - 1;
         // Prefill; the batch holding the last prompt token also samples the first new token.
-        let sampled = self.sampled.clone();
+        let slot0 = self.readback[0].clone();
         let mut args = Some(sampler.next_args());
-        self.feed(prompt_ids, &mut |b, bufs, first, n| {
+        let submission = self.feed(prompt_ids, &mut |b, bufs, first, n| {
             if first + n as usize > last {
                 let row = (last - first) as u32;
                 bufs.encode_logits(b, &model, LogitRows { first: row, count: 1 });
                 let a = args.take().expect("one batch holds the last prompt token");
                 b.sample(&bufs.logits, 0, model.hp.n_vocab, &a, &bufs.tokens, 0);
-                b.copy_buffer(&bufs.tokens, 0, &sampled, 0, 4);
+                b.copy_buffer(&bufs.tokens, 0, &slot0, 0, 4);
             }
             Ok(())
         })?;
-        let mut token = self.read_sampled().await?;
-        let prefill_s = t0.elapsed().as_secs_f64();
+        let mut pending = Pending { slot: 0, submission };
+        let mut prefill_s = None;
         let mut meter = DecodeMeter::start(&self.engine.ctx);
 
         let mut detok = Detokenizer::new(tok);
@@ -206,6 +235,19 @@ impl Session {
         let mut ids = Vec::new();
         let hold = params.stop.iter().map(|s| s.len()).max().unwrap_or(0);
         let finish = loop {
+            // Keep the GPU one step ahead: feed the token being read back (already in
+            // `tokens[0]`) before knowing it, unless no further step can be needed.
+            let more = generated + 1 < params.max_tokens as usize && self.n_past < self.bufs.ctx_size;
+            let ahead = if more {
+                Some(self.submit_decode_step(1 - pending.slot, &mut sampler, &mut meter)?)
+            } else {
+                None
+            };
+            let token = self.read_token(&pending).await?;
+            if prefill_s.is_none() {
+                prefill_s = Some(t0.elapsed().as_secs_f64());
+                meter.first_token_read();
+            }
             generated += 1;
             ids.push(token);
             if tok.is_eog(token) && !params.ignore_eos {
@@ -232,10 +274,12 @@ impl Session {
             if generated >= params.max_tokens as usize {
                 break FinishReason::Length;
             }
-            if self.n_past >= self.bufs.ctx_size {
+            let Some(next) = ahead else {
                 break FinishReason::ContextFull;
-            }
-            token = self.decode_step(&mut sampler, &mut meter).await?;
+            };
+            // The step in flight fed `token` at position n_past: it is now part of the context.
+            self.n_past += 1;
+            pending = next;
         };
         if finish != FinishReason::Cancelled {
             text.push_str(&detok.flush());
@@ -243,6 +287,7 @@ impl Session {
                 on_text(&text[emitted..]);
             }
         }
+        let prefill_s = prefill_s.unwrap_or_else(|| t0.elapsed().as_secs_f64());
         let mut stats = GenStats {
             prompt_tokens: prompt_ids.len(),
             generated_tokens: generated,
@@ -263,29 +308,43 @@ impl Session {
         Ok(stats)
     }
 
-    /// Feeds the token already in `tokens[0]` (put there by the previous sample) and samples
-    /// the next one. The host time of encoding and submitting goes to `meter`.
-    async fn decode_step(&mut self, sampler: &mut Sampler, meter: &mut DecodeMeter) -> Result<u32> {
+    /// Records and submits one decode step: feeds the token already in `tokens[0]` (put there by
+    /// the previous sample) at position `n_past`, samples the next one into `tokens[0]` and
+    /// copies it into `readback[slot]`. `n_past` is not advanced: the caller does that once it
+    /// knows the fed token belongs to the context. The host time goes to `meter`.
+    fn submit_decode_step(
+        &mut self,
+        slot: usize,
+        sampler: &mut Sampler,
+        meter: &mut DecodeMeter,
+    ) -> Result<Pending> {
         self.check_room(1)?;
         let t0 = Instant::now();
         let ctx = &self.engine.ctx;
-        let mut b = self.engine.kernels.batch(ctx);
+        let n_vocab = self.model.hp.n_vocab;
+        let mut b = self.engine.kernels.batch(ctx).reuse_bind_groups(&mut self.bind_groups);
         self.bufs.encode_layers(&mut b, &self.model, 1, self.n_past);
         self.bufs.encode_logits(&mut b, &self.model, LogitRows { first: 0, count: 1 });
-        b.sample(&self.bufs.logits, 0, self.model.hp.n_vocab, &sampler.next_args(), &self.bufs.tokens, 0);
-        b.copy_buffer(&self.bufs.tokens, 0, &self.sampled, 0, 4);
-        b.submit()?;
-        meter.step(t0.elapsed());
-        self.n_past += 1;
-        self.read_sampled().await
+        b.sample(&self.bufs.logits, 0, n_vocab, &sampler.next_args(), &self.bufs.tokens, 0);
+        b.copy_buffer(&self.bufs.tokens, 0, &self.readback[slot], 0, 4);
+        let submitted = b.submit()?;
+        meter.step(submitted.encoded_at.saturating_duration_since(t0));
+        Ok(Pending { slot, submission: submitted.index })
     }
 
-    async fn read_sampled(&self) -> Result<u32> {
-        let bytes = self.engine.ctx.read_buffer(&self.sampled, 0, 4).await?;
+    /// Waits for `pending`'s sampled token and returns it.
+    async fn read_token(&self, pending: &Pending) -> Result<u32> {
+        let ctx = &self.engine.ctx;
+        let bytes = ctx.map_read(&self.readback[pending.slot], 4, pending.submission.clone()).await?;
         let id = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         if id >= self.model.hp.n_vocab {
             return Err(Error::Gpu(format!("sampler returned token {id}, outside the vocabulary")));
         }
         Ok(id)
+    }
+
+    /// Bind groups reused instead of created since the session began.
+    pub fn bind_groups_reused(&self) -> u64 {
+        self.bind_groups.hits()
     }
 }

@@ -29,8 +29,8 @@ pub struct GenStats {
     pub decode_weight_bytes: u64,
     pub decode_bind_groups: u64,
     pub decode_buffers_created: u64,
-    /// Host time spent encoding and submitting the decode steps, excluding the wait for each
-    /// step's 4-byte readback.
+    /// Host time spent recording and encoding the decode steps (up to `queue.submit`),
+    /// excluding the wait for each step's 4-byte readback.
     pub decode_host_s: f64,
 }
 
@@ -53,7 +53,7 @@ impl GenStats {
 }
 
 /// Measures the decode phase: counters from its start, and the host time of each step's
-/// encode + submit.
+/// recording and encoding (up to `queue.submit`, see [`crate::kernels::Submitted`]).
 pub(crate) struct DecodeMeter {
     start: GpuCounters,
     t0: Instant,
@@ -66,10 +66,17 @@ impl DecodeMeter {
         DecodeMeter { start: ctx.counters(), t0: Instant::now(), steps: 0, host: Duration::ZERO }
     }
 
-    /// One decode step whose encoding and submission took `host`.
+    /// One decode step whose recording and encoding took `host`.
     pub(crate) fn step(&mut self, host: Duration) {
         self.steps += 1;
         self.host += host;
+    }
+
+    /// The first token came out of prefill: decode time counts from now. (Counters count from
+    /// `start`, which comes before the first decode step is submitted, since with pipelining
+    /// that step is in flight while the first token is read.)
+    pub(crate) fn first_token_read(&mut self) {
+        self.t0 = Instant::now();
     }
 
     /// Fills the decode fields of `stats` (and `decode_s`).

@@ -102,32 +102,51 @@ impl GpuContext {
         };
         let mut enc = self.device.create_command_encoder(&Default::default());
         enc.copy_buffer_to_buffer(buf, offset, &staging, 0, padded);
-        self.queue.submit([enc.finish()]);
+        let index = self.queue.submit([enc.finish()]);
         self.counters.submitted(0, 0);
+        let mut out = self.map_read(&staging, padded, Some(index)).await;
+        // A staging buffer whose map failed may still be pending; it is not reused.
+        if let Ok(out) = out.as_mut() {
+            out.truncate(bytes as usize);
+            if staging.size() == SMALL_READ {
+                if let Ok(mut pool) = self.staging_pool.lock() {
+                    pool.push(staging);
+                }
+            }
+        }
+        out
+    }
 
+    /// Map the first `bytes` bytes of a MAP_READ `staging` buffer, whose contents a submitted
+    /// command buffer copies in, and return them; the buffer is unmapped again, ready for the
+    /// next copy. Natively this waits for `after` (that submission and the ones before it)
+    /// only, so later submissions keep the GPU busy meanwhile; on the web the browser resolves
+    /// the map when the GPU is done.
+    pub async fn map_read(
+        &self,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+        after: Option<wgpu::SubmissionIndex>,
+    ) -> Result<Vec<u8>> {
         let (send, recv) = oneshot();
-        staging.slice(..padded).map_async(wgpu::MapMode::Read, send);
+        staging.slice(..bytes).map_async(wgpu::MapMode::Read, send);
         #[cfg(not(target_arch = "wasm32"))]
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait { submission_index: after, timeout: None })
             .map_err(|e| Error::Gpu(format!("device poll failed: {e}")))?;
+        #[cfg(target_arch = "wasm32")]
+        drop(after);
         recv.await.map_err(|e| {
             self.check().err().unwrap_or_else(|| Error::Gpu(format!("buffer map failed: {e}")))
         })?;
-        let mut out = {
+        let out = {
             let view = staging
-                .slice(..padded)
+                .slice(..bytes)
                 .get_mapped_range()
                 .map_err(|e| Error::Gpu(format!("mapped range: {e:?}")))?;
             view.to_vec()
         };
         staging.unmap();
-        if staging.size() == SMALL_READ {
-            if let Ok(mut pool) = self.staging_pool.lock() {
-                pool.push(staging);
-            }
-        }
-        out.truncate(bytes as usize);
         self.check()?;
         Ok(out)
     }

@@ -11,6 +11,7 @@
 //! a mat-vec reads every row it computes once; a tiled matmul reads them once per block of
 //! tokens; an embedding reads one row per token; a norm reads its weight vector once per row.
 
+use super::bind_cache::{BindGroupCache, BindKey};
 use super::{Kernels, PipelineKey};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -19,6 +20,17 @@ use crate::gpu::GpuContext;
 const CHUNK_BYTES: u64 = 64 * 1024;
 /// Slot alignment: WebGPU's `minUniformBufferOffsetAlignment` is at most 256.
 const SLOT_ALIGN: u64 = 256;
+
+/// What [`Batch::submit`] handed to the queue.
+pub struct Submitted {
+    /// The submission (for waiting on it alone natively, see [`GpuContext::map_read`]); `None`
+    /// when the batch was empty.
+    pub index: Option<wgpu::SubmissionIndex>,
+    /// When the command buffer was finished, just before `queue.submit`: the end of the host
+    /// work brasa does for the batch. (`queue.submit` itself is the driver's; lavapipe blocks in
+    /// it while an earlier submission still runs, which is not host work.)
+    pub encoded_at: web_time::Instant,
+}
 
 /// Ops recorded for one submit. Ops never fail on their own: the first error is kept and
 /// returned by [`Batch::submit`] (which then submits nothing).
@@ -34,6 +46,8 @@ pub struct Batch<'a> {
     dispatches: u64,
     /// Bytes of weight buffers the recorded kernels read.
     weight_bytes: u64,
+    /// Where bind groups are looked up before being created (see [`Batch::reuse_bind_groups`]).
+    bind_groups: Option<&'a mut BindGroupCache>,
 }
 
 impl<'a> Batch<'a> {
@@ -49,12 +63,20 @@ impl<'a> Batch<'a> {
             error: None,
             dispatches: 0,
             weight_bytes: 0,
+            bind_groups: None,
         }
+    }
+
+    /// Look bind groups up in `cache` (and add new ones to it) instead of creating one per
+    /// dispatch: a batch that records the same ops as an earlier one creates none.
+    pub fn reuse_bind_groups(mut self, cache: &'a mut BindGroupCache) -> Self {
+        self.bind_groups = Some(cache);
+        self
     }
 
     /// Upload the uniforms, finish the encoder and submit it. Returns the first error recorded
     /// by an op or reported by the device.
-    pub fn submit(mut self) -> Result<()> {
+    pub fn submit(mut self) -> Result<Submitted> {
         self.pass = None;
         if let Some(e) = self.error.take() {
             return Err(e);
@@ -63,11 +85,16 @@ impl<'a> Batch<'a> {
         for (buf, bytes) in &self.arena {
             self.ctx.queue.write_buffer(buf, 0, bytes);
         }
+        let mut index = None;
+        let mut encoded_at = web_time::Instant::now();
         if let Some(enc) = self.encoder.take() {
-            self.ctx.queue.submit([enc.finish()]);
+            let commands = enc.finish();
+            encoded_at = web_time::Instant::now();
+            index = Some(self.ctx.queue.submit([commands]));
             self.ctx.counters.submitted(self.dispatches, self.weight_bytes);
         }
-        self.ctx.check()
+        self.ctx.check()?;
+        Ok(Submitted { index, encoded_at })
     }
 
     /// Dispatches recorded so far in this batch.
@@ -148,12 +175,45 @@ impl<'a> Batch<'a> {
             Ok(s) => s,
             Err(e) => return self.fail(e),
         };
+        let bind_group =
+            self.bind_group(key, &pipeline, chunk, offset, std::mem::size_of::<P>() as u64, buffers);
+        let pass = self.pass();
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        self.dispatches += 1;
+    }
+
+    /// The bind group of one dispatch: found in the cache when the batch has one and the same
+    /// bindings were seen before, else created (and counted).
+    fn bind_group(
+        &mut self,
+        key: PipelineKey,
+        pipeline: &wgpu::ComputePipeline,
+        chunk: usize,
+        offset: u64,
+        size: u64,
+        buffers: &[(u32, &wgpu::Buffer)],
+    ) -> wgpu::BindGroup {
+        let uniform = &self.arena[chunk].0;
+        let cache_key = self.bind_groups.as_ref().map(|_| BindKey {
+            pipeline: key,
+            uniform: uniform.clone(),
+            uniform_offset: offset,
+            uniform_size: size,
+            storage: buffers.iter().map(|(b, buf)| (*b, (*buf).clone())).collect(),
+        });
+        if let (Some(cache), Some(k)) = (self.bind_groups.as_mut(), cache_key.as_ref()) {
+            if let Some(group) = cache.get(k) {
+                return group;
+            }
+        }
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &self.arena[chunk].0,
+                buffer: uniform,
                 offset,
-                size: wgpu::BufferSize::new(std::mem::size_of::<P>() as u64),
+                size: wgpu::BufferSize::new(size),
             }),
         }];
         entries.extend(
@@ -161,17 +221,16 @@ impl<'a> Batch<'a> {
                 .iter()
                 .map(|(b, buf)| wgpu::BindGroupEntry { binding: *b, resource: buf.as_entire_binding() }),
         );
-        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        let group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
         self.ctx.counters.bind_group_created();
-        let pass = self.pass();
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(groups.0, groups.1, groups.2);
-        self.dispatches += 1;
+        if let (Some(cache), Some(k)) = (self.bind_groups.as_mut(), cache_key) {
+            cache.insert(k, group.clone());
+        }
+        group
     }
 
     /// The open compute pass, begun if needed.
@@ -208,6 +267,8 @@ impl<'a> Batch<'a> {
 impl Drop for Batch<'_> {
     fn drop(&mut self) {
         self.pass = None;
-        self.kernels.return_arena_chunks(self.arena.drain(..).map(|(b, _)| b));
+        // Returned in reverse so that the next batch pops them in the same order: the same op
+        // then lands in the same slot, and its cached bind group is found again.
+        self.kernels.return_arena_chunks(self.arena.drain(..).rev().map(|(b, _)| b));
     }
 }

@@ -11,6 +11,7 @@
 
 mod attention;
 mod batch;
+mod bind_cache;
 mod copy;
 mod elementwise;
 mod embed;
@@ -22,7 +23,8 @@ mod sample;
 pub mod shaders;
 
 pub use attention::AttentionArgs;
-pub use batch::Batch;
+pub use batch::{Batch, Submitted};
+pub use bind_cache::BindGroupCache;
 pub use sample::SampleArgs;
 
 use crate::error::{Error, Result};

@@ -38,11 +38,12 @@ fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
             .map(|s| p(&b(s)))
             .sum();
         let qk_norms = if t(&b("attn_q_norm")).is_some() { 2 } else { 0 };
-        let post_norms = if t(&b("post_attention_norm")).is_some() { 2 } else { 0 };
-        // attn_norm, rope ×2, attention, add, ffn_norm, act, add
-        n += matrices + 8 + qk_norms + post_norms;
+        // rope ×2, attention, act, and two add_norms (post-norm + residual add + the next
+        // norm, fused)
+        n += matrices + 6 + qk_norms;
     }
     let head = if t("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
+    // embedding, the first block's input norm, LM head, sampling
     n + p("token_embd.weight") + 1 + p(head) + 1
 }
 

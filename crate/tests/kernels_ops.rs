@@ -35,6 +35,52 @@ fn rms_norm_in_and_out_of_place() {
 }
 
 #[test]
+fn add_norm_with_and_without_post_norm() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(15);
+    for (n_rows, n) in [(1usize, 640usize), (5, 37), (130, 256)] {
+        let weight = |rng: &mut Rng, name: &str| {
+            let v = rng.vec(n, 0.5, 1.5);
+            let w = g.ctx.create_weight(name, QuantType::F32, 1, n as u64).unwrap();
+            g.ctx.write_weight(&w, 0, bytemuck::cast_slice(&v)).unwrap();
+            (v, w)
+        };
+        let (post_v, post) = weight(&mut rng, "post");
+        let (norm_v, norm) = weight(&mut rng, "norm");
+        let x = rng.vec(n_rows * n, -3.0, 3.0);
+        let o = rng.vec(n_rows * n, -30.0, 30.0);
+        let (x1, x2, ob) = (g.f32_buffer(&x), g.f32_buffer(&x), g.f32_buffer(&o));
+        let (xn1, xn2) = (g.zeros(n_rows * n), g.zeros(n_rows * n));
+        let mut batch = g.kernels.batch(&g.ctx);
+        batch.add_norm(&x1, &ob, Some(&post), &norm, &xn1, n_rows as u32, 1e-6);
+        batch.add_norm(&x2, &ob, None, &norm, &xn2, n_rows as u32, 1e-6);
+        batch.submit().unwrap();
+        // The unfused ops in f64: post-norm, add, norm.
+        let add = |a: &[f32], b: &[f32]| {
+            a.iter().zip(b).map(|(a, b)| (*a as f64 + *b as f64) as f32).collect::<Vec<_>>()
+        };
+        let x_post = add(&x, &reference::rms_norm(&o, &post_v, 1e-6));
+        let x_plain = add(&x, &o);
+        // Two chained f32 norms and an add: each norm's budget (1e-5, see rms_norm above) twice.
+        let what = format!("{n_rows}x{n}");
+        assert_close(&format!("add_norm x {what}"), &g.read_f32(&x1, n_rows * n), &x_post, 2e-5);
+        assert_close(
+            &format!("add_norm xn {what}"),
+            &g.read_f32(&xn1, n_rows * n),
+            &reference::rms_norm(&x_post, &norm_v, 1e-6),
+            2e-5,
+        );
+        assert_close(&format!("add_norm plain x {what}"), &g.read_f32(&x2, n_rows * n), &x_plain, 1e-6);
+        assert_close(
+            &format!("add_norm plain xn {what}"),
+            &g.read_f32(&xn2, n_rows * n),
+            &reference::rms_norm(&x_plain, &norm_v, 1e-6),
+            2e-5,
+        );
+    }
+}
+
+#[test]
 fn rope_neox_and_normal() {
     let Some(g) = gpu() else { return };
     let mut rng = Rng(11);

@@ -22,6 +22,7 @@ const CHUNK_BYTES: u64 = 64 * 1024;
 const SLOT_ALIGN: u64 = 256;
 
 /// What [`Batch::submit`] handed to the queue.
+#[derive(Debug)]
 pub struct Submitted {
     /// The submission (for waiting on it alone natively, see [`GpuContext::map_read`]); `None`
     /// when the batch was empty.

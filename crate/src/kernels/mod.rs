@@ -9,6 +9,7 @@
 //! Ops do not return errors one by one: the first problem (a bad argument, a pipeline that failed
 //! to build) is kept in the batch and returned by [`Batch::submit`], and nothing is submitted.
 
+mod add_norm;
 mod attention;
 mod batch;
 mod bind_cache;
@@ -66,6 +67,10 @@ pub enum PipelineKey {
     Attention,
     GatedAct(Activation),
     AddInplace,
+    /// Residual add fused with the norms around it: shaders/add_norm.wgsl.
+    AddNorm {
+        post_norm: bool,
+    },
     Sample,
     Nll,
     /// The benchmark's plain copy kernel: shaders/copy.wgsl.

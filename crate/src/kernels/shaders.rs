@@ -16,6 +16,7 @@ enum Family {
     Matvec,
     Embed,
     Norm,
+    AddNorm,
     Rope,
     Attention,
     Elementwise,
@@ -31,6 +32,7 @@ impl Family {
             Family::Matvec => include_str!("../../../shaders/matvec.wgsl"),
             Family::Embed => include_str!("../../../shaders/embed.wgsl"),
             Family::Norm => include_str!("../../../shaders/norm.wgsl"),
+            Family::AddNorm => include_str!("../../../shaders/add_norm.wgsl"),
             Family::Rope => include_str!("../../../shaders/rope.wgsl"),
             Family::Attention => include_str!("../../../shaders/attention.wgsl"),
             Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
@@ -72,6 +74,8 @@ impl PipelineKey {
             PipelineKey::GatedAct(Activation::GeluTanh),
             PipelineKey::GatedAct(Activation::Silu),
             PipelineKey::AddInplace,
+            PipelineKey::AddNorm { post_norm: true },
+            PipelineKey::AddNorm { post_norm: false },
             PipelineKey::Sample,
             PipelineKey::Nll,
             PipelineKey::Copy,
@@ -85,6 +89,7 @@ impl PipelineKey {
             PipelineKey::Matvec(ty) => (Some(ty), Family::Matvec),
             PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
+            PipelineKey::AddNorm { .. } => (None, Family::AddNorm),
             PipelineKey::Rope => (None, Family::Rope),
             PipelineKey::Attention => (None, Family::Attention),
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (None, Family::Elementwise),
@@ -114,6 +119,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(Activation::GeluTanh) => "gated_gelu",
             PipelineKey::GatedAct(Activation::Silu) => "gated_silu",
             PipelineKey::AddInplace => "add_inplace",
+            PipelineKey::AddNorm { post_norm: false } => "main_plain",
             _ => "main",
         }
     }
@@ -126,6 +132,9 @@ impl PipelineKey {
             PipelineKey::Embed(ty) => format!("embed_{}", ty.name()),
             PipelineKey::RmsNorm { in_place } => {
                 format!("rms_norm{}", if in_place { "_inplace" } else { "" })
+            }
+            PipelineKey::AddNorm { post_norm } => {
+                format!("add_norm{}", if post_norm { "_post" } else { "" })
             }
             PipelineKey::Rope => "rope".into(),
             PipelineKey::Attention => "attention".into(),
@@ -147,6 +156,7 @@ impl PipelineKey {
             }
             PipelineKey::Embed(_) => ("EmbedParams", size_of::<super::embed::EmbedParams>()),
             PipelineKey::RmsNorm { .. } => ("NormParams", size_of::<super::norm::NormParams>()),
+            PipelineKey::AddNorm { .. } => ("AddNormParams", size_of::<super::add_norm::AddNormParams>()),
             PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
             PipelineKey::Attention => ("AttentionParams", size_of::<super::attention::AttentionParams>()),
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => {

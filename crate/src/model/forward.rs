@@ -5,6 +5,8 @@
 //! RoPE; K/V appended to the cache; `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
 //! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up`; `o = Wdown·act`, post-norm, `x += o`.
 //! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
+//! Each "post-norm, `x += o`, `xn = norm(x)`" is one fused `add_norm` dispatch (the norm being
+//! the next block's input norm, or the final norm after the last layer).
 
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -95,7 +97,7 @@ impl ForwardBuffers {
     pub fn encode_layers(&self, b: &mut Batch, m: &Model, n_tokens: u32, pos0: u32) {
         let hp = &m.hp;
         let w = &m.weights;
-        let (e, kv) = (hp.n_embd, hp.kv_dim());
+        let kv = hp.kv_dim();
         let rope = match hp.traits.rope {
             RopeLayout::NeoX => RopeMode::Neox,
             RopeLayout::Normal => RopeMode::Normal,
@@ -105,9 +107,13 @@ impl ForwardBuffers {
             Act::Silu => Activation::Silu,
         };
         b.embed(&w.token_embd, &self.tokens, &self.x, n_tokens, hp.embed_scale());
+        if let Some(first) = w.layers.first() {
+            b.rms_norm(&self.x, &first.attn_norm, &self.xn, n_tokens, hp.rms_eps);
+        }
         for (il, l) in w.layers.iter().enumerate() {
+            // What follows this block: the next block's input norm, or the final norm.
+            let next_norm = w.layers.get(il + 1).map_or(&w.output_norm, |next| &next.attn_norm);
             let il = il as u32;
-            b.rms_norm(&self.x, &l.attn_norm, &self.xn, n_tokens, hp.rms_eps);
             b.matmul(&l.wq, &self.xn, &self.q, n_tokens);
             b.matmul(&l.wk, &self.xn, &self.k, n_tokens);
             b.matmul(&l.wv, &self.xn, &self.v, n_tokens);
@@ -134,21 +140,21 @@ impl ForwardBuffers {
             };
             b.attention(&self.q, kc, vc, &self.attn, &args);
             b.matmul(&l.wo, &self.attn, &self.o, n_tokens);
-            if let Some(pn) = &l.post_attn_norm {
-                b.rms_norm(&self.o, pn, &self.o, n_tokens, hp.rms_eps);
-            }
-            b.add_inplace(&self.x, &self.o, n_tokens * e);
-            b.rms_norm(&self.x, &l.ffn_norm, &self.xn, n_tokens, hp.rms_eps);
+            b.add_norm(
+                &self.x,
+                &self.o,
+                l.post_attn_norm.as_ref(),
+                &l.ffn_norm,
+                &self.xn,
+                n_tokens,
+                hp.rms_eps,
+            );
             b.matmul(&l.gate, &self.xn, &self.gate, n_tokens);
             b.matmul(&l.up, &self.xn, &self.up, n_tokens);
             b.gated_act(&self.gate, &self.up, &self.act, n_tokens * hp.n_ff, act);
             b.matmul(&l.down, &self.act, &self.o, n_tokens);
-            if let Some(pn) = &l.post_ffn_norm {
-                b.rms_norm(&self.o, pn, &self.o, n_tokens, hp.rms_eps);
-            }
-            b.add_inplace(&self.x, &self.o, n_tokens * e);
+            b.add_norm(&self.x, &self.o, l.post_ffn_norm.as_ref(), next_norm, &self.xn, n_tokens, hp.rms_eps);
         }
-        b.rms_norm(&self.x, &w.output_norm, &self.xn, n_tokens, hp.rms_eps);
     }
 
     /// Records the LM head for `rows` of the final hidden states (at most `max_logit_rows`):

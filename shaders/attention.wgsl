@@ -1,12 +1,16 @@
 // Causal attention with grouped KV heads, an optional sliding window and optional logit
 // soft-capping, for query tokens at positions pos0 .. pos0 + n_tokens.
 //
-// One workgroup per (query token, head). Keys are visited in chunks of 64 with an online
-// softmax (running max m, running sum l, rescaled accumulator), so no scratch memory grows with
-// the context length: any number of keys works with a fixed 1.3 KiB of workgroup memory, in a
-// single pass over K and V.
+// The query rows of one kv head are (token t, head h of its group), taken token-major. One
+// workgroup handles `rows` (1 ..= MAX_ROWS) consecutive such rows of one kv head: every K and
+// V value it loads serves all of them (the heads of a GQA group, and neighbouring tokens).
+// Keys are visited in chunks of 64, one key per invocation, with an online softmax per row
+// (running max m, running sum l, rescaled accumulator), so no scratch memory grows with the
+// context length: any number of keys works with a fixed (1.25 * MAX_ROWS) KiB of workgroup
+// memory, in one pass over K and V. K is stored position-fastest, so for a fixed dimension the
+// invocations read consecutive addresses.
 // Key j is visible to the query at position p iff j <= p and (window == 0 or p - j < window).
-// Grid: (x, y) = (token, head) pairs, t * n_head + h (2D because of the 65535 limit).
+// Grid: x = blocks of `rows` query rows, y = kv head.
 
 struct AttentionParams {
     n_tokens: u32,
@@ -17,12 +21,17 @@ struct AttentionParams {
     window: u32, // 0 = unlimited
     scale: f32, // applied to q.k
     softcap: f32, // 0 = off; else score = softcap * tanh(score / softcap)
+    k_capacity: u32, // stride of k_cache's position axis
+    rows: u32, // query rows per workgroup, 1 ..= MAX_ROWS
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: AttentionParams;
 // Queries: [n_tokens, n_head, head_dim] f32.
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-// Key cache: [capacity, n_kv_head, head_dim] f32, positions 0 .. pos0 + n_tokens filled.
+// Key cache, position fastest: [n_kv_head, head_dim, k_capacity] f32, positions
+// 0 .. pos0 + n_tokens filled.
 @group(0) @binding(2) var<storage, read> k_cache: array<f32>;
 // Value cache: [capacity, n_kv_head, head_dim] f32.
 @group(0) @binding(3) var<storage, read> v_cache: array<f32>;
@@ -32,90 +41,145 @@ struct AttentionParams {
 const WG: u32 = 64u;
 const MAX_DIM: u32 = 256u;
 const DIMS_PER_INV: u32 = 4u; // MAX_DIM / WG
+// MAX_ROWS (query rows per workgroup at most: 1 for decode, 8 for prefill) is declared by the
+// composer, ahead of this file (kernels/shaders.rs).
 
-var<workgroup> q_s: array<f32, 256>; // this query row
-var<workgroup> score_s: array<f32, 64>; // scores of the current chunk of keys
+var<workgroup> q_s: array<array<f32, 256>, MAX_ROWS>; // the query rows
+var<workgroup> score_s: array<array<f32, 64>, MAX_ROWS>; // their scores for the current chunk
 
 @compute @workgroup_size(64)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let idx = wid.x + wid.y * nwg.x;
-    if (idx >= params.n_tokens * params.n_head) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let group = params.n_head / params.n_kv_head;
+    let n_rows = params.n_tokens * group; // query rows of this kv head
+    let row0 = wid.x * params.rows;
+    if (row0 >= n_rows) {
         return;
     }
+    let nr = min(params.rows, n_rows - row0); // rows of this workgroup (uniform)
+    let kvh = wid.y;
     let hd = params.head_dim;
-    let t = idx / params.n_head;
-    let h = idx % params.n_head;
-    let kvh = h / (params.n_head / params.n_kv_head);
     let kv_stride = params.n_kv_head * hd;
-    let p = params.pos0 + t;
-    var j_lo = 0u;
-    if (params.window > 0u && p + 1u > params.window) {
-        j_lo = p + 1u - params.window;
+
+    // Per row: its query position and first visible key; the chunk loop covers their union.
+    var p: array<u32, MAX_ROWS>;
+    var lo: array<u32, MAX_ROWS>;
+    var q_off: array<u32, MAX_ROWS>;
+    for (var r = 0u; r < MAX_ROWS; r++) {
+        let gr = row0 + min(r, nr - 1u);
+        let t = gr / group;
+        p[r] = params.pos0 + t;
+        lo[r] = 0u;
+        if (params.window > 0u && p[r] + 1u > params.window) {
+            lo[r] = p[r] + 1u - params.window;
+        }
+        q_off[r] = (t * params.n_head + kvh * group + gr % group) * hd;
+        if (r < nr) {
+            for (var d = lid; d < hd; d += WG) {
+                q_s[r][d] = q[q_off[r] + d];
+            }
+        }
     }
-    let q_base = idx * hd;
-    for (var d = lid; d < hd; d += WG) {
-        q_s[d] = q[q_base + d];
-    }
+    let j_lo = lo[0]; // rows are in position order: row 0 has the lowest bounds
+    let j_hi = p[nr - 1u];
     workgroupBarrier();
 
-    var m = -3.0e38;
-    var l = 0.0;
-    var acc: array<f32, 4>;
-    for (var c = j_lo; c <= p; c += WG) {
+    var m: array<f32, MAX_ROWS>;
+    var l: array<f32, MAX_ROWS>;
+    var acc: array<array<f32, 4>, MAX_ROWS>;
+    for (var r = 0u; r < MAX_ROWS; r++) {
+        m[r] = -3.0e38;
+    }
+    for (var c = j_lo; c <= j_hi; c += WG) {
         let j = c + lid;
-        var s = -3.0e38;
-        if (j <= p) {
-            let kb = j * kv_stride + kvh * hd;
-            var qk = 0.0;
+        // Scores of key j against every row (all share each K load).
+        // Zeroed explicitly on every pass: Tint (Dawn's WGSL compiler) hoists a loop-local
+        // `var` to the function's entry, where its implicit zero is stored only once, so
+        // without this the scores of chunk 2 would start from chunk 1's (wrong text past 64
+        // tokens in Chromium, right on naga/lavapipe).
+        var qk: array<f32, MAX_ROWS>;
+        for (var r = 0u; r < MAX_ROWS; r++) {
+            qk[r] = 0.0;
+        }
+        if (j <= j_hi) {
+            var kb = kvh * hd * params.k_capacity + j;
             for (var d = 0u; d < hd; d++) {
-                qk = fma(q_s[d], k_cache[kb + d], qk);
-            }
-            s = qk * params.scale;
-            if (params.softcap > 0.0) {
-                s = params.softcap * tanh(clamp(s / params.softcap, -15.0, 15.0));
-            }
-        }
-        score_s[lid] = s;
-        workgroupBarrier();
-
-        let n = min(WG, p + 1u - c);
-        var cmax = m;
-        for (var jj = 0u; jj < n; jj++) {
-            cmax = max(cmax, score_s[jj]);
-        }
-        // Each invocation turns its own score into a weight, so every exp is computed once
-        // (not once per invocation: on emulated GPUs that was most of the prefill time).
-        workgroupBarrier();
-        score_s[lid] = select(0.0, exp(s - cmax), lid < n);
-        workgroupBarrier();
-        let corr = exp(m - cmax);
-        l *= corr;
-        for (var k = 0u; k < DIMS_PER_INV; k++) {
-            acc[k] *= corr;
-        }
-        for (var jj = 0u; jj < n; jj++) {
-            let pj = score_s[jj];
-            l += pj;
-            let vb = (c + jj) * kv_stride + kvh * hd;
-            for (var k = 0u; k < DIMS_PER_INV; k++) {
-                let d = lid + k * WG;
-                if (d < hd) {
-                    acc[k] = fma(pj, v_cache[vb + d], acc[k]);
+                let kv = k_cache[kb];
+                kb += params.k_capacity;
+                for (var r = 0u; r < MAX_ROWS; r++) {
+                    if (r < nr) {
+                        qk[r] = fma(q_s[r][d], kv, qk[r]);
+                    }
                 }
             }
         }
-        m = cmax;
+        var s: array<f32, MAX_ROWS>;
+        for (var r = 0u; r < MAX_ROWS; r++) {
+            s[r] = -3.0e38;
+            if (r < nr && j >= lo[r] && j <= p[r]) {
+                s[r] = qk[r] * params.scale;
+                if (params.softcap > 0.0) {
+                    s[r] = params.softcap * tanh(clamp(s[r] / params.softcap, -15.0, 15.0));
+                }
+            }
+            score_s[r][lid] = s[r];
+        }
+        workgroupBarrier();
+
+        let n = min(WG, j_hi + 1u - c);
+        var cmax: array<f32, MAX_ROWS>;
+        for (var r = 0u; r < MAX_ROWS; r++) {
+            cmax[r] = m[r];
+            if (r < nr) {
+                for (var jj = 0u; jj < n; jj++) {
+                    cmax[r] = max(cmax[r], score_s[r][jj]);
+                }
+            }
+        }
+        // Each invocation turns its own scores into weights, so every exp is computed once
+        // per workgroup. Masked keys get weight 0 (also when a whole chunk is masked for a row:
+        // then cmax is the row's old m or -3e38, and exp(-3e38 - cmax) would not be 0).
+        workgroupBarrier();
+        for (var r = 0u; r < MAX_ROWS; r++) {
+            let visible = r < nr && j >= lo[r] && j <= p[r];
+            score_s[r][lid] = select(0.0, exp(s[r] - cmax[r]), visible);
+        }
+        workgroupBarrier();
+        for (var r = 0u; r < MAX_ROWS; r++) {
+            let corr = exp(m[r] - cmax[r]);
+            l[r] *= corr;
+            for (var k = 0u; k < DIMS_PER_INV; k++) {
+                acc[r][k] *= corr;
+            }
+            m[r] = cmax[r];
+        }
+        for (var jj = 0u; jj < n; jj++) {
+            let vb = (c + jj) * kv_stride + kvh * hd;
+            var vv: array<f32, 4>;
+            for (var k = 0u; k < DIMS_PER_INV; k++) {
+                let d = lid + k * WG;
+                vv[k] = select(0.0, v_cache[vb + min(d, hd - 1u)], d < hd);
+            }
+            for (var r = 0u; r < MAX_ROWS; r++) {
+                if (r < nr) {
+                    let pj = score_s[r][jj];
+                    l[r] += pj;
+                    for (var k = 0u; k < DIMS_PER_INV; k++) {
+                        acc[r][k] = fma(pj, vv[k], acc[r][k]);
+                    }
+                }
+            }
+        }
         workgroupBarrier();
     }
-    let inv_l = 1.0 / l;
-    for (var k = 0u; k < DIMS_PER_INV; k++) {
-        let d = lid + k * WG;
-        if (d < hd) {
-            out[q_base + d] = acc[k] * inv_l;
+    for (var r = 0u; r < MAX_ROWS; r++) {
+        if (r < nr) {
+            let inv_l = 1.0 / l[r];
+            for (var k = 0u; k < DIMS_PER_INV; k++) {
+                let d = lid + k * WG;
+                if (d < hd) {
+                    out[q_off[r] + d] = acc[r][k] * inv_l;
+                }
+            }
         }
     }
 }

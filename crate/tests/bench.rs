@@ -22,8 +22,9 @@ fn parts(t: &TensorInfo, max_binding: u64) -> u64 {
 
 /// Compute dispatches of one decode step, from the op list of the forward pass (module docs of
 /// `brasa::model::forward`) and the tensors present in the file: per layer attn_norm, q, k, v,
-/// [q_norm, k_norm], rope ×2, attention, wo, [post_attn_norm], add, ffn_norm, gate, up, act,
-/// down, [post_ffn_norm], add (the K/V cache writes and the LM head's row gather are copies);
+/// [q_norm, k_norm], rope ×2, K cache write (transposing), attention, wo, [post_attn_norm], add,
+/// ffn_norm, gate, up, act, down, [post_ffn_norm], add (the V cache write and the LM head's row
+/// gather are copies);
 /// then the embedding before and final norm, LM head and sampling after. A weight split into
 /// several buffers costs one dispatch per part.
 fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
@@ -38,9 +39,9 @@ fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
             .map(|s| p(&b(s)))
             .sum();
         let qk_norms = if t(&b("attn_q_norm")).is_some() { 2 } else { 0 };
-        // rope ×2, attention, act, and two add_norms (post-norm + residual add + the next
-        // norm, fused)
-        n += matrices + 6 + qk_norms;
+        // rope ×2, K cache write (transposed), attention, act, and two add_norms (post-norm +
+        // residual add + the next norm, fused)
+        n += matrices + 7 + qk_norms;
     }
     let head = if t("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
     // embedding, the first block's input norm, LM head, sampling

@@ -117,11 +117,19 @@ fn run_attention(g: &kernels_util::Gpu, rng: &mut Rng, a: AttentionArgs) {
         (a.n_tokens as usize, a.n_head as usize, a.n_kv_head as usize, a.head_dim as usize);
     let kv_len = a.pos0 as usize + nt;
     let capacity = kv_len + 3; // the cache holds more rows than are filled
+    let a = AttentionArgs { k_capacity: capacity as u32, ..a };
     let q = rng.vec(nt * nh * hd, -1.0, 1.0);
     let k = rng.vec(capacity * nkv * hd, -1.0, 1.0);
     let v = rng.vec(capacity * nkv * hd, -1.0, 1.0);
-    let (qb, kb, vb, ob) = (g.f32_buffer(&q), g.f32_buffer(&k), g.f32_buffer(&v), g.zeros(nt * nh * hd));
+    let (qb, vb, ob) = (g.f32_buffer(&q), g.f32_buffer(&v), g.zeros(nt * nh * hd));
+    // The K cache is position-fastest, filled as the model fills it: by transposing row copies
+    // of the earlier positions and then of this chunk, over garbage.
+    let kb = g.f32_buffer(&rng.vec(capacity * nkv * hd, -9.0, 9.0));
+    let (row, pos0) = (nkv * hd, a.pos0 as usize);
+    let (k_old, k_new) = (g.f32_buffer(&k[..pos0.max(1) * row]), g.f32_buffer(&k[pos0 * row..]));
     let mut batch = g.kernels.batch(&g.ctx);
+    batch.copy_rows_transposed(&k_old, &kb, 0, a.pos0, row as u32, capacity as u32);
+    batch.copy_rows_transposed(&k_new, &kb, a.pos0, a.n_tokens, row as u32, capacity as u32);
     batch.attention(&qb, &kb, &vb, &ob, &a);
     batch.submit().unwrap();
     let want = reference::attention(
@@ -160,6 +168,7 @@ fn attention_gqa_window_pos0() {
                         window,
                         scale: 1.0 / (hd as f32).sqrt(),
                         softcap: 0.0,
+                        k_capacity: 0, // set by run_attention
                     };
                     run_attention(g, &mut rng, a);
                 }
@@ -182,7 +191,7 @@ fn attention_long_context_and_head_dim_256() {
 }
 
 #[test]
-fn gated_act_add_and_copy_rows() {
+fn gated_act_add_and_copy_rows_transposed_or_not() {
     let Some(g) = gpu() else { return };
     let mut rng = Rng(14);
     let n = 70_001; // not a multiple of 256
@@ -201,6 +210,10 @@ fn gated_act_add_and_copy_rows() {
     batch.gated_act(&gb, &ub, &o2, n as u32, Activation::Silu);
     batch.add_inplace(&accb, &ub, n as u32);
     batch.copy_rows(&srcb, &dstb, 4, 3, 6);
+    // src [3, 6] into columns 5..8 of a [6, 9] matrix.
+    let tdst = rng.vec(6 * 9, -1.0, 1.0);
+    let tdstb = g.f32_buffer(&tdst);
+    batch.copy_rows_transposed(&srcb, &tdstb, 5, 3, 6, 9);
     batch.submit().unwrap();
     // Elementwise f32 math: GPU tanh/exp are specified to a few ulp (Vulkan allows more for
     // tanh near 0), so 1e-5 of the output scale; a wrong formula is off by > 1e-2.
@@ -211,41 +224,60 @@ fn gated_act_add_and_copy_rows() {
     let mut want = dst.clone();
     want[24..42].copy_from_slice(&src);
     assert_eq!(g.read_f32(&dstb, 60), want, "copy_rows is exact");
+    let mut want = tdst.clone();
+    for i in 0..3 {
+        for c in 0..6 {
+            want[c * 9 + 5 + i] = src[i * 6 + c];
+        }
+    }
+    assert_eq!(g.read_f32(&tdstb, 54), want, "copy_rows_transposed is exact");
+    // Columns past the stride are refused, not written.
+    let mut batch = g.kernels.batch(&g.ctx);
+    batch.copy_rows_transposed(&srcb, &tdstb, 7, 3, 6, 9);
+    assert!(batch.submit().is_err(), "copy_rows_transposed past the stride");
 }
 
-/// Timing of a gemma-3-270m prefill chunk's attention (512 tokens, 4 heads, 1 kv head, head
-/// dim 256) on whatever adapter is present.
+/// Timing of gemma-3-270m attention (4 heads, 1 kv head, head dim 256) on whatever adapter is
+/// present: a 256-token prefill chunk at the start and at the end of a 2048-token context, with
+/// and without the 512 sliding window, and one decode step at depth 2048.
 /// `cargo test --test kernels_ops bench -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn bench_attention_prefill() {
     let Some(g) = gpu() else { return };
     let mut rng = Rng(14);
-    let (nt, nh, nkv, hd) = (512usize, 4usize, 1usize, 256usize);
-    let q = g.f32_buffer(&rng.vec(nt * nh * hd, -1.0, 1.0));
-    let k = g.f32_buffer(&rng.vec(nt * nkv * hd, -1.0, 1.0));
-    let v = g.f32_buffer(&rng.vec(nt * nkv * hd, -1.0, 1.0));
-    let out = g.zeros(nt * nh * hd);
-    for window in [0u32, 512] {
+    let (cap, nh, nkv, hd) = (2048usize, 4usize, 1usize, 256usize);
+    let q = g.f32_buffer(&rng.vec(256 * nh * hd, -1.0, 1.0));
+    let k = g.f32_buffer(&rng.vec(cap * nkv * hd, -1.0, 1.0));
+    let v = g.f32_buffer(&rng.vec(cap * nkv * hd, -1.0, 1.0));
+    let out = g.zeros(256 * nh * hd);
+    for (nt, pos0, window) in
+        [(256u32, 0u32, 0u32), (256, 1792, 0), (256, 1792, 512), (1, 2047, 0), (1, 2047, 512)]
+    {
         let a = AttentionArgs {
-            n_tokens: nt as u32,
+            n_tokens: nt,
             n_head: nh as u32,
             n_kv_head: nkv as u32,
             head_dim: hd as u32,
-            pos0: 0,
+            pos0,
             window,
             scale: 0.0625,
             softcap: 0.0,
+            k_capacity: cap as u32,
         };
+        let reps = if nt == 1 { 20 } else { 2 };
         let run = || {
             let mut batch = g.kernels.batch(&g.ctx);
-            batch.attention(&q, &k, &v, &out, &a);
+            for _ in 0..reps {
+                batch.attention(&q, &k, &v, &out, &a);
+            }
             batch.submit().unwrap();
             g.read_f32(&out, 1);
         };
         run();
         let t = std::time::Instant::now();
         run();
-        eprintln!("attention {nt} tokens window {window}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+        let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        eprintln!("attention {nt} tokens at {pos0} window {window}: {ms:.2} ms");
     }
 }

@@ -1,8 +1,11 @@
 //! Causal attention over a KV cache (shaders/attention.wgsl).
 //!
-//! Online softmax, one workgroup per (query token, head): memory does not grow with the number
-//! of keys, K and V are read once per query head, and prefill (many tokens) and decode (one)
-//! are the same kernel. Long decode contexts would profit from splitting the keys over several
+//! Online softmax: memory does not grow with the number of keys, and prefill (many tokens) and
+//! decode (one) are the same kernel. A workgroup handles up to 8 query rows (token, head) of
+//! one kv head, so in prefill each K/V value loaded serves the whole GQA group and neighbouring
+//! tokens; decode keeps one row per workgroup so the heads run in parallel. The K cache is
+//! position-fastest (`[n_kv_head, head_dim, capacity]`) so the invocations, one key each, read
+//! consecutive addresses. Long decode contexts would profit from splitting the keys over several
 //! workgroups (flash-decoding); that is left for GPU tuning.
 
 use super::{Batch, PipelineKey};
@@ -25,6 +28,9 @@ pub struct AttentionArgs {
     pub scale: f32,
     /// Logit soft-capping `c · tanh(s / c)` (Gemma 2); 0 = off.
     pub softcap: f32,
+    /// Positions the K cache holds (the stride of its position axis); at least `pos0 +
+    /// n_tokens`.
+    pub k_capacity: u32,
 }
 
 /// Uniforms of shaders/attention.wgsl (`AttentionParams`).
@@ -39,15 +45,23 @@ pub(crate) struct AttentionParams {
     pub window: u32,
     pub scale: f32,
     pub softcap: f32,
+    pub k_capacity: u32,
+    pub rows: u32,
+    pub _pad: [u32; 2],
 }
+
+/// Query rows a prefill workgroup handles at most (`MAX_ROWS` of its pipeline); decode uses a
+/// pipeline built for one row, whose code has no masked rows to skip.
+pub(crate) const PREFILL_ROWS: u32 = 8;
 
 /// Largest head dimension attention.wgsl handles (4 dims per invocation × 64).
 pub const MAX_HEAD_DIM: u32 = 256;
 
 impl Batch<'_> {
-    /// Causal attention: q `[n_tokens, n_head, head_dim]`, k_cache/v_cache `[capacity,
-    /// n_kv_head, head_dim]` holding positions `0 .. pos0 + n_tokens`, out `[n_tokens, n_head,
-    /// head_dim]`. Softmax in f32.
+    /// Causal attention: q `[n_tokens, n_head, head_dim]`; k_cache `[n_kv_head, head_dim,
+    /// k_capacity]` (position fastest, written by [`Batch::copy_rows_transposed`]) and v_cache
+    /// `[capacity, n_kv_head, head_dim]`, both holding positions `0 .. pos0 + n_tokens`; out
+    /// `[n_tokens, n_head, head_dim]`. Softmax in f32.
     pub fn attention(
         &mut self,
         q: &wgpu::Buffer,
@@ -60,6 +74,7 @@ impl Batch<'_> {
             || !a.n_head.is_multiple_of(a.n_kv_head)
             || a.head_dim == 0
             || a.head_dim > MAX_HEAD_DIM
+            || (a.k_capacity as u64) < a.pos0 as u64 + a.n_tokens as u64
         {
             return self.fail(Error::InvalidArgument(format!("attention: bad arguments {a:?}")));
         }
@@ -70,13 +85,28 @@ impl Batch<'_> {
             return;
         }
         let q_bytes = a.n_tokens as u64 * a.n_head as u64 * a.head_dim as u64 * 4;
-        let kv_bytes = (a.pos0 + a.n_tokens) as u64 * a.n_kv_head as u64 * a.head_dim as u64 * 4;
+        let row_bytes = a.n_kv_head as u64 * a.head_dim as u64 * 4;
+        let v_bytes = (a.pos0 as u64 + a.n_tokens as u64) * row_bytes;
         if !self.need("attention q", q, q_bytes)
-            || !self.need("attention k_cache", k_cache, kv_bytes)
-            || !self.need("attention v_cache", v_cache, kv_bytes)
+            || !self.need("attention k_cache", k_cache, a.k_capacity as u64 * row_bytes)
+            || !self.need("attention v_cache", v_cache, v_bytes)
             || !self.need("attention out", out, q_bytes)
         {
             return;
+        }
+        // Query rows of one kv head: (token, head of its group), token-major. Prefill shares
+        // each K/V load among 8 rows; decode (a few rows) keeps one row per workgroup so the
+        // heads run in parallel.
+        let n_rows = a.n_tokens as u64 * (a.n_head / a.n_kv_head) as u64;
+        let rows = if a.n_tokens >= PREFILL_ROWS { PREFILL_ROWS } else { 1 };
+        let gx = n_rows.div_ceil(rows as u64);
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension as u64;
+        if gx > max || a.n_kv_head as u64 > max {
+            return self.fail(Error::DeviceLimit {
+                what: "attention workgroups per dimension".into(),
+                needed: gx.max(a.n_kv_head as u64),
+                limit: max,
+            });
         }
         let params = AttentionParams {
             n_tokens: a.n_tokens,
@@ -87,16 +117,15 @@ impl Batch<'_> {
             window: a.window,
             scale: a.scale,
             softcap: a.softcap,
-        };
-        let (gx, gy) = match self.grid2(a.n_tokens as u64 * a.n_head as u64) {
-            Ok(g) => g,
-            Err(e) => return self.fail(e),
+            k_capacity: a.k_capacity,
+            rows,
+            _pad: [0; 2],
         };
         self.dispatch(
-            PipelineKey::Attention,
+            PipelineKey::Attention { rows },
             &params,
             &[(1, q), (2, k_cache), (3, v_cache), (4, out)],
-            (gx, gy, 1),
+            (gx as u32, a.n_kv_head, 1),
         );
     }
 }

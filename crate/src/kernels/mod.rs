@@ -22,6 +22,7 @@ mod norm;
 mod rope;
 mod sample;
 pub mod shaders;
+mod transpose;
 
 pub use attention::AttentionArgs;
 pub use batch::{Batch, Submitted};
@@ -64,7 +65,10 @@ pub enum PipelineKey {
         in_place: bool,
     },
     Rope,
-    Attention,
+    /// shaders/attention.wgsl with `rows` query rows per workgroup at most (1 or 8).
+    Attention {
+        rows: u32,
+    },
     GatedAct(Activation),
     AddInplace,
     /// Residual add fused with the norms around it: shaders/add_norm.wgsl.
@@ -75,6 +79,8 @@ pub enum PipelineKey {
     Nll,
     /// The benchmark's plain copy kernel: shaders/copy.wgsl.
     Copy,
+    /// Transposing row copy (K cache writes): shaders/transpose.wgsl.
+    Transpose,
 }
 
 /// The pipeline cache and the pool of uniform-arena buffers, for one [`GpuContext`].

@@ -23,6 +23,7 @@ enum Family {
     Sample,
     Nll,
     Copy,
+    Transpose,
 }
 
 impl Family {
@@ -39,6 +40,7 @@ impl Family {
             Family::Sample => include_str!("../../../shaders/sample.wgsl"),
             Family::Nll => include_str!("../../../shaders/nll.wgsl"),
             Family::Copy => include_str!("../../../shaders/copy.wgsl"),
+            Family::Transpose => include_str!("../../../shaders/transpose.wgsl"),
         }
     }
 }
@@ -70,7 +72,8 @@ impl PipelineKey {
             PipelineKey::RmsNorm { in_place: false },
             PipelineKey::RmsNorm { in_place: true },
             PipelineKey::Rope,
-            PipelineKey::Attention,
+            PipelineKey::Attention { rows: 1 },
+            PipelineKey::Attention { rows: super::attention::PREFILL_ROWS },
             PipelineKey::GatedAct(Activation::GeluTanh),
             PipelineKey::GatedAct(Activation::Silu),
             PipelineKey::AddInplace,
@@ -79,6 +82,7 @@ impl PipelineKey {
             PipelineKey::Sample,
             PipelineKey::Nll,
             PipelineKey::Copy,
+            PipelineKey::Transpose,
         ]);
         v
     }
@@ -91,11 +95,12 @@ impl PipelineKey {
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
             PipelineKey::AddNorm { .. } => (None, Family::AddNorm),
             PipelineKey::Rope => (None, Family::Rope),
-            PipelineKey::Attention => (None, Family::Attention),
+            PipelineKey::Attention { .. } => (None, Family::Attention),
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (None, Family::Elementwise),
             PipelineKey::Sample => (None, Family::Sample),
             PipelineKey::Nll => (None, Family::Nll),
             PipelineKey::Copy => (None, Family::Copy),
+            PipelineKey::Transpose => (None, Family::Transpose),
         }
     }
 
@@ -104,6 +109,11 @@ impl PipelineKey {
     pub fn source(self) -> String {
         let (quant, family) = self.parts();
         let mut s = String::new();
+        if let PipelineKey::Attention { rows } = self {
+            // The one constant the attention file leaves to its composer: register arrays
+            // must have constant sizes.
+            s.push_str(&format!("const MAX_ROWS: u32 = {rows}u;\n"));
+        }
         if let Some(ty) = quant {
             s.push_str(quant_include(ty));
             s.push('\n');
@@ -137,12 +147,13 @@ impl PipelineKey {
                 format!("add_norm{}", if post_norm { "_post" } else { "" })
             }
             PipelineKey::Rope => "rope".into(),
-            PipelineKey::Attention => "attention".into(),
+            PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
             PipelineKey::AddInplace => "add_inplace".into(),
             PipelineKey::Sample => "sample".into(),
             PipelineKey::Nll => "nll".into(),
             PipelineKey::Copy => "copy".into(),
+            PipelineKey::Transpose => "transpose".into(),
         }
     }
 
@@ -158,13 +169,16 @@ impl PipelineKey {
             PipelineKey::RmsNorm { .. } => ("NormParams", size_of::<super::norm::NormParams>()),
             PipelineKey::AddNorm { .. } => ("AddNormParams", size_of::<super::add_norm::AddNormParams>()),
             PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
-            PipelineKey::Attention => ("AttentionParams", size_of::<super::attention::AttentionParams>()),
+            PipelineKey::Attention { .. } => {
+                ("AttentionParams", size_of::<super::attention::AttentionParams>())
+            }
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => {
                 ("ElementwiseParams", size_of::<super::elementwise::ElementwiseParams>())
             }
             PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
             PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
             PipelineKey::Copy => ("CopyParams", size_of::<super::copy::CopyParams>()),
+            PipelineKey::Transpose => ("TransposeParams", size_of::<super::transpose::TransposeParams>()),
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Shapes (T = tokens in this call, E = n_embd, Q = q_dim, K = kv_dim, F = n_ff):
 //! `x [T, E]` residual stream → per layer: `xn = norm(x)`; `q [T, Q]`, `k, v [T, K]`; q/k norm,
-//! RoPE; K/V appended to the cache; `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
+//! RoPE; K (transposed: the K cache is position-fastest) and V appended to the cache;
+//! `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
 //! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up`; `o = Wdown·act`, post-norm, `x += o`.
 //! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
 //! Each "post-norm, `x += o`, `xn = norm(x)`" is one fused `add_norm` dispatch (the norm being
@@ -40,8 +41,10 @@ pub struct ForwardBuffers {
     head_in: wgpu::Buffer,
     /// `[max_logit_rows, n_vocab]`
     pub logits: wgpu::Buffer,
-    /// Per layer: `[ctx_size, K]`.
+    /// Per layer, position fastest: `[K, ctx_size]` (`K = n_kv_head * head_dim`), so that
+    /// attention reads consecutive keys at consecutive addresses.
     k_cache: Vec<wgpu::Buffer>,
+    /// Per layer: `[ctx_size, K]`.
     v_cache: Vec<wgpu::Buffer>,
 }
 
@@ -126,7 +129,7 @@ impl ForwardBuffers {
             b.rope(&self.q, rope, n_tokens, hp.n_head, hd, hd, pos0, base, hp.rope_freq_scale);
             b.rope(&self.k, rope, n_tokens, hp.n_head_kv, hd, hd, pos0, base, hp.rope_freq_scale);
             let (kc, vc) = (&self.k_cache[il as usize], &self.v_cache[il as usize]);
-            b.copy_rows(&self.k, kc, pos0, n_tokens, kv);
+            b.copy_rows_transposed(&self.k, kc, pos0, n_tokens, kv, self.ctx_size);
             b.copy_rows(&self.v, vc, pos0, n_tokens, kv);
             let args = AttentionArgs {
                 n_tokens,
@@ -137,6 +140,7 @@ impl ForwardBuffers {
                 window: if hp.is_swa_layer(il) { hp.sliding_window } else { 0 },
                 scale: hp.attn_scale,
                 softcap: 0.0,
+                k_capacity: self.ctx_size,
             };
             b.attention(&self.q, kc, vc, &self.attn, &args);
             b.matmul(&l.wo, &self.attn, &self.o, n_tokens);

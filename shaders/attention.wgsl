@@ -92,10 +92,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var c = j_lo; c <= j_hi; c += WG) {
         let j = c + lid;
         // Scores of key j against every row (all share each K load).
-        // Zeroed explicitly on every pass: Tint (Dawn's WGSL compiler) hoists a loop-local
-        // `var` to the function's entry, where its implicit zero is stored only once, so
-        // without this the scores of chunk 2 would start from chunk 1's (wrong text past 64
-        // tokens in Chromium, right on naga/lavapipe).
+        // Zeroed explicitly on every pass. WGSL zero-initializes a loop-local `var` on each
+        // iteration, but Chromium (Dawn/Tint on SwiftShader) computed wrong scores from the
+        // second 64-key chunk on when relying on that (garbage text past 64 tokens, while
+        // naga/lavapipe was right); the explicit loop fixes it, hence the likely cause is the
+        // implicit zero being stored once, at the function's entry.
         var qk: array<f32, MAX_ROWS>;
         for (var r = 0u; r < MAX_ROWS; r++) {
             qk[r] = 0.0;

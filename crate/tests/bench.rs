@@ -38,10 +38,9 @@ fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
             .iter()
             .map(|s| p(&b(s)))
             .sum();
-        let qk_norms = if t(&b("attn_q_norm")).is_some() { 2 } else { 0 };
-        // rope ×2, K cache write (transposed), attention, act, and two add_norms (post-norm +
-        // residual add + the next norm, fused)
-        n += matrices + 7 + qk_norms;
+        // qk_rope (q/k norms, RoPE and the K/V cache writes), attention, act, and two
+        // add_norms (post-norm + residual add + the next norm)
+        n += matrices + 5;
     }
     let head = if t("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
     // embedding, the first block's input norm, LM head, sampling

@@ -5,7 +5,7 @@
 
 mod kernels_util;
 
-use brasa::kernels::{Activation, AttentionArgs, RopeMode};
+use brasa::kernels::{Activation, AttentionArgs, QkNorms, QkRopeArgs, RopeMode};
 use brasa::quant::QuantType;
 use brasa::reference::kernels as reference;
 use kernels_util::{assert_close, gpu, Rng};
@@ -77,6 +77,79 @@ fn add_norm_with_and_without_post_norm() {
             &reference::rms_norm(&x_plain, &norm_v, 1e-6),
             2e-5,
         );
+    }
+}
+
+#[test]
+fn qk_rope_matches_norms_rope_and_cache_writes() {
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(16);
+    // (tokens, q heads, kv heads, head_dim, n_rot, pos0, capacity, mode, norms)
+    let cases = [
+        (3u32, 4u32, 1u32, 256u32, 256u32, 5u32, 11u32, RopeMode::Neox, true),
+        (5, 6, 2, 64, 48, 0, 5, RopeMode::Normal, false),
+        (1, 8, 8, 130, 130, 40, 64, RopeMode::Neox, false),
+        (2, 2, 1, 512, 512, 7, 9, RopeMode::Normal, true),
+    ];
+    for (t, nh, nkv, hd, n_rot, pos0, cap, mode, with_norms) in cases {
+        let (tu, nhu, nkvu, hdu, capu) = (t as usize, nh as usize, nkv as usize, hd as usize, cap as usize);
+        let q = rng.vec(tu * nhu * hdu, -2.0, 2.0);
+        let k = rng.vec(tu * nkvu * hdu, -2.0, 2.0);
+        let v = rng.vec(tu * nkvu * hdu, -2.0, 2.0);
+        let norm_weight = |rng: &mut Rng, name: &str| {
+            let vals = rng.vec(hdu, 0.5, 1.5);
+            let w = g.ctx.create_weight(name, QuantType::F32, 1, hd as u64).unwrap();
+            g.ctx.write_weight(&w, 0, bytemuck::cast_slice(&vals)).unwrap();
+            (vals, w)
+        };
+        let (qn_v, qn) = norm_weight(&mut rng, "q_norm");
+        let (kn_v, kn) = norm_weight(&mut rng, "k_norm");
+        let k_cache0 = rng.vec(capu * nkvu * hdu, -1.0, 1.0);
+        let v_cache0 = rng.vec(capu * nkvu * hdu, -1.0, 1.0);
+        let (qb, kb, vb) = (g.f32_buffer(&q), g.f32_buffer(&k), g.f32_buffer(&v));
+        let (kcb, vcb) = (g.f32_buffer(&k_cache0), g.f32_buffer(&v_cache0));
+        let args = QkRopeArgs {
+            n_tokens: t,
+            n_head: nh,
+            n_kv_head: nkv,
+            head_dim: hd,
+            n_rot,
+            pos0,
+            capacity: cap,
+            mode,
+            base: 10_000.0,
+            freq_scale: 1.0,
+            eps: 1e-6,
+        };
+        let norms = with_norms.then_some(QkNorms { q: &qn, k: &kn });
+        let mut batch = g.kernels.batch(&g.ctx);
+        batch.qk_rope(&args, &qb, &kb, &vb, norms, &kcb, &vcb);
+        batch.submit().unwrap();
+
+        // The unfused ops in f64: per-head norm, RoPE, then the cache layouts.
+        let (mut q_ref, mut k_ref) = (q.clone(), k.clone());
+        if with_norms {
+            q_ref = reference::rms_norm(&q_ref, &qn_v, 1e-6);
+            k_ref = reference::rms_norm(&k_ref, &kn_v, 1e-6);
+        }
+        let neox = mode == RopeMode::Neox;
+        reference::rope(&mut q_ref, neox, tu, nhu, hdu, n_rot as usize, pos0 as usize, 10_000.0, 1.0);
+        reference::rope(&mut k_ref, neox, tu, nkvu, hdu, n_rot as usize, pos0 as usize, 10_000.0, 1.0);
+        let (mut kc_ref, mut vc_ref) = (k_cache0.clone(), v_cache0.clone());
+        for ti in 0..tu {
+            let pos = pos0 as usize + ti;
+            for c in 0..nkvu * hdu {
+                kc_ref[c * capu + pos] = k_ref[ti * nkvu * hdu + c];
+                vc_ref[pos * nkvu * hdu + c] = v[ti * nkvu * hdu + c];
+            }
+        }
+        // Norm (1e-5, see rms_norm above) then RoPE's f32 sin/cos at |angle| <= pi after
+        // range reduction (a few ulp): 2e-5 of the output scale.
+        let what =
+            format!("t {t} heads {nh}/{nkv} dim {hd} rot {n_rot} pos0 {pos0} {mode:?} norms {with_norms}");
+        assert_close(&format!("q {what}"), &g.read_f32(&qb, q.len()), &q_ref, 2e-5);
+        assert_close(&format!("k cache {what}"), &g.read_f32(&kcb, kc_ref.len()), &kc_ref, 2e-5);
+        assert_eq!(g.read_f32(&vcb, vc_ref.len()), vc_ref, "v cache is a plain copy: {what}");
     }
 }
 

@@ -19,6 +19,7 @@ mod embed;
 mod matmul;
 mod nll;
 mod norm;
+mod qk_rope;
 mod rope;
 mod sample;
 pub mod shaders;
@@ -27,6 +28,7 @@ mod transpose;
 pub use attention::AttentionArgs;
 pub use batch::{Batch, Submitted};
 pub use bind_cache::BindGroupCache;
+pub use qk_rope::{QkNorms, QkRopeArgs};
 pub use sample::SampleArgs;
 
 use crate::error::{Error, Result};
@@ -71,6 +73,10 @@ pub enum PipelineKey {
     },
     GatedAct(Activation),
     AddInplace,
+    /// q/k norms + RoPE + K/V cache writes: shaders/qk_rope.wgsl.
+    QkRope {
+        norm: bool,
+    },
     /// Residual add fused with the norms around it: shaders/add_norm.wgsl.
     AddNorm {
         post_norm: bool,

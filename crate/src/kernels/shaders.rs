@@ -17,6 +17,7 @@ enum Family {
     Embed,
     Norm,
     AddNorm,
+    QkRope,
     Rope,
     Attention,
     Elementwise,
@@ -34,6 +35,7 @@ impl Family {
             Family::Embed => include_str!("../../../shaders/embed.wgsl"),
             Family::Norm => include_str!("../../../shaders/norm.wgsl"),
             Family::AddNorm => include_str!("../../../shaders/add_norm.wgsl"),
+            Family::QkRope => include_str!("../../../shaders/qk_rope.wgsl"),
             Family::Rope => include_str!("../../../shaders/rope.wgsl"),
             Family::Attention => include_str!("../../../shaders/attention.wgsl"),
             Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
@@ -79,6 +81,8 @@ impl PipelineKey {
             PipelineKey::AddInplace,
             PipelineKey::AddNorm { post_norm: true },
             PipelineKey::AddNorm { post_norm: false },
+            PipelineKey::QkRope { norm: true },
+            PipelineKey::QkRope { norm: false },
             PipelineKey::Sample,
             PipelineKey::Nll,
             PipelineKey::Copy,
@@ -94,6 +98,7 @@ impl PipelineKey {
             PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
             PipelineKey::AddNorm { .. } => (None, Family::AddNorm),
+            PipelineKey::QkRope { .. } => (None, Family::QkRope),
             PipelineKey::Rope => (None, Family::Rope),
             PipelineKey::Attention { .. } => (None, Family::Attention),
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (None, Family::Elementwise),
@@ -130,6 +135,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(Activation::Silu) => "gated_silu",
             PipelineKey::AddInplace => "add_inplace",
             PipelineKey::AddNorm { post_norm: false } => "main_plain",
+            PipelineKey::QkRope { norm: false } => "main_plain",
             _ => "main",
         }
     }
@@ -146,6 +152,7 @@ impl PipelineKey {
             PipelineKey::AddNorm { post_norm } => {
                 format!("add_norm{}", if post_norm { "_post" } else { "" })
             }
+            PipelineKey::QkRope { norm } => format!("qk_rope{}", if norm { "_norm" } else { "" }),
             PipelineKey::Rope => "rope".into(),
             PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
@@ -168,6 +175,7 @@ impl PipelineKey {
             PipelineKey::Embed(_) => ("EmbedParams", size_of::<super::embed::EmbedParams>()),
             PipelineKey::RmsNorm { .. } => ("NormParams", size_of::<super::norm::NormParams>()),
             PipelineKey::AddNorm { .. } => ("AddNormParams", size_of::<super::add_norm::AddNormParams>()),
+            PipelineKey::QkRope { .. } => ("QkRopeParams", size_of::<super::qk_rope::QkRopeParams>()),
             PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
             PipelineKey::Attention { .. } => {
                 ("AttentionParams", size_of::<super::attention::AttentionParams>())

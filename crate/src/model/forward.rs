@@ -2,7 +2,8 @@
 //!
 //! Shapes (T = tokens in this call, E = n_embd, Q = q_dim, K = kv_dim, F = n_ff):
 //! `x [T, E]` residual stream → per layer: `xn = norm(x)`; `q [T, Q]`, `k, v [T, K]`; q/k norm,
-//! RoPE; K (transposed: the K cache is position-fastest) and V appended to the cache;
+//! RoPE; K (transposed: the K cache is position-fastest) and V appended to the cache (all four
+//! in one `qk_rope` dispatch);
 //! `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
 //! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up`; `o = Wdown·act`, post-norm, `x += o`.
 //! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
@@ -11,7 +12,7 @@
 
 use crate::error::Result;
 use crate::gpu::GpuContext;
-use crate::kernels::{Activation, AttentionArgs, Batch, RopeMode};
+use crate::kernels::{Activation, AttentionArgs, Batch, QkNorms, QkRopeArgs, RopeMode};
 use crate::model::hparams::{Act, HParams, RopeLayout};
 use crate::model::weights::Model;
 
@@ -100,7 +101,6 @@ impl ForwardBuffers {
     pub fn encode_layers(&self, b: &mut Batch, m: &Model, n_tokens: u32, pos0: u32) {
         let hp = &m.hp;
         let w = &m.weights;
-        let kv = hp.kv_dim();
         let rope = match hp.traits.rope {
             RopeLayout::NeoX => RopeMode::Neox,
             RopeLayout::Normal => RopeMode::Normal,
@@ -120,17 +120,26 @@ impl ForwardBuffers {
             b.matmul(&l.wq, &self.xn, &self.q, n_tokens);
             b.matmul(&l.wk, &self.xn, &self.k, n_tokens);
             b.matmul(&l.wv, &self.xn, &self.v, n_tokens);
-            if let (Some(qn), Some(kn)) = (&l.q_norm, &l.k_norm) {
-                b.rms_norm(&self.q, qn, &self.q, n_tokens * hp.n_head, hp.rms_eps);
-                b.rms_norm(&self.k, kn, &self.k, n_tokens * hp.n_head_kv, hp.rms_eps);
-            }
-            let base = hp.rope_base_for(il);
             let hd = hp.head_dim;
-            b.rope(&self.q, rope, n_tokens, hp.n_head, hd, hd, pos0, base, hp.rope_freq_scale);
-            b.rope(&self.k, rope, n_tokens, hp.n_head_kv, hd, hd, pos0, base, hp.rope_freq_scale);
             let (kc, vc) = (&self.k_cache[il as usize], &self.v_cache[il as usize]);
-            b.copy_rows_transposed(&self.k, kc, pos0, n_tokens, kv, self.ctx_size);
-            b.copy_rows(&self.v, vc, pos0, n_tokens, kv);
+            let prologue = QkRopeArgs {
+                n_tokens,
+                n_head: hp.n_head,
+                n_kv_head: hp.n_head_kv,
+                head_dim: hd,
+                n_rot: hd,
+                pos0,
+                capacity: self.ctx_size,
+                mode: rope,
+                base: hp.rope_base_for(il),
+                freq_scale: hp.rope_freq_scale,
+                eps: hp.rms_eps,
+            };
+            let norms = match (&l.q_norm, &l.k_norm) {
+                (Some(q), Some(k)) => Some(QkNorms { q, k }),
+                _ => None,
+            };
+            b.qk_rope(&prologue, &self.q, &self.k, &self.v, norms, kc, vc);
             let args = AttentionArgs {
                 n_tokens,
                 pos0,

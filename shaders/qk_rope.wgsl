@@ -1,0 +1,175 @@
+// Everything between the q/k/v projections and attention, in one dispatch:
+//   q heads: optional per-head RMS norm (q_norm_w), then RoPE, in place in q;
+//   k heads: optional per-head RMS norm (k_norm_w), then RoPE, written to the K cache
+//            (position fastest);
+//   v heads: copied to the V cache.
+// Token t is at position pos0 + t. RoPE as in rope.wgsl: pair i (< n_rot / 2) rotates by
+// theta = pos * base^(-2i / n_rot) * freq_scale; mode 0 (NeoX) pairs (i, i + n_rot / 2),
+// mode 1 (normal) pairs (2i, 2i + 1); dims >= n_rot are only normed.
+// Entry points: `main` (with the q/k norms, Gemma 3 / Qwen 3) and `main_plain` (without).
+// One workgroup per (token, slot), slot < n_head: a q head, else a kv head (its k and v).
+// Grid: (x, y) = n_tokens * (n_head + n_kv_head) workgroups (2D: 65535 per dimension).
+
+struct QkRopeParams {
+    n_tokens: u32,
+    n_head: u32,
+    n_kv_head: u32,
+    head_dim: u32, // <= 512
+    n_rot: u32,
+    pos0: u32,
+    capacity: u32, // positions in the caches
+    mode: u32, // 0 = NeoX, 1 = normal
+    log2_base: f32, // log2(base), computed on the CPU in f64
+    freq_scale: f32,
+    eps: f32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: QkRopeParams;
+// Queries, updated in place: [n_tokens, n_head, head_dim] f32.
+@group(0) @binding(1) var<storage, read_write> q: array<f32>;
+// Keys and values of this call: [n_tokens, n_kv_head, head_dim] f32.
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+// Per-head norm weights: [head_dim] f32 (main only).
+@group(0) @binding(4) var<storage, read> q_norm_w: array<f32>;
+@group(0) @binding(5) var<storage, read> k_norm_w: array<f32>;
+// K cache, position fastest: [n_kv_head, head_dim, capacity] f32.
+@group(0) @binding(6) var<storage, read_write> k_cache: array<f32>;
+// V cache: [capacity, n_kv_head, head_dim] f32.
+@group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
+
+const WG: u32 = 128u;
+var<workgroup> red: array<f32, 128>;
+var<workgroup> head: array<f32, 512>; // the head vector being transformed
+
+// 2*pi split in two for range reduction (see rope.wgsl).
+const TWO_PI_HI: f32 = 6.28125;
+const TWO_PI_LO: f32 = 0.0019353071795864769;
+const INV_TWO_PI: f32 = 0.15915494309189535;
+
+fn reduce_sum(lid: u32, v: f32) -> f32 {
+    red[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            red[lid] += red[lid + s];
+        }
+        workgroupBarrier();
+    }
+    let total = red[0];
+    workgroupBarrier();
+    return total;
+}
+
+// Where a head-vector element goes: into q in place, or into the K cache.
+fn store(is_q: bool, q_base: u32, k_base: u32, d: u32, value: f32) {
+    if (is_q) {
+        q[q_base + d] = value;
+    } else {
+        k_cache[k_base + d * params.capacity] = value;
+    }
+}
+
+// RoPE of `head` (already normed) for a token at `pos`, stored with `store`.
+fn rotate_and_store(lid: u32, pos: u32, is_q: bool, q_base: u32, k_base: u32) {
+    let hd = params.head_dim;
+    let half = params.n_rot / 2u;
+    for (var i = lid; i < half; i += WG) {
+        let inv_freq = exp2(-2.0 * f32(i) / f32(params.n_rot) * params.log2_base);
+        let theta = f32(pos) * inv_freq * params.freq_scale;
+        let kr = round(theta * INV_TWO_PI);
+        let a = (theta - kr * TWO_PI_HI) - kr * TWO_PI_LO;
+        let c = cos(a);
+        let s = sin(a);
+        var i0 = i;
+        var i1 = i + half;
+        if (params.mode == 1u) {
+            i0 = 2u * i;
+            i1 = i0 + 1u;
+        }
+        let x0 = head[i0];
+        let x1 = head[i1];
+        store(is_q, q_base, k_base, i0, x0 * c - x1 * s);
+        store(is_q, q_base, k_base, i1, x0 * s + x1 * c);
+    }
+    for (var d = params.n_rot + lid; d < hd; d += WG) {
+        store(is_q, q_base, k_base, d, head[d]);
+    }
+}
+
+struct Slot {
+    t: u32,
+    is_q: bool,
+    h: u32, // q head or kv head
+    src: u32, // first element of the head vector in q or k (and v)
+    k_base: u32, // K cache index of (head, dim 0, position)
+}
+
+fn slot_of(wid: vec3<u32>, nwg: vec3<u32>) -> Slot {
+    let idx = wid.x + wid.y * nwg.x;
+    let per_token = params.n_head + params.n_kv_head;
+    let t = idx / per_token;
+    let slot = idx % per_token;
+    let is_q = slot < params.n_head;
+    let h = select(slot - params.n_head, slot, is_q);
+    let hd = params.head_dim;
+    let src = select((t * params.n_kv_head + h) * hd, (t * params.n_head + h) * hd, is_q);
+    let k_base = h * hd * params.capacity + params.pos0 + t;
+    return Slot(t, is_q, h, src, k_base);
+}
+
+// Loads the head vector into `head` (and copies v for a kv slot); returns this invocation's
+// partial sum of squares.
+fn load(lid: u32, s: Slot) -> f32 {
+    let hd = params.head_dim;
+    var ss = 0.0;
+    for (var d = lid; d < hd; d += WG) {
+        var x: f32;
+        if (s.is_q) {
+            x = q[s.src + d];
+        } else {
+            x = k[s.src + d];
+            let pos = params.pos0 + s.t;
+            v_cache[(pos * params.n_kv_head + s.h) * hd + d] = v[s.src + d];
+        }
+        head[d] = x;
+        ss = fma(x, x, ss);
+    }
+    return ss;
+}
+
+@compute @workgroup_size(128)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    if (wid.x + wid.y * nwg.x >= params.n_tokens * (params.n_head + params.n_kv_head)) {
+        return;
+    }
+    let s = slot_of(wid, nwg);
+    let ss = load(lid, s);
+    let inv = inverseSqrt(reduce_sum(lid, ss) / f32(params.head_dim) + params.eps);
+    for (var d = lid; d < params.head_dim; d += WG) {
+        let w = select(k_norm_w[d], q_norm_w[d], s.is_q);
+        head[d] = head[d] * inv * w;
+    }
+    workgroupBarrier();
+    rotate_and_store(lid, params.pos0 + s.t, s.is_q, s.src, s.k_base);
+}
+
+@compute @workgroup_size(128)
+fn main_plain(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    if (wid.x + wid.y * nwg.x >= params.n_tokens * (params.n_head + params.n_kv_head)) {
+        return;
+    }
+    let s = slot_of(wid, nwg);
+    load(lid, s);
+    workgroupBarrier();
+    rotate_and_store(lid, params.pos0 + s.t, s.is_q, s.src, s.k_base);
+}

@@ -58,3 +58,40 @@ fn bad_files_give_typed_errors() {
         }
     }
 }
+
+/// `brasa tokenize` against llama.cpp's `llama-tokenize` (tests/reference/tokenize-cli.json:
+/// its stdout byte for byte, for the real model and two vocabulary-only files, with every flag).
+#[test]
+fn tokenize_prints_what_llama_tokenize_prints() {
+    let root = common::repo_root();
+    let text = std::fs::read_to_string(root.join("tests/reference/tokenize-cli.json")).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut checked = 0;
+    for case in reference["cases"].as_array().unwrap() {
+        let name = case["model"].as_str().unwrap();
+        let path = root.join(reference["models"][name].as_str().unwrap());
+        if !path.exists() {
+            eprintln!("skipping {name}: {} is missing", path.display());
+            continue;
+        }
+        let args: Vec<&str> = case["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        let out = brasa().args(["tokenize", "--model"]).arg(&path).args(&args).output().unwrap();
+        assert!(out.status.success(), "{name} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let hex: String = out.stdout.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            case["stdout_hex"].as_str().unwrap(),
+            "{name} {args:?}: brasa printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        checked += 1;
+    }
+    eprintln!("{checked} tokenize cases equal to llama-tokenize's output");
+    // The text must be valid UTF-8 after unescaping: a clear error, not a panic.
+    if let Some(model) = common::model_path() {
+        let out = brasa().args(["tokenize", "--model"]).arg(&model).args(["--prompt", "\\xff"]).output().unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("invalid_argument") && stderr.contains("UTF-8"), "{stderr}");
+    }
+}

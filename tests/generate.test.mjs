@@ -53,6 +53,39 @@ test('greedy generation matches llama.cpp where its choice is clear', async () =
   assert.ok(ref.generated_text.startsWith(r.text), `${JSON.stringify(r.text)} is not a prefix of llama.cpp's text`);
 });
 
+test('logit bias and repetition penalties are applied on the GPU; bad values are typed errors', async () => {
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine();
+    const model = await brasa.loadModel(engine, '/model.gguf');
+    const session = new brasa.Session(engine, model, 128);
+    const prompt = 'one, two, one, two, one, two,';
+    const run = async (params) => {
+      session.reset();
+      const s = await session.generate(prompt, { maxTokens: 6, temperature: 0, topK: 1, ...params }, () => true);
+      return Array.from(s.tokens);
+    };
+    const forced = await run({ logitBias: { 1000: 100 } });
+    const plain = await run({});
+    const banned = await run({ maxTokens: 1, logitBias: { [plain[0]]: -Infinity } });
+    const penalized = await run({ repetitionPenalty: 1.5, frequencyPenalty: 0.7, presencePenalty: 0.4, penaltyLastN: 16 });
+    let error = null;
+    try {
+      await run({ topP: 0 });
+    } catch (e) {
+      error = e.code;
+    }
+    session.free();
+    model.free();
+    engine.free();
+    return { forced, plain, banned, penalized, error };
+  });
+  assert.deepEqual(r.forced, [1000, 1000, 1000, 1000, 1000, 1000]);
+  assert.notEqual(r.banned[0], r.plain[0], 'a -Infinity bias bans the greedy token');
+  assert.notDeepEqual(r.penalized, r.plain, 'penalties change a repetitive continuation');
+  assert.equal(r.error, 'invalid_argument');
+});
+
 // llama-perplexity -c 128 --chunks 2 on the reference texts (perplexity_ctx128.json: the short
 // context keeps this within CI time on an emulated GPU, where each text takes minutes).
 // BRASA_PPL_TEXTS=en,zh picks texts; all three by default.

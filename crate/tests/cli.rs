@@ -89,7 +89,8 @@ fn tokenize_prints_what_llama_tokenize_prints() {
     eprintln!("{checked} tokenize cases equal to llama-tokenize's output");
     // The text must be valid UTF-8 after unescaping: a clear error, not a panic.
     if let Some(model) = common::model_path() {
-        let out = brasa().args(["tokenize", "--model"]).arg(&model).args(["--prompt", "\\xff"]).output().unwrap();
+        let out =
+            brasa().args(["tokenize", "--model"]).arg(&model).args(["--prompt", "\\xff"]).output().unwrap();
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("invalid_argument") && stderr.contains("UTF-8"), "{stderr}");

@@ -163,3 +163,53 @@ fn nll_matches_reference() {
         }
     }
 }
+
+/// Logit bias and repetition penalties on a row of logits against the CPU rule
+/// (reference::kernels::penalize): the same f32 operations per logit, so equal within a few
+/// ulp (the GPU may fuse `l - c·f` into one fma).
+#[test]
+fn penalties_and_logit_bias_match_the_reference() {
+    use brasa::kernels::Penalties;
+    let Some(g) = gpu() else { return };
+    let mut rng = Rng(31);
+    let n_vocab = 3001usize;
+    let cases: [(usize, f32, f32, f32, usize); 4] = [
+        // (recent tokens, repeat, frequency, presence, bias entries)
+        (64, 1.3, 0.0, 0.0, 0),
+        (200, 1.0, 0.5, 0.25, 5),
+        (7, 0.8, -0.2, 1.5, 100),
+        (0, 1.0, 0.0, 0.0, 3),
+    ];
+    for (n_recent, repeat, frequency, presence, n_bias) in cases {
+        let logits = rng.vec(2 * n_vocab, -12.0, 12.0);
+        // Few distinct ids so that repeats occur; ids are in range.
+        let recent: Vec<u32> = (0..n_recent).map(|_| rng.u32() % 150).collect();
+        let mut bias: Vec<(u32, f32)> = Vec::new();
+        while bias.len() < n_bias {
+            let id = rng.u32() % n_vocab as u32;
+            if bias.iter().all(|(b, _)| *b != id) {
+                bias.push((id, rng.f32(-5.0, 5.0)));
+            }
+        }
+        let lb = g.f32_buffer(&logits);
+        let words: Vec<u32> = bias.iter().flat_map(|(id, b)| [*id, b.to_bits()]).collect();
+        let bb = g.u32_buffer(if words.is_empty() { &[0, 0] } else { &words });
+        let rb = g.u32_buffer(if recent.is_empty() { &[0] } else { &recent });
+        let p = Penalties { repeat, frequency, presence };
+        let mut batch = g.kernels.batch(&g.ctx);
+        batch.penalize(&lb, 1, n_vocab as u32, &bb, n_bias as u32, &rb, n_recent as u32, &p);
+        batch.submit().unwrap();
+        let got = g.read_f32(&lb, 2 * n_vocab);
+        let mut want = logits.clone();
+        reference::penalize(&mut want[n_vocab..], &bias, &recent, repeat, frequency, presence);
+        assert_eq!(got[..n_vocab], logits[..n_vocab], "row 0 untouched");
+        for (i, (a, b)) in got[n_vocab..].iter().zip(&want[n_vocab..]).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                "token {i}: {a} vs {b} ({n_recent} recent, {p:?})"
+            );
+        }
+        let changed = got[n_vocab..].iter().zip(&logits[n_vocab..]).filter(|(a, b)| a != b).count();
+        assert!(changed > 0, "nothing changed ({n_recent} recent, {p:?}, {n_bias} biases)");
+    }
+}

@@ -40,6 +40,25 @@ enum Command {
         temperature: f32,
         #[arg(long, default_value_t = 40)]
         top_k: u32,
+        /// Nucleus sampling (1: off).
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f32,
+        /// Drop tokens less likely than this fraction of the most likely one (0: off).
+        #[arg(long, default_value_t = 0.0)]
+        min_p: f32,
+        /// Penalize recent tokens, as llama.cpp's --repeat-penalty (1: off).
+        #[arg(long, default_value_t = 1.0)]
+        repeat_penalty: f32,
+        /// Recent tokens the penalties look at (llama.cpp's --repeat-last-n).
+        #[arg(long, default_value_t = 64)]
+        repeat_last_n: u32,
+        #[arg(long, default_value_t = 0.0)]
+        frequency_penalty: f32,
+        #[arg(long, default_value_t = 0.0)]
+        presence_penalty: f32,
+        /// `ID+BIAS` or `ID-BIAS` (llama.cpp's --logit-bias), repeatable; `ID-inf` bans a token.
+        #[arg(long, value_parser = parse_logit_bias, allow_hyphen_values = true)]
+        logit_bias: Vec<(u32, f32)>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long)]
@@ -128,11 +147,41 @@ fn main() {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Inspect { model } => inspect(&model),
-        Command::Run { model, prompt, max_tokens, temperature, top_k, seed, stop, ctx_size } => {
+        Command::Run {
+            model,
+            prompt,
+            max_tokens,
+            temperature,
+            top_k,
+            top_p,
+            min_p,
+            repeat_penalty,
+            repeat_last_n,
+            frequency_penalty,
+            presence_penalty,
+            logit_bias,
+            seed,
+            stop,
+            ctx_size,
+        } => {
             let (engine, model) = load(&model, cli.verbose).await?;
             let mut session =
                 Session::new(&engine, model, SessionOptions { ctx_size, ..Default::default() })?;
-            let params = GenParams { max_tokens, temperature, top_k, seed, stop, ignore_eos: false };
+            let params = GenParams {
+                max_tokens,
+                temperature,
+                top_k,
+                top_p,
+                min_p,
+                repeat_penalty,
+                frequency_penalty,
+                presence_penalty,
+                penalty_last_n: repeat_last_n,
+                logit_bias,
+                seed,
+                stop,
+                ignore_eos: false,
+            };
             let mut out = std::io::stdout();
             let stats = session
                 .generate(&prompt, &params, &mut |piece| {
@@ -260,6 +309,14 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// The repository's English sample text, found from the current directory or the binary's
 /// location (target/…/brasa in a checkout).
+/// `ID+BIAS` / `ID-BIAS` (llama.cpp's `--logit-bias` syntax; `inf` allowed).
+fn parse_logit_bias(s: &str) -> std::result::Result<(u32, f32), String> {
+    let at = s.find(['+', '-']).ok_or_else(|| format!("{s:?}: expected ID+BIAS or ID-BIAS"))?;
+    let id = s[..at].parse::<u32>().map_err(|e| format!("{s:?}: token id: {e}"))?;
+    let bias = s[at..].parse::<f32>().map_err(|e| format!("{s:?}: bias: {e}"))?;
+    Ok((id, bias))
+}
+
 /// llama.cpp's prompt unescaping (`string_process_escapes`, applied by llama-tokenize to every
 /// input unless `--no-escape`): `\n \r \t \' \" \\` and `\xHH`; any other backslash pair,
 /// a `\x` without two hex digits after it, and a trailing backslash stay as they are.

@@ -2,6 +2,7 @@
 //! perplexity. The same API natively and on wasm32; everything that waits on the GPU is async.
 
 mod engine;
+mod penalties;
 mod perplexity;
 mod sampler;
 mod session;

@@ -17,6 +17,7 @@ use web_time::Instant;
 
 use crate::error::{Error, Result};
 use crate::generate::engine::Engine;
+use crate::generate::penalties::{self, PenaltyState};
 use crate::generate::sampler::{GenParams, Sampler};
 use crate::generate::stats::{DecodeMeter, GenStats};
 use crate::kernels::BindGroupCache;
@@ -57,6 +58,8 @@ pub struct Session {
     n_past: u32,
     /// Two MAP_READ slots of `u32 [1]`: each decode step copies its sampled token into one.
     readback: [wgpu::Buffer; 2],
+    /// `u32 [MAX_PENALTY_WINDOW]`: recent token ids for the repetition penalties.
+    recent: wgpu::Buffer,
     bind_groups: BindGroupCache,
 }
 
@@ -84,6 +87,7 @@ impl Session {
             bufs,
             n_past: 0,
             readback,
+            recent: penalties::ring_buffer(&engine.ctx)?,
             bind_groups: BindGroupCache::new(),
         })
     }
@@ -210,6 +214,8 @@ impl Session {
         let model = self.model.clone();
         let tok = &model.tokenizer;
         let mut sampler = Sampler::new(params);
+        let n_vocab = model.hp.n_vocab;
+        let mut penalty = PenaltyState::new(&self.engine.ctx, &self.recent, params, prompt_ids, n_vocab)?;
         let last = prompt_ids.len() - 1;
         // Prefill; the batch holding the last prompt token also samples the first new token.
         let slot0 = self.readback[0].clone();
@@ -219,7 +225,7 @@ impl Session {
                 let row = (last - first) as u32;
                 bufs.encode_logits(b, &model, LogitRows { first: row, count: 1 });
                 let a = args.take().expect("one batch holds the last prompt token");
-                b.sample(&bufs.logits, 0, model.hp.n_vocab, &a, &bufs.tokens, 0);
+                penalty.sample(b, &bufs.logits, 0, n_vocab, &a, &bufs.tokens, 0);
                 b.copy_buffer(&bufs.tokens, 0, &slot0, 0, 4);
             }
             Ok(())
@@ -239,7 +245,7 @@ impl Session {
             // `tokens[0]`) before knowing it, unless no further step can be needed.
             let more = generated + 1 < params.max_tokens as usize && self.n_past < self.bufs.ctx_size;
             let ahead = if more {
-                Some(self.submit_decode_step(1 - pending.slot, &mut sampler, &mut meter)?)
+                Some(self.submit_decode_step(1 - pending.slot, &mut sampler, &mut penalty, &mut meter)?)
             } else {
                 None
             };
@@ -316,6 +322,7 @@ impl Session {
         &mut self,
         slot: usize,
         sampler: &mut Sampler,
+        penalty: &mut PenaltyState,
         meter: &mut DecodeMeter,
     ) -> Result<Pending> {
         self.check_room(1)?;
@@ -325,7 +332,7 @@ impl Session {
         let mut b = self.engine.kernels.batch(ctx).reuse_bind_groups(&mut self.bind_groups);
         self.bufs.encode_layers(&mut b, &self.model, 1, self.n_past);
         self.bufs.encode_logits(&mut b, &self.model, LogitRows { first: 0, count: 1 });
-        b.sample(&self.bufs.logits, 0, n_vocab, &sampler.next_args(), &self.bufs.tokens, 0);
+        penalty.sample(&mut b, &self.bufs.logits, 0, n_vocab, &sampler.next_args(), &self.bufs.tokens, 0);
         b.copy_buffer(&self.bufs.tokens, 0, &self.readback[slot], 0, 4);
         let submitted = b.submit()?;
         meter.step(submitted.encoded_at.saturating_duration_since(t0));

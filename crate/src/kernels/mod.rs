@@ -19,6 +19,7 @@ mod embed;
 mod matmul;
 mod nll;
 mod norm;
+mod penalty;
 mod qk_rope;
 mod rope;
 mod sample;
@@ -28,6 +29,7 @@ mod transpose;
 pub use attention::AttentionArgs;
 pub use batch::{Batch, Submitted};
 pub use bind_cache::BindGroupCache;
+pub use penalty::Penalties;
 pub use qk_rope::{QkNorms, QkRopeArgs};
 pub use sample::SampleArgs;
 
@@ -81,6 +83,8 @@ pub enum PipelineKey {
     AddNorm {
         post_norm: bool,
     },
+    /// Logit bias and repetition penalties before sampling: shaders/penalty.wgsl.
+    Penalty,
     Sample,
     Nll,
     /// The benchmark's plain copy kernel: shaders/copy.wgsl.

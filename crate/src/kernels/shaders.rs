@@ -21,6 +21,7 @@ enum Family {
     Rope,
     Attention,
     Elementwise,
+    Penalty,
     Sample,
     Nll,
     Copy,
@@ -39,6 +40,7 @@ impl Family {
             Family::Rope => include_str!("../../../shaders/rope.wgsl"),
             Family::Attention => include_str!("../../../shaders/attention.wgsl"),
             Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
+            Family::Penalty => include_str!("../../../shaders/penalty.wgsl"),
             Family::Sample => include_str!("../../../shaders/sample.wgsl"),
             Family::Nll => include_str!("../../../shaders/nll.wgsl"),
             Family::Copy => include_str!("../../../shaders/copy.wgsl"),
@@ -83,6 +85,7 @@ impl PipelineKey {
             PipelineKey::AddNorm { post_norm: false },
             PipelineKey::QkRope { norm: true },
             PipelineKey::QkRope { norm: false },
+            PipelineKey::Penalty,
             PipelineKey::Sample,
             PipelineKey::Nll,
             PipelineKey::Copy,
@@ -102,6 +105,7 @@ impl PipelineKey {
             PipelineKey::Rope => (None, Family::Rope),
             PipelineKey::Attention { .. } => (None, Family::Attention),
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (None, Family::Elementwise),
+            PipelineKey::Penalty => (None, Family::Penalty),
             PipelineKey::Sample => (None, Family::Sample),
             PipelineKey::Nll => (None, Family::Nll),
             PipelineKey::Copy => (None, Family::Copy),
@@ -157,6 +161,7 @@ impl PipelineKey {
             PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
             PipelineKey::AddInplace => "add_inplace".into(),
+            PipelineKey::Penalty => "penalty".into(),
             PipelineKey::Sample => "sample".into(),
             PipelineKey::Nll => "nll".into(),
             PipelineKey::Copy => "copy".into(),
@@ -183,6 +188,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(_) | PipelineKey::AddInplace => {
                 ("ElementwiseParams", size_of::<super::elementwise::ElementwiseParams>())
             }
+            PipelineKey::Penalty => ("PenaltyParams", size_of::<super::penalty::PenaltyParams>()),
             PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
             PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
             PipelineKey::Copy => ("CopyParams", size_of::<super::copy::CopyParams>()),

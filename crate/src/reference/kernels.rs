@@ -158,6 +158,34 @@ pub fn nll(logits: &[f32], n_vocab: usize, targets: &[u32]) -> Vec<f32> {
         .collect()
 }
 
+/// `Batch::penalize` on one row of logits: add `bias` (distinct ids), then for each distinct id
+/// of `recent` seen `c` times: `l = l <= 0 ? l·repeat : l/repeat; l -= c·frequency + presence`
+/// (llama.cpp's logit-bias and penalties samplers).
+pub fn penalize(
+    logits: &mut [f32],
+    bias: &[(u32, f32)],
+    recent: &[u32],
+    repeat: f32,
+    frequency: f32,
+    presence: f32,
+) {
+    for &(id, b) in bias {
+        if let Some(l) = logits.get_mut(id as usize) {
+            *l += b;
+        }
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for &id in recent {
+        *counts.entry(id).or_insert(0u32) += 1;
+    }
+    for (id, c) in counts {
+        if let Some(l) = logits.get_mut(id as usize) {
+            let v = if *l <= 0.0 { *l * repeat } else { *l / repeat };
+            *l = v - c as f32 * frequency - presence;
+        }
+    }
+}
+
 /// The sampling rule of `Batch::sample` (see `SampleArgs`), in f64. Returns the token id.
 pub fn sample(logits: &[f32], temperature: f32, top_k: u32, top_p: f32, min_p: f32, u: f32) -> u32 {
     let n = logits.len();

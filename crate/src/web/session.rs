@@ -32,8 +32,20 @@ impl Session {
         Ok(Session { inner: RefCell::new(s) })
     }
 
-    /// Generates a continuation of `prompt`. `params`: `{maxTokens, temperature, topK, seed,
-    /// stop, ignoreEos}` (all optional; `ignoreEos: true` generates exactly `maxTokens` tokens). `on_text(piece)` receives the text as it is produced; returning
+    /// Forgets the conversation: the next `generate` starts from an empty context (with BOS).
+    pub fn reset(&self) -> Result<(), JsValue> {
+        let mut session = self
+            .inner
+            .try_borrow_mut()
+            .map_err(|_| js_error(Error::InvalidArgument("this session is generating".into())))?;
+        session.reset();
+        Ok(())
+    }
+
+    /// Generates a continuation of `prompt`. `params`: `{maxTokens, temperature, topK, topP,
+    /// minP, repetitionPenalty, frequencyPenalty, presencePenalty, penaltyLastN, logitBias
+    /// ({tokenId: bias}, -Infinity bans), seed, stop, ignoreEos}` (all optional; `ignoreEos:
+    /// true` generates exactly `maxTokens` tokens). `on_text(piece)` receives the text as it is produced; returning
     /// `false` stops generation, throwing stops it and rejects with that exception. Resolves to
     /// `{text, tokens, promptTokens, generatedTokens, prefillS, decodeS, ttftS, prefillTokS,
     /// decodeTokS, finish, decodeSteps, dispatchesPerToken, weightBytesPerToken,
@@ -41,7 +53,7 @@ impl Session {
     /// counts the tokens after the first, which comes out of prefill; `finish` is `stop`,
     /// `length`, `context_full` or `cancelled`. The per-token figures average the decode steps
     /// (the tokens after the first); `weightReadRatio` divides weight bytes read per token by the
-    /// model's GGUF weight bytes; `hostMsPerToken` is host time encoding and submitting a step.
+    /// model's GGUF weight bytes; `hostMsPerToken` is host time recording and encoding a step.
     // Holding the RefCell borrow across awaits is the point: a second call while one runs
     // fails `try_borrow_mut` with an error instead of interleaving on one K/V cache.
     #[allow(clippy::await_holding_refcell_ref)]
@@ -124,8 +136,10 @@ pub async fn perplexity(
     Ok(o)
 }
 
-/// Reads `{maxTokens, temperature, topK, seed, stop, ignoreEos}` from a JS object; absent fields keep
-/// [`GenParams::default`]; wrong types are an `invalid_argument` error.
+/// Reads `{maxTokens, temperature, topK, topP, minP, repetitionPenalty, frequencyPenalty,
+/// presencePenalty, penaltyLastN, logitBias, seed, stop, ignoreEos}` from a JS object (`logitBias`:
+/// `{tokenId: bias}` as OpenAI's); absent fields keep [`GenParams::default`]; wrong types are an
+/// `invalid_argument` error. Ranges are checked by [`GenParams::validate`].
 fn gen_params(v: &JsValue) -> Result<GenParams, JsValue> {
     let mut p = GenParams::default();
     if v.is_undefined() || v.is_null() {
@@ -155,6 +169,33 @@ fn gen_params(v: &JsValue) -> Result<GenParams, JsValue> {
     }
     if let Some(k) = count("topK")? {
         p.top_k = k;
+    }
+    for (key, field) in [
+        ("topP", &mut p.top_p),
+        ("minP", &mut p.min_p),
+        ("repetitionPenalty", &mut p.repeat_penalty),
+        ("frequencyPenalty", &mut p.frequency_penalty),
+        ("presencePenalty", &mut p.presence_penalty),
+    ] {
+        if let Some(v) = num(key)? {
+            *field = v as f32;
+        }
+    }
+    if let Some(n) = count("penaltyLastN")? {
+        p.penalty_last_n = n;
+    }
+    let bias = get("logitBias")?;
+    if !bias.is_undefined() && !bias.is_null() {
+        let obj: &js_sys::Object =
+            bias.dyn_ref().ok_or_else(|| bad("logitBias must be an object {tokenId: bias}"))?;
+        for entry in js_sys::Object::entries(obj).iter() {
+            let pair: js_sys::Array = entry.into();
+            let key = pair.get(0).as_string().unwrap_or_default();
+            let id =
+                key.parse::<u32>().map_err(|_| bad(&format!("logitBias key {key:?} is not a token id")))?;
+            let b = pair.get(1).as_f64().ok_or_else(|| bad(&format!("logitBias[{key}] must be a number")))?;
+            p.logit_bias.push((id, b as f32));
+        }
     }
     if let Some(s) = count("seed")? {
         p.seed = u64::from(s);

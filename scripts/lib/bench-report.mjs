@@ -28,7 +28,7 @@ export const FIGURES = [
   ['gpu_buffers', '', 'GPU buffers allocated', 'brasa: engine.stats().buffersCreated after generation'],
   ['dispatches_per_token', '', 'GPU dispatches / token', 'brasa: compute dispatches recorded per decoded token'],
   ['weight_read_ratio', '', 'weight bytes read / token ÷ weights', 'brasa: bytes of weight buffers the decode kernels read per token, divided by the model\'s GGUF weight bytes'],
-  ['host_ms_per_token', 'ms', 'host encode+submit / token', 'brasa: host time spent encoding and submitting per decoded token (not the readback wait)'],
+  ['host_ms_per_token', 'ms', 'host encode / token', 'brasa: host time spent recording and encoding per decoded token, up to queue.submit (not the readback wait)'],
   ['prompt_tokens', 'tok', 'prompt tokens', 'as the runtime counted them (BOS included)'],
   ['generated_tokens', 'tok', 'generated tokens', 'as the runtime counted them'],
 ];

@@ -16,7 +16,7 @@ import { startServer } from './lib/server.mjs';
 import { openPage } from './lib/browser.mjs';
 import { runInPage } from './lib/page-run.mjs';
 
-const USAGE = `usage: browser-generate.mjs --model PATH (--prompt TEXT [--max-tokens N] | --perplexity-file F --ctx-size N [--chunks K]) [--ctx-size N]`;
+const USAGE = `usage: browser-generate.mjs --model PATH (--prompt TEXT [--max-tokens N] | --perplexity-file F --ctx-size N [--chunks K]) [--ctx-size N] [--browser chromium|firefox]`;
 
 function parse() {
   const { values } = parseArgs({
@@ -27,6 +27,7 @@ function parse() {
       'perplexity-file': { type: 'string' },
       'ctx-size': { type: 'string' },
       chunks: { type: 'string' },
+      browser: { type: 'string', default: 'chromium' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,6 +63,7 @@ function parse() {
     ctxSize: int('ctx-size'),
     chunks: int('chunks'),
     perplexityFile: perplexityFile && path.resolve(perplexityFile),
+    browser: values.browser,
   };
 }
 
@@ -72,7 +74,7 @@ async function main() {
   const server = await startServer({ files });
   let browser;
   try {
-    const opened = await openPage(server.url);
+    const opened = await openPage(server.url, { engine: args.browser });
     browser = opened.browser;
     const result = await runInPage(opened.page, {
       modelUrl: '/model.gguf',

@@ -57,9 +57,11 @@ fi
 
 [[ $for_tests == 1 ]] || exit 0
 
-# --- for the tests: Chromium (WebGPU on SwiftShader), lavapipe (Vulkan on the CPU), llama.cpp data --
+# --- for the tests: Chromium (WebGPU on SwiftShader), Firefox ESR (its own WebGPU, on lavapipe),
+# lavapipe (Vulkan on the CPU), llama.cpp data --
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/bin/firefox-esr ]] || missing+=(firefox-esr)
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"

@@ -1,4 +1,4 @@
-// Shared set-up for the browser tests: the model path, the server and a Chromium page.
+// Shared set-up for the browser tests: the model path, the server and a browser page.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, startServer } from '../scripts/lib/server.mjs';
@@ -19,17 +19,21 @@ export function requireInputs() {
   }
 }
 
+/** The browsers the engine-generic tests run in: BRASA_BROWSERS (comma-separated), default both. */
+export const BROWSERS = (process.env.BRASA_BROWSERS ?? 'chromium,firefox').split(',').filter(Boolean);
+
 /**
- * Starts the server (the model at /model.gguf, plus `files`) and a Chromium page.
+ * Starts the server (the model at /model.gguf, plus `files`) and a page of `engine`: Chromium
+ * (WebGPU on SwiftShader without a GPU) or Firefox ESR (its own WebGPU, on lavapipe).
  * @returns {Promise<{ page: import('playwright-core').Page, url: string,
  *   traffic: import('../scripts/lib/server.mjs').Traffic, close: () => Promise<void> }>}
  */
-export async function setUp(files = {}) {
+export async function setUp(files = {}, { engine = 'chromium' } = {}) {
   requireInputs();
   const server = await startServer({ files: { '/model.gguf': MODEL, ...files } });
   let browser;
   try {
-    const opened = await openPage(server.url);
+    const opened = await openPage(server.url, { engine });
     browser = opened.browser;
     return {
       page: opened.page,

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-profile="${BRASA_WASM_PROFILE:-release}"
+profile="${BRASA_WASM_PROFILE:-wasm-release}"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 out=pkg/wasm
 

@@ -10,6 +10,7 @@ import { runInPage } from '../scripts/lib/page-run.mjs';
 
 const REF = path.join(repoRoot, 'tests/reference');
 const refJson = (name) => JSON.parse(readFileSync(path.join(REF, 'gemma-3-270m-q4_k_m', name), 'utf8'));
+const refChat = JSON.parse(readFileSync(path.join(REF, 'chat-templates.json'), 'utf8'));
 
 for (const engine of BROWSERS) {
   describe(engine, () => {
@@ -56,11 +57,13 @@ for (const engine of BROWSERS) {
       assert.ok(ref.generated_text.startsWith(r.text), `${JSON.stringify(r.text)} is not a prefix of llama.cpp's text`);
     });
 
-    test('logit bias and repetition penalties are applied on the GPU; bad values are typed errors', async () => {
-      const r = await env.page.evaluate(async () => {
+    test('logit bias and repetition penalties are applied on the GPU; bad values are typed errors; chat template', async () => {
+      const chatCase = refChat.cases[1];
+      const r = await env.page.evaluate(async (chatMessages) => {
         const brasa = await import('/pkg/index.js');
         const engine = await brasa.createEngine();
         const model = await brasa.loadModel(engine, '/model.gguf');
+        const chat = model.applyChatTemplate(chatMessages, true);
         const session = new brasa.Session(engine, model, 128);
         const prompt = 'one, two, one, two, one, two,';
         const run = async (params) => {
@@ -81,8 +84,10 @@ for (const engine of BROWSERS) {
         session.free();
         model.free();
         engine.free();
-        return { forced, plain, banned, penalized, error };
-      });
+        return { forced, plain, banned, penalized, error, chat };
+      }, chatCase.messages);
+      // gemma-3-270m has no template: the built-in Gemma one, as llama.cpp's built-in renders it.
+      assert.equal(r.chat, refChat.builtin.gemma[1]);
       assert.deepEqual(r.forced, [1000, 1000, 1000, 1000, 1000, 1000]);
       assert.notEqual(r.banned[0], r.plain[0], 'a -Infinity bias bans the greedy token');
       assert.notDeepEqual(r.penalized, r.plain, 'penalties change a repetitive continuation');

@@ -35,6 +35,11 @@ pub enum Error {
     #[error("tokenizer: {0}")]
     Tokenizer(String),
 
+    /// A chat template failed to parse or render (it raised, ran out of its work budget, or
+    /// produced too much).
+    #[error("chat template: {0}")]
+    Template(String),
+
     /// No usable GPU adapter, or the device could not be created.
     #[error("GPU unavailable: {0}")]
     GpuUnavailable(String),
@@ -81,6 +86,7 @@ impl Error {
             Error::MissingMetadata(_) => "missing_metadata",
             Error::InvalidModel(_) => "invalid_model",
             Error::Tokenizer(_) => "tokenizer",
+            Error::Template(_) => "chat_template",
             Error::GpuUnavailable(_) => "gpu_unavailable",
             Error::DeviceLimit { .. } => "device_limit",
             Error::OutOfMemory { .. } => "out_of_memory",

@@ -5,6 +5,7 @@
 //! GPU; `kernels` know `gpu`; `model` composes kernels; `generate` drives a model; `web` and the
 //! CLI are thin shells over `generate`.
 
+pub mod chat;
 pub mod error;
 pub mod gguf;
 pub mod model;

@@ -96,3 +96,35 @@ fn tokenize_prints_what_llama_tokenize_prints() {
         assert!(stderr.contains("invalid_argument") && stderr.contains("UTF-8"), "{stderr}");
     }
 }
+
+/// `brasa chat` reads user turns from stdin, renders them with the built-in Gemma template
+/// (gemma-3-270m has none) and prints a reply per turn.
+#[test]
+fn chat_answers_each_line_with_the_builtin_template() {
+    use std::io::Write;
+    let Some(model) = common::model_path() else { return };
+    let mut child = brasa()
+        .args(["chat", "--model"])
+        .arg(&model)
+        .args(["--max-tokens", "4", "--show-prompt", "--system", "Be brief."])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"Hello\n\nName a color.\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Builtin(\"gemma\")"), "{stderr}");
+    // The second turn's prompt holds the whole conversation, the system text in the first turn.
+    assert!(
+        stderr.contains("<start_of_turn>user\nBe brief.\n\nHello<end_of_turn>\n<start_of_turn>model\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("<start_of_turn>user\nName a color.<end_of_turn>\n<start_of_turn>model\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("prompt tokens").count(), 2, "one reply per non-empty line: {stderr}");
+}

@@ -66,6 +66,34 @@ enum Command {
         #[arg(long, default_value_t = 4096)]
         ctx_size: u32,
     },
+    /// Chat on stdin/stdout: each input line is a user turn; the reply follows on stdout.
+    /// The prompt is the model's chat template (or the built-in one for its family).
+    Chat {
+        #[arg(long, short)]
+        model: PathBuf,
+        /// A system message at the start of the conversation.
+        #[arg(long)]
+        system: Option<String>,
+        #[arg(long, short = 'n', default_value_t = 512)]
+        max_tokens: u32,
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        #[arg(long, default_value_t = 40)]
+        top_k: u32,
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f32,
+        #[arg(long, default_value_t = 0.0)]
+        min_p: f32,
+        #[arg(long, default_value_t = 1.0)]
+        repeat_penalty: f32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value_t = 4096)]
+        ctx_size: u32,
+        /// Print the rendered prompt of each turn on stderr.
+        #[arg(long)]
+        show_prompt: bool,
+    },
     /// Print the token ids of a text, like llama.cpp's llama-tokenize (same flags and output).
     /// Reads only the GGUF header: works on vocabulary-only files, needs no GPU.
     Tokenize {
@@ -256,6 +284,69 @@ async fn run(cli: Cli) -> Result<()> {
                 out.extend(format!("Total number of tokens: {}\n", tokens.len()).into_bytes());
             }
             std::io::stdout().write_all(&out).map_err(|e| Error::Io(format!("stdout: {e}")))?;
+            Ok(())
+        }
+        Command::Chat {
+            model,
+            system,
+            max_tokens,
+            temperature,
+            top_k,
+            top_p,
+            min_p,
+            repeat_penalty,
+            seed,
+            ctx_size,
+            show_prompt,
+        } => {
+            let (engine, model) = load(&model, cli.verbose).await?;
+            let template = model.chat_template.clone().ok_or_else(|| {
+                Error::Template(
+                    "the model's chat template could not be parsed (see the warning above)".into(),
+                )
+            })?;
+            eprintln!("chat template: {:?}; type a message, end with Ctrl-D", template.origin);
+            let mut session =
+                Session::new(&engine, model, SessionOptions { ctx_size, ..Default::default() })?;
+            let params = GenParams {
+                max_tokens,
+                temperature,
+                top_k,
+                top_p,
+                min_p,
+                repeat_penalty,
+                seed,
+                ..Default::default()
+            };
+            let mut messages: Vec<brasa::chat::Message> =
+                system.iter().map(|s| brasa::chat::Message::new("system", s)).collect();
+            let mut out = std::io::stdout();
+            for line in std::io::stdin().lines() {
+                let line = line.map_err(|e| Error::Io(format!("stdin: {e}")))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                messages.push(brasa::chat::Message::new("user", &line));
+                if show_prompt {
+                    eprintln!("--- prompt ---\n{}\n--------------", template.render(&messages, true)?);
+                }
+                let stats = session
+                    .chat(&messages, &params, &mut |piece| {
+                        let _ = out.write_all(piece.as_bytes());
+                        let _ = out.flush();
+                        true
+                    })
+                    .await?;
+                println!();
+                eprintln!(
+                    "[{} prompt tokens, {} generated, {:.1} tok/s, finish: {:?}]",
+                    stats.prompt_tokens,
+                    stats.generated_tokens,
+                    stats.decode_tok_s(),
+                    stats.finish
+                );
+                messages.push(brasa::chat::Message::new("assistant", stats.text.trim()));
+            }
             Ok(())
         }
         Command::Perplexity { model, file, ctx_size, chunks } => {

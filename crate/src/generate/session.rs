@@ -183,9 +183,29 @@ impl Session {
     ) -> Result<GenStats> {
         let t0 = Instant::now();
         let tok = &self.model.tokenizer;
-        let add_bos = tok.add_bos() && self.n_past == 0;
+        // A prompt that already starts with BOS (chat templates often print it) gets no second.
+        let bos_text = tok.bos().and_then(|b| tok.vocab().text(b)).filter(|t| !t.is_empty());
+        let has_bos = bos_text.is_some_and(|b| prompt.starts_with(b));
+        let add_bos = tok.add_bos() && self.n_past == 0 && !has_bos;
         let prompt_ids = tok.encode(prompt, add_bos, true);
         self.generate_from(&prompt_ids, params, t0, on_text).await
+    }
+
+    /// Starts the conversation over and generates the assistant's reply to `messages`, rendered
+    /// with the model's chat template; generation stops at the template's end-of-turn token
+    /// (the tokenizer's end-of-generation set holds them).
+    pub async fn chat(
+        &mut self,
+        messages: &[crate::chat::Message],
+        params: &GenParams,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<GenStats> {
+        let template = self.model.chat_template.as_ref().ok_or_else(|| {
+            Error::Template("this model's chat template could not be parsed (see the load warning)".into())
+        })?;
+        let prompt = template.render(messages, true)?;
+        self.reset();
+        self.generate(&prompt, params, on_text).await
     }
 
     /// As [`Self::generate`] for a prompt already tokenized (BOS included when wanted), e.g. the

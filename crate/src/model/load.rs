@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::chat::ChatTemplate;
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, GgufReader, TensorBytes};
 use crate::gpu::{GpuContext, GpuWeight};
@@ -32,6 +33,7 @@ struct Incoming {
 struct Receiving {
     hp: HParams,
     tokenizer: Tokenizer,
+    chat_template: Option<ChatTemplate>,
     name: String,
     /// Indexed like `GgufFile::tensors`; `None` for tensors the model does not use.
     incoming: Vec<Option<Incoming>>,
@@ -112,6 +114,7 @@ impl ModelLoader {
             hp: s.hp,
             weights,
             tokenizer: s.tokenizer,
+            chat_template: s.chat_template,
             weight_bytes: s.weight_bytes,
             gguf_weight_bytes: s.gguf_weight_bytes,
             name: s.name,
@@ -162,9 +165,18 @@ impl Receiving {
             incoming[i] = Some(Incoming { weight, repacker });
         }
         let name = file.metadata.opt_str("general.name")?.unwrap_or("").to_string();
+        // A broken template must not stop plain completions: chat then reports the error.
+        let chat_template = match ChatTemplate::for_model(&file.metadata, &tokenizer) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                log::warn!("{e}; chat is unavailable for this model");
+                None
+            }
+        };
         Ok(Receiving {
             hp,
             tokenizer,
+            chat_template,
             name,
             incoming,
             done: HashMap::new(),

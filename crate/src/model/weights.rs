@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::chat::ChatTemplate;
 use crate::error::{Error, Result};
 use crate::gguf::TensorInfo;
 use crate::gpu::GpuWeight;
@@ -55,6 +56,9 @@ pub struct Model {
     pub hp: HParams,
     pub weights: ModelWeights,
     pub tokenizer: Tokenizer,
+    /// The file's chat template or the built-in one for its family; `None` when the file's
+    /// template does not parse.
+    pub chat_template: Option<ChatTemplate>,
     /// Bytes of weights as stored on the GPU.
     pub weight_bytes: u64,
     /// Bytes of the same tensors in the GGUF file (the model's own size, the denominator of

@@ -116,4 +116,36 @@ impl Model {
         set(&o, "types", types.into());
         o
     }
+
+    /// The prompt for `messages` (`[{role, content}, …]`) rendered with the model's chat
+    /// template (or the built-in one for its family), ending where the assistant's reply
+    /// begins when `add_generation_prompt`. Errors: `invalid_argument` for a malformed list,
+    /// `chat_template` when the template fails.
+    #[wasm_bindgen(js_name = applyChatTemplate)]
+    pub fn apply_chat_template(
+        &self,
+        messages: JsValue,
+        add_generation_prompt: bool,
+    ) -> Result<String, JsValue> {
+        let template = self.inner.chat_template.as_ref().ok_or_else(|| {
+            js_error(Error::Template("this model's chat template could not be parsed".into()))
+        })?;
+        template.render(&chat_messages(&messages)?, add_generation_prompt).map_err(js_error)
+    }
+}
+
+/// `[{role: string, content: string}, …]` from JS.
+pub(crate) fn chat_messages(v: &JsValue) -> Result<Vec<crate::chat::Message>, JsValue> {
+    let bad =
+        || js_error(Error::InvalidArgument("messages must be an array of {role, content} strings".into()));
+    let arr: &js_sys::Array = v.dyn_ref().ok_or_else(bad)?;
+    arr.iter()
+        .map(|m| {
+            let field = |k: &str| js_sys::Reflect::get(&m, &k.into()).ok().and_then(|x| x.as_string());
+            Ok(crate::chat::Message {
+                role: field("role").ok_or_else(bad)?,
+                content: field("content").ok_or_else(bad)?,
+            })
+        })
+        .collect()
 }

@@ -1,0 +1,310 @@
+//! Chat templates: turning a conversation into the prompt text a model was trained on.
+//!
+//! A GGUF file carries its template as Jinja source (`tokenizer.chat_template`), written for
+//! Hugging Face's Python renderer. brasa renders it with minijinja (plus minijinja-contrib's
+//! Python-compatible string methods such as `.strip()` and `.startswith()`), with the variables
+//! templates use: `messages`, `add_generation_prompt`, `bos_token`, `eos_token`, `tools`, and the
+//! functions `raise_exception` and `strftime_now`. Files without a template get a built-in one
+//! for their family ([`builtin`]). The result equals llama.cpp's rendering byte for byte for
+//! the templates in `tests/reference/chat-templates.json` that the test lists.
+//!
+//! A template is untrusted code from a file: rendering runs with a fuel budget (bounded time)
+//! and a bounded output size, and every failure is [`Error::Template`].
+
+pub mod builtin;
+
+use minijinja::{Environment, ErrorKind, Value};
+
+use crate::error::{Error, Result};
+use crate::gguf::Metadata;
+use crate::tokenizer::Tokenizer;
+
+/// Work budget of one rendering, in minijinja fuel units (roughly one per instruction): far
+/// above what real templates need (a few thousand per message), far below a runaway loop.
+const FUEL: u64 = 50_000_000;
+/// Longest prompt a template may produce.
+const MAX_OUTPUT_BYTES: usize = 16 << 20;
+
+/// One turn of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// `system`, `user`, `assistant` (or whatever the template knows, e.g. `tool`).
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: &str, content: &str) -> Self {
+        Message { role: role.to_string(), content: content.to_string() }
+    }
+}
+
+/// Where a template came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplateSource {
+    /// `tokenizer.chat_template` of the file.
+    File,
+    /// A built-in template chosen because the file has none.
+    Builtin(&'static str),
+}
+
+/// A chat template ready to render.
+#[derive(Clone, Debug)]
+pub struct ChatTemplate {
+    source: String,
+    pub origin: TemplateSource,
+    pub bos_token: String,
+    pub eos_token: String,
+    /// Whether a system message shows up in the output (Gemma 2's template raises on one):
+    /// when not, it is merged into the next message, as llama.cpp does.
+    supports_system_role: bool,
+    /// Passed to templates that can think before answering (Qwen 3, DeepSeek R1, …); true by
+    /// default, as in llama.cpp.
+    pub enable_thinking: bool,
+    /// The date templates print (`strftime_now`, `date_string`): today (UTC) unless set, as
+    /// (year, month, day).
+    pub date: Option<(i64, u32, u32)>,
+}
+
+impl ChatTemplate {
+    /// A template from Jinja source.
+    pub fn new(source: &str, bos_token: &str, eos_token: &str) -> Result<Self> {
+        let mut t = ChatTemplate {
+            source: without_generation_tags(source),
+            origin: TemplateSource::File,
+            bos_token: bos_token.to_string(),
+            eos_token: eos_token.to_string(),
+            supports_system_role: true,
+            enable_thinking: true,
+            date: None,
+        };
+        // Parse now, so a broken template is reported at load time.
+        environment(None).template_from_str(&t.source).map_err(template_error)?;
+        // llama.cpp's capability probe: does a system message's text reach the output?
+        const NEEDLE: &str = "<System Needle 7f3a>";
+        let probe = [Message::new("system", NEEDLE), Message::new("user", "Hey")];
+        t.supports_system_role = t.render_raw(&probe, false).is_ok_and(|out| out.contains(NEEDLE));
+        Ok(t)
+    }
+
+    /// The file's template, or the built-in one for its family (see [`builtin::for_model`]),
+    /// with the texts of the vocabulary's BOS and EOS tokens as `bos_token` / `eos_token`.
+    pub fn for_model(md: &Metadata, tok: &Tokenizer) -> Result<Self> {
+        let text = |id: Option<u32>| id.and_then(|i| tok.vocab().text(i)).unwrap_or("").to_string();
+        let (bos_token, eos_token) = (&text(tok.bos()), &text(tok.eos()));
+        if let Some(src) = md.opt_str("tokenizer.chat_template")? {
+            return Self::new(src, bos_token, eos_token);
+        }
+        let arch = md.opt_str("general.architecture")?.unwrap_or("");
+        let has = |t: &str| tok.vocab().token_id(t).is_some();
+        let b = builtin::for_model(arch, &has);
+        let mut t = Self::new(b.source, bos_token, eos_token)?;
+        t.origin = TemplateSource::Builtin(b.name);
+        Ok(t)
+    }
+
+    /// Jinja source of the template.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The prompt for `messages`; with `add_generation_prompt`, it ends where the assistant's
+    /// reply begins. When the template has no system role, a leading system message is merged
+    /// into the next message (`system + "\n" + content`) or dropped when alone, as llama.cpp does.
+    pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
+        if !self.supports_system_role && messages.first().is_some_and(|m| m.role == "system") {
+            let mut merged: Vec<Message> = messages[1..].to_vec();
+            if let Some(next) = merged.first_mut() {
+                next.content = format!("{}\n{}", messages[0].content, next.content);
+            }
+            return self.render_raw(&merged, add_generation_prompt);
+        }
+        self.render_raw(messages, add_generation_prompt)
+    }
+
+    fn render_raw(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
+        let date = self.date.unwrap_or_else(today);
+        let env = environment(Some(date));
+        let tmpl = env.template_from_str(&self.source).map_err(template_error)?;
+        let ctx = minijinja::context! {
+            messages => messages
+                .iter()
+                .map(|m| minijinja::context! { role => m.role.as_str(), content => m.content.as_str() })
+                .collect::<Vec<_>>(),
+            add_generation_prompt => add_generation_prompt,
+            bos_token => &self.bos_token,
+            eos_token => &self.eos_token,
+            enable_thinking => self.enable_thinking,
+            // As llama.cpp's extra context (Llama 3.1's template prints `date_string`).
+            date_string => strftime(date, "%d %b %Y"),
+            datetime => strftime(date, "%b %d %Y"),
+        };
+        let mut out = LimitedWriter { buf: Vec::new() };
+        tmpl.render_captured_to(ctx, &mut out).map_err(template_error)?;
+        String::from_utf8(out.buf).map_err(|_| Error::Template("the template produced invalid UTF-8".into()))
+    }
+}
+
+/// The Jinja environment every template renders in; `strftime_now` prints `date`.
+fn environment(date: Option<(i64, u32, u32)>) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    minijinja_contrib::add_to_environment(&mut env);
+    env.set_fuel(Some(FUEL));
+    // As Hugging Face's renderer (and llama.cpp's minja): a block tag's newline is dropped and
+    // the whitespace before it on its line is stripped.
+    let syntax = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build();
+    if let Ok(syntax) = syntax {
+        env.set_syntax(syntax);
+    }
+    env.add_function("raise_exception", |msg: String| -> Result<Value, minijinja::Error> {
+        Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
+    });
+    let date = date.unwrap_or_else(today);
+    env.add_function("strftime_now", move |format: String| strftime(date, &format));
+    env
+}
+
+/// Today (UTC) as (year, month, day).
+fn today() -> (i64, u32, u32) {
+    let secs =
+        web_time::SystemTime::now().duration_since(web_time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    civil_from_days((secs / 86_400) as i64)
+}
+
+/// `date` in a strftime `format`, for templates that print the date (Llama 3.x). Only the
+/// date fields those templates use are supported (`%d %m %Y %B %b`).
+fn strftime((y, m, d): (i64, u32, u32), format: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = MONTHS[(m - 1) as usize];
+    format
+        .replace("%d", &format!("{d:02}"))
+        .replace("%m", &format!("{m:02}"))
+        .replace("%Y", &y.to_string())
+        .replace("%B", month)
+        .replace("%b", &month[..3])
+}
+
+/// (year, month 1-12, day 1-31) of a day count since 1970-01-01 (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Hugging Face's `{% generation %}` … `{% endgeneration %}` (it marks the assistant's text
+/// for training masks and renders its body unchanged) becomes `{% if true %}` … `{% endif %}`,
+/// keeping whitespace-control dashes.
+fn without_generation_tags(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    while let Some(open) = rest.find("{%") {
+        out.push_str(&rest[..open]);
+        let tag = &rest[open..];
+        let Some(close) = tag.find("%}") else {
+            out.push_str(tag);
+            return out;
+        };
+        let inner = &tag[2..close];
+        let (lead, body) = inner.strip_prefix('-').map_or(("", inner), |b| ("-", b));
+        let (body, trail) = body.strip_suffix('-').map_or((body, ""), |b| (b, "-"));
+        match body.trim() {
+            "generation" => out.push_str(&format!("{{%{lead} if true {trail}%}}")),
+            "endgeneration" => out.push_str(&format!("{{%{lead} endif {trail}%}}")),
+            _ => out.push_str(&tag[..close + 2]),
+        }
+        rest = &tag[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn template_error(e: minijinja::Error) -> Error {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    Error::Template(msg)
+}
+
+/// Collects the output, failing once it passes [`MAX_OUTPUT_BYTES`].
+struct LimitedWriter {
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for LimitedWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > MAX_OUTPUT_BYTES {
+            return Err(std::io::Error::other(format!("the prompt exceeds {MAX_OUTPUT_BYTES} bytes")));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_limits() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_415), (2025, 11, 23));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        let loop_forever = ChatTemplate::new("{% for i in range(100000000) %}x{% endfor %}", "", "").unwrap();
+        let e = loop_forever.render(&[], false).unwrap_err();
+        assert_eq!(e.code(), "chat_template", "{e}");
+        let raising = ChatTemplate::new("{{ raise_exception('no system role') }}", "", "").unwrap();
+        assert!(raising.render(&[], false).unwrap_err().to_string().contains("no system role"));
+        assert_eq!(ChatTemplate::new("{% if %}", "", "").unwrap_err().code(), "chat_template");
+    }
+
+    #[test]
+    fn generation_tags_render_their_body() {
+        let src =
+            "{%- for m in messages %}{% generation -%} [{{ m.content }}] {%- endgeneration %}{% endfor %}";
+        assert_eq!(
+            without_generation_tags(src),
+            "{%- for m in messages %}{% if true -%} [{{ m.content }}] {%- endif %}{% endfor %}"
+        );
+        let t = ChatTemplate::new(src, "", "").unwrap();
+        assert_eq!(
+            t.render(&[Message::new("user", "a"), Message::new("user", "b")], false).unwrap(),
+            "[a][b]"
+        );
+    }
+
+    #[test]
+    fn system_messages_merge_where_the_template_has_no_system_role() {
+        let src = "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('no system') }}{% endif %}<{{ m.role }}>{{ m.content }}{% endfor %}";
+        let t = ChatTemplate::new(src, "", "").unwrap();
+        let msgs = [Message::new("system", "Be brief."), Message::new("user", "Hi")];
+        assert_eq!(t.render(&msgs, false).unwrap(), "<user>Be brief.\nHi");
+        assert_eq!(t.render(&msgs[..1], false).unwrap(), "");
+    }
+}

@@ -30,6 +30,35 @@ pub(crate) fn spm_piece(vocab: &Vocab, id: u32, render_special: bool) -> Vec<u8>
     Vec::new()
 }
 
+/// The bytes of one token of a byte-level BPE vocabulary (llama.cpp's `token_to_piece` for BPE):
+/// NORMAL tokens map each character back to its byte (GPT-2's map); USER_DEFINED tokens are
+/// their text; CONTROL tokens their text only when `render_special`.
+pub(crate) fn bpe_piece(vocab: &Vocab, id: u32, render_special: bool) -> Vec<u8> {
+    let Some(text) = vocab.text(id) else {
+        return Vec::new();
+    };
+    let a = vocab.attr(id);
+    let special = attr::UNKNOWN | attr::CONTROL;
+    if a & special != 0 {
+        return if render_special { text.as_bytes().to_vec() } else { Vec::new() };
+    }
+    if a & attr::USER_DEFINED != 0 {
+        return text.as_bytes().to_vec();
+    }
+    if a & attr::NORMAL != 0 {
+        // A character outside the map (a malformed vocabulary) stays as its UTF-8.
+        let mut out = Vec::with_capacity(text.len());
+        for c in text.chars() {
+            match super::bpe::char_to_byte(c) {
+                Some(b) => out.push(b),
+                None => out.extend(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        return out;
+    }
+    Vec::new()
+}
+
 /// The bytes of a token at position `index` of a sequence being decoded: as llama.cpp's
 /// `detokenize` (with `remove_special = false`), the very first token loses one leading space when
 /// the vocabulary adds a space prefix, undoing what encoding added.

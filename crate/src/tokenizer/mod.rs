@@ -6,15 +6,24 @@
 //! - `vocab.rs`, `special.rs`: the vocabulary and llama.cpp's load-time special-token rules;
 //! - `partition.rs`: splitting input at special tokens (common to all kinds);
 //! - `spm.rs`: SentencePiece bigram merging (`tokenizer.ggml.model = "llama"`);
+//! - `bpe.rs`, `pretok.rs`: byte-level BPE (`"gpt2"`) and its pre-tokenizers
+//!   (`tokenizer.ggml.pre`);
 //! - `detok.rs`: ids back to text, and the streaming [`Detokenizer`];
 //! - `gguf_load.rs`: metadata → [`VocabData`].
 //!
-//! A BPE tokenizer would be a sibling of `spm.rs` and one more [`ModelKind`] variant.
+//! Byte-level BPE is written here rather than built from Hugging Face's `tokenizers` crate:
+//! llama.cpp tokenizes by hand too, so matching its ids means matching its rules (pre-tokenizer
+//! names, `ignore_merges`, byte fallback, special-token partitioning shared with SentencePiece),
+//! and the wasm build stays small: the whole BPE path is `fancy-regex` (for the `(?!\S)`
+//! lookahead; it delegates to the `regex` crate) plus ~250 lines. llama.cpp's own test cases pass
+//! for every BPE vocabulary in its test data that brasa supports (`tests/tokenizer_llamacpp.rs`).
 
+mod bpe;
 mod detok;
 // TEMPORARY: typed metadata getters until the GGUF reader branch is merged.
 mod gguf_load;
 mod partition;
+mod pretok;
 mod special;
 mod spm;
 mod vocab;
@@ -32,6 +41,8 @@ use vocab::KindDefaults;
 pub enum ModelKind {
     /// `"llama"`: SentencePiece with byte fallback (Llama 2, Mistral, TinyLlama, Gemma 1–3, Phi-3).
     Spm,
+    /// `"gpt2"`: byte-level BPE (Llama 3, Qwen 2/3, SmolLM, GPT-2, Phi-2, StarCoder, …).
+    Bpe,
 }
 
 impl ModelKind {
@@ -39,8 +50,9 @@ impl ModelKind {
     pub fn from_gguf_name(name: &str) -> Result<Self> {
         match name {
             "llama" => Ok(ModelKind::Spm),
+            "gpt2" => Ok(ModelKind::Bpe),
             other => Err(Error::Tokenizer(format!(
-                "unsupported tokenizer model {other:?} (tokenizer.ggml.model); brasa supports \"llama\" (SentencePiece)"
+                "unsupported tokenizer model {other:?} (tokenizer.ggml.model); brasa supports \"llama\" (SentencePiece) and \"gpt2\" (byte-level BPE)"
             ))),
         }
     }
@@ -55,6 +67,15 @@ impl ModelKind {
                 add_bos: true,
                 add_space_prefix: true,
             },
+            // GPT-2's ids; llama.cpp's BPE default is no BOS (Llama 3 files say otherwise in
+            // their metadata).
+            ModelKind::Bpe => KindDefaults {
+                bos: Some(11),
+                eos: Some(11),
+                unk: None,
+                add_bos: false,
+                add_space_prefix: false,
+            },
         }
     }
 }
@@ -64,6 +85,8 @@ impl ModelKind {
 pub struct Tokenizer {
     kind: ModelKind,
     vocab: Vocab,
+    /// Merges and pre-tokenizer of a BPE vocabulary.
+    bpe: Option<std::sync::Arc<bpe::BpeModel>>,
 }
 
 impl Tokenizer {
@@ -72,13 +95,41 @@ impl Tokenizer {
     /// mistyped keys.
     pub fn from_gguf(md: &Metadata) -> Result<Self> {
         let kind = ModelKind::from_gguf_name(md.get_str(gguf_load::KEY_MODEL)?)?;
-        Self::from_data(kind, gguf_load::vocab_data(md)?)
+        let mut tok = Self::from_data(kind, gguf_load::vocab_data(md)?)?;
+        if kind == ModelKind::Bpe {
+            let merges = md.get_str_array("tokenizer.ggml.merges")?;
+            let pre = md.opt_str("tokenizer.ggml.pre")?;
+            tok.bpe = Some(std::sync::Arc::new(bpe::BpeModel::new(merges, pre)?));
+            // The Llama 3 family adds BOS when the metadata is silent, as llama.cpp does.
+            if md.opt_bool("tokenizer.ggml.add_bos_token")?.is_none()
+                && matches!(
+                    pre,
+                    Some(
+                        "llama3"
+                            | "llama-v3"
+                            | "llama-bpe"
+                            | "falcon3"
+                            | "falcon-h1"
+                            | "pixtral"
+                            | "midm-2.0"
+                            | "lfm2"
+                            | "jina-v5-nano"
+                            | "tekken"
+                            | "chameleon"
+                    )
+                )
+            {
+                tok.vocab.add_bos = true;
+            }
+        }
+        Ok(tok)
     }
 
-    /// Builds a tokenizer from plain data (no GGUF file needed).
+    /// Builds a tokenizer from plain data (no GGUF file needed). BPE needs merges: use
+    /// [`Tokenizer::from_gguf`].
     pub fn from_data(kind: ModelKind, data: VocabData) -> Result<Self> {
         let vocab = Vocab::build(data, kind.defaults())?;
-        Ok(Tokenizer { kind, vocab })
+        Ok(Tokenizer { kind, vocab, bpe: None })
     }
 
     pub fn kind(&self) -> ModelKind {
@@ -101,8 +152,17 @@ impl Tokenizer {
             out.extend(self.vocab.bos);
         }
         let frags = partition::partition(&self.vocab, text, parse_special);
-        match self.kind {
-            ModelKind::Spm => spm::encode_fragments(&self.vocab, text, &frags, &mut out),
+        match (self.kind, &self.bpe) {
+            (ModelKind::Bpe, Some(bpe)) => {
+                for f in &frags {
+                    match f {
+                        partition::Fragment::Token(id) => out.push(*id),
+                        partition::Fragment::Text(r) => bpe.encode(&self.vocab, &text[r.clone()], &mut out),
+                    }
+                }
+            }
+            // A BPE tokenizer without merges cannot be built (see `from_data`).
+            _ => spm::encode_fragments(&self.vocab, text, &frags, &mut out),
         }
         out
     }
@@ -148,6 +208,7 @@ impl Tokenizer {
     pub fn token_to_piece(&self, id: u32, render_special: bool) -> Vec<u8> {
         match self.kind {
             ModelKind::Spm => detok::spm_piece(&self.vocab, id, render_special),
+            ModelKind::Bpe => detok::bpe_piece(&self.vocab, id, render_special),
         }
     }
 

@@ -198,12 +198,34 @@ fn bad_inputs_are_errors() {
 
     let md = Metadata {
         entries: vec![
-            ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
+            ("tokenizer.ggml.model".into(), Value::String("bert".into())),
             ("tokenizer.ggml.tokens".into(), Value::Array(ArrayValue::String(vec!["a".into()]))),
         ],
     };
     match Tokenizer::from_gguf(&md) {
-        Err(Error::Tokenizer(msg)) => assert!(msg.contains("gpt2"), "{msg}"),
+        Err(Error::Tokenizer(msg)) => assert!(msg.contains("bert"), "{msg}"),
+        other => panic!("expected a tokenizer error, got {other:?}"),
+    }
+    // A BPE vocabulary without merges, or with a pre-tokenizer brasa does not know.
+    let bpe = |pre: Option<&str>, merges: bool| {
+        let mut entries = vec![
+            ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
+            ("tokenizer.ggml.tokens".into(), Value::Array(ArrayValue::String(vec!["a".into(), "b".into()]))),
+        ];
+        if merges {
+            entries
+                .push(("tokenizer.ggml.merges".into(), Value::Array(ArrayValue::String(vec!["a b".into()]))));
+        }
+        if let Some(p) = pre {
+            entries.push(("tokenizer.ggml.pre".into(), Value::String(p.into())));
+        }
+        Tokenizer::from_gguf(&Metadata { entries })
+    };
+    assert!(bpe(Some("llama3"), true).is_ok());
+    assert!(bpe(None, true).is_ok(), "a missing pre means \"default\"");
+    assert!(bpe(Some("llama3"), false).is_err());
+    match bpe(Some("no-such-pre"), true) {
+        Err(Error::Tokenizer(msg)) => assert!(msg.contains("no-such-pre"), "{msg}"),
         other => panic!("expected a tokenizer error, got {other:?}"),
     }
 }

@@ -1,0 +1,122 @@
+//! Byte-level BPE (`tokenizer.ggml.model = "gpt2"`: Llama 3, Qwen 2/3, SmolLM, GPT-2, Phi-2,
+//! StarCoder, …), as llama.cpp's `llm_tokenizer_bpe_session`.
+//!
+//! Text → pieces by the pre-tokenizer ([`PreTokenizer`]) → each piece's UTF-8 bytes written with
+//! GPT-2's byte-to-character map (so that every byte is a printable character, as the vocabulary
+//! stores them) → merged: start from single characters and repeatedly merge the adjacent pair
+//! with the lowest rank in `tokenizer.ggml.merges` (ties: the leftmost) until no pair has a rank
+//! → each result's token id, or its bytes' tokens when the vocabulary lacks it. With
+//! `ignore_merges` (Llama 3) a piece that is itself a token is taken whole.
+
+use std::collections::HashMap;
+
+use super::pretok::PreTokenizer;
+use super::vocab::Vocab;
+use crate::error::{Error, Result};
+
+/// GPT-2's byte → character map: printable Latin-1 bytes map to themselves, the other 68 bytes
+/// to U+0100 onwards in byte order.
+pub(crate) fn byte_to_char(b: u8) -> char {
+    let printable = |b: u8| (b'!'..=b'~').contains(&b) || (0xA1..=0xAC).contains(&b) || b >= 0xAE;
+    if printable(b) {
+        return b as char;
+    }
+    let n = (0..b).filter(|&x| !printable(x)).count() as u32;
+    char::from_u32(0x100 + n).unwrap_or('\u{FFFD}')
+}
+
+/// The inverse of [`byte_to_char`], for decoding token text back to bytes.
+pub(crate) fn char_to_byte(c: char) -> Option<u8> {
+    let map = char_byte_table();
+    map.get(&c).copied()
+}
+
+fn char_byte_table() -> &'static HashMap<char, u8> {
+    static TABLE: std::sync::OnceLock<HashMap<char, u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| (0..=255u8).map(|b| (byte_to_char(b), b)).collect())
+}
+
+/// Merge ranks and the pre-tokenizer of one vocabulary.
+#[derive(Debug, Clone)]
+pub(crate) struct BpeModel {
+    /// `"left right"` (as stored in `tokenizer.ggml.merges`) → rank (its index).
+    ranks: HashMap<String, u32>,
+    pre: PreTokenizer,
+    ignore_merges: bool,
+}
+
+impl BpeModel {
+    pub(crate) fn new(merges: &[String], pre: Option<&str>) -> Result<Self> {
+        if merges.is_empty() {
+            return Err(Error::Tokenizer("a BPE vocabulary needs tokenizer.ggml.merges".into()));
+        }
+        let (pre, ignore_merges) = PreTokenizer::for_name(pre)?;
+        let ranks = merges.iter().enumerate().map(|(i, m)| (m.clone(), i as u32)).collect();
+        Ok(BpeModel { ranks, pre, ignore_merges })
+    }
+
+    /// Appends the tokens of a plain-text fragment (no special tokens in it) to `out`.
+    pub(crate) fn encode(&self, vocab: &Vocab, text: &str, out: &mut Vec<u32>) {
+        let mut key = String::new();
+        for range in self.pre.split(text) {
+            let word: String = text[range].bytes().map(byte_to_char).collect();
+            if self.ignore_merges {
+                if let Some(id) = vocab.token_id(&word) {
+                    out.push(id);
+                    continue;
+                }
+            }
+            for part in self.merge(&word, &mut key) {
+                match vocab.token_id(part) {
+                    Some(id) => out.push(id),
+                    // Not in the vocabulary: one token per byte (each byte's character).
+                    None => out.extend(part.chars().filter_map(|c| {
+                        let mut buf = [0u8; 4];
+                        vocab.token_id(c.encode_utf8(&mut buf))
+                    })),
+                }
+            }
+        }
+    }
+
+    /// The pieces `word` merges into.
+    fn merge<'w>(&self, word: &'w str, key: &mut String) -> Vec<&'w str> {
+        let mut parts: Vec<&str> = word.char_indices().map(|(i, c)| &word[i..i + c.len_utf8()]).collect();
+        loop {
+            let mut best: Option<(u32, usize)> = None;
+            for i in 0..parts.len().saturating_sub(1) {
+                key.clear();
+                key.push_str(parts[i]);
+                key.push(' ');
+                key.push_str(parts[i + 1]);
+                if let Some(&rank) = self.ranks.get(key.as_str()) {
+                    if best.is_none_or(|(r, _)| rank < r) {
+                        best = Some((rank, i));
+                    }
+                }
+            }
+            let Some((_, i)) = best else { return parts };
+            // Adjacent slices of `word`: their union is one slice.
+            let start = parts[i].as_ptr() as usize - word.as_ptr() as usize;
+            let end = start + parts[i].len() + parts[i + 1].len();
+            parts[i] = &word[start..end];
+            parts.remove(i + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_map_is_gpt2s() {
+        assert_eq!(byte_to_char(b'A'), 'A');
+        assert_eq!(byte_to_char(b' '), 'Ġ'); // U+0120
+        assert_eq!(byte_to_char(b'\n'), 'Ċ'); // U+010A
+        assert_eq!(byte_to_char(0xAD), 'Ń'); // U+0143, the last of the 68 remapped bytes
+        for b in 0..=255u8 {
+            assert_eq!(char_to_byte(byte_to_char(b)), Some(b));
+        }
+    }
+}

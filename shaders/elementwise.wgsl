@@ -1,11 +1,12 @@
 // Elementwise ops over n f32 values, one invocation per element.
 //   gated_gelu / gated_silu: out[i] = act(gate[i]) * up[i]
 //   add_inplace:             y[i] += x[i]
+//   add_bias:                y[i] += x[i % cols]  (a bias vector on every row of y)
 // Grid: (x, y) = blocks of 256 elements (2D because of the 65535 per-dimension limit).
 
 struct ElementwiseParams {
     n: u32,
-    _pad0: u32,
+    cols: u32, // add_bias only
     _pad1: u32,
     _pad2: u32,
 }
@@ -70,5 +71,17 @@ fn add_inplace(
     let i = element(wid, nwg, lid);
     if (i < params.n) {
         acc[i] += addend[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn add_bias(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = element(wid, nwg, lid);
+    if (i < params.n) {
+        acc[i] += addend[i % params.cols];
     }
 }

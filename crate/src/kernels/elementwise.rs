@@ -8,7 +8,9 @@ use crate::error::Error;
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct ElementwiseParams {
     pub n: u32,
-    pub _pad: [u32; 3],
+    /// Row length (add_bias only).
+    pub cols: u32,
+    pub _pad: [u32; 2],
 }
 
 impl Batch<'_> {
@@ -32,7 +34,7 @@ impl Batch<'_> {
         let Some(groups) = self.elementwise_grid(n) else {
             return;
         };
-        let params = ElementwiseParams { n, _pad: [0; 3] };
+        let params = ElementwiseParams { n, cols: 0, _pad: [0; 2] };
         self.dispatch(PipelineKey::GatedAct(act), &params, &[(1, gate), (2, up), (3, out)], groups);
     }
 
@@ -45,8 +47,27 @@ impl Batch<'_> {
         let Some(groups) = self.elementwise_grid(n) else {
             return;
         };
-        let params = ElementwiseParams { n, _pad: [0; 3] };
+        let params = ElementwiseParams { n, cols: 0, _pad: [0; 2] };
         self.dispatch(PipelineKey::AddInplace, &params, &[(4, y), (5, x)], groups);
+    }
+
+    /// `y[r, :] += bias[:]` for `r < n_rows`: y is `[n_rows, n]` f32, `bias` an F32 `[1, n]`
+    /// weight (projection biases).
+    pub fn add_bias(&mut self, y: &wgpu::Buffer, bias: &crate::gpu::GpuWeight, n_rows: u32) {
+        if bias.ty != crate::quant::QuantType::F32 || bias.rows != 1 || bias.parts.len() != 1 {
+            return self
+                .fail(Error::InvalidArgument(format!("add_bias: {:?} must be F32 [1, n]", bias.name)));
+        }
+        let n = n_rows as u64 * bias.cols;
+        if n == 0 || n > u32::MAX as u64 || !self.need("add_bias y", y, n * 4) {
+            return;
+        }
+        let Some(groups) = self.elementwise_grid(n as u32) else {
+            return;
+        };
+        self.weight_read(bias.row_bytes);
+        let params = ElementwiseParams { n: n as u32, cols: bias.cols as u32, _pad: [0; 2] };
+        self.dispatch(PipelineKey::AddBias, &params, &[(4, y), (5, &bias.parts[0].buffer)], groups);
     }
 
     /// `dst[dst_row0 + i, :] = src[i, :]` for `i < n_rows`, rows of `row_elems` f32 (KV cache

@@ -75,6 +75,8 @@ pub enum PipelineKey {
     },
     GatedAct(Activation),
     AddInplace,
+    /// A bias vector added to every row: shaders/elementwise.wgsl.
+    AddBias,
     /// q/k norms + RoPE + K/V cache writes: shaders/qk_rope.wgsl.
     QkRope {
         norm: bool,

@@ -81,6 +81,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(Activation::GeluTanh),
             PipelineKey::GatedAct(Activation::Silu),
             PipelineKey::AddInplace,
+            PipelineKey::AddBias,
             PipelineKey::AddNorm { post_norm: true },
             PipelineKey::AddNorm { post_norm: false },
             PipelineKey::QkRope { norm: true },
@@ -104,7 +105,9 @@ impl PipelineKey {
             PipelineKey::QkRope { .. } => (None, Family::QkRope),
             PipelineKey::Rope => (None, Family::Rope),
             PipelineKey::Attention { .. } => (None, Family::Attention),
-            PipelineKey::GatedAct(_) | PipelineKey::AddInplace => (None, Family::Elementwise),
+            PipelineKey::GatedAct(_) | PipelineKey::AddInplace | PipelineKey::AddBias => {
+                (None, Family::Elementwise)
+            }
             PipelineKey::Penalty => (None, Family::Penalty),
             PipelineKey::Sample => (None, Family::Sample),
             PipelineKey::Nll => (None, Family::Nll),
@@ -138,6 +141,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(Activation::GeluTanh) => "gated_gelu",
             PipelineKey::GatedAct(Activation::Silu) => "gated_silu",
             PipelineKey::AddInplace => "add_inplace",
+            PipelineKey::AddBias => "add_bias",
             PipelineKey::AddNorm { post_norm: false } => "main_plain",
             PipelineKey::QkRope { norm: false } => "main_plain",
             _ => "main",
@@ -161,6 +165,7 @@ impl PipelineKey {
             PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
             PipelineKey::AddInplace => "add_inplace".into(),
+            PipelineKey::AddBias => "add_bias".into(),
             PipelineKey::Penalty => "penalty".into(),
             PipelineKey::Sample => "sample".into(),
             PipelineKey::Nll => "nll".into(),
@@ -185,7 +190,7 @@ impl PipelineKey {
             PipelineKey::Attention { .. } => {
                 ("AttentionParams", size_of::<super::attention::AttentionParams>())
             }
-            PipelineKey::GatedAct(_) | PipelineKey::AddInplace => {
+            PipelineKey::GatedAct(_) | PipelineKey::AddInplace | PipelineKey::AddBias => {
                 ("ElementwiseParams", size_of::<super::elementwise::ElementwiseParams>())
             }
             PipelineKey::Penalty => ("PenaltyParams", size_of::<super::penalty::PenaltyParams>()),

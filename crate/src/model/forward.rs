@@ -120,6 +120,11 @@ impl ForwardBuffers {
             b.matmul(&l.wq, &self.xn, &self.q, n_tokens);
             b.matmul(&l.wk, &self.xn, &self.k, n_tokens);
             b.matmul(&l.wv, &self.xn, &self.v, n_tokens);
+            for (bias, y) in [(&l.q_bias, &self.q), (&l.k_bias, &self.k), (&l.v_bias, &self.v)] {
+                if let Some(bias) = bias {
+                    b.add_bias(y, bias, n_tokens);
+                }
+            }
             let hd = hp.head_dim;
             let (kc, vc) = (&self.k_cache[il as usize], &self.v_cache[il as usize]);
             let prologue = QkRopeArgs {

@@ -37,18 +37,29 @@ pub struct ArchTraits {
     /// Every `n`-th layer (the last of each group) uses global attention, the others a sliding
     /// window (Gemma 3: 5 local, 1 global). 0: all layers global.
     pub sliding_window_pattern: u32,
+    /// Biases on the q, k and v projections (Qwen 2).
+    pub qkv_bias: bool,
 }
 
 /// The architectures brasa can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arch {
     Gemma3,
+    /// Llama 2/3, SmolLM/SmolLM2, TinyLlama, Mistral 7B.
+    Llama,
+    /// Qwen 2 / 2.5.
+    Qwen2,
+    /// Qwen 3 (dense).
+    Qwen3,
 }
 
 impl Arch {
     pub fn from_name(name: &str) -> Result<Self> {
         match name {
             "gemma3" => Ok(Arch::Gemma3),
+            "llama" => Ok(Arch::Llama),
+            "qwen2" => Ok(Arch::Qwen2),
+            "qwen3" => Ok(Arch::Qwen3),
             other => Err(Error::UnsupportedArchitecture(other.to_string())),
         }
     }
@@ -56,6 +67,9 @@ impl Arch {
     pub fn name(self) -> &'static str {
         match self {
             Arch::Gemma3 => "gemma3",
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
         }
     }
 
@@ -68,7 +82,21 @@ impl Arch {
                 act: Act::GeluTanh,
                 scale_embeddings: true,
                 sliding_window_pattern: 6,
+                qkv_bias: false,
             },
+            // Pre-norm blocks, SiLU gating, no embedding scale; they differ in RoPE pairing,
+            // q/k/v biases and q/k norms (llama.cpp's llama.cpp / qwen2.cpp / qwen3.cpp graphs).
+            Arch::Llama => ArchTraits {
+                post_norms: false,
+                qk_norm: false,
+                rope: RopeLayout::Normal,
+                act: Act::Silu,
+                scale_embeddings: false,
+                sliding_window_pattern: 0,
+                qkv_bias: false,
+            },
+            Arch::Qwen2 => ArchTraits { rope: RopeLayout::NeoX, qkv_bias: true, ..Arch::Llama.traits() },
+            Arch::Qwen3 => ArchTraits { rope: RopeLayout::NeoX, qk_norm: true, ..Arch::Llama.traits() },
         }
     }
 }
@@ -114,6 +142,13 @@ impl HParams {
         let head_dim = md.opt_u32(&key("attention.key_length"))?.unwrap_or(n_embd / n_head.max(1));
         let rope_base = md.opt_f32(&key("rope.freq_base"))?.unwrap_or(10_000.0);
         let scaling = md.opt_f32(&key("rope.scaling.factor"))?.unwrap_or(1.0);
+        // Linear scaling is a frequency scale; YaRN and LongRoPE change the rotation itself.
+        match md.opt_str(&key("rope.scaling.type"))? {
+            None | Some("none") | Some("linear") => {}
+            Some(other) => {
+                return Err(Error::InvalidModel(format!("RoPE scaling {other:?} is not supported yet")))
+            }
+        }
         let hp = HParams {
             arch,
             traits: arch.traits(),
@@ -196,5 +231,23 @@ impl HParams {
         } else {
             1.0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn architectures_by_name() {
+        for a in [Arch::Gemma3, Arch::Llama, Arch::Qwen2, Arch::Qwen3] {
+            assert_eq!(Arch::from_name(a.name()).unwrap(), a);
+        }
+        let e = Arch::from_name("mamba").unwrap_err();
+        assert_eq!((e.code(), e.to_string().contains("mamba")), ("unsupported_architecture", true));
+        // What differs is data: Qwen 2 = Llama + biases − normal RoPE, Qwen 3 = Llama + q/k norms.
+        let (l, q2, q3) = (Arch::Llama.traits(), Arch::Qwen2.traits(), Arch::Qwen3.traits());
+        assert!(q2.qkv_bias && !l.qkv_bias && q3.qk_norm && !l.qk_norm);
+        assert_eq!((l.rope, q2.rope, q3.rope), (RopeLayout::Normal, RopeLayout::NeoX, RopeLayout::NeoX));
     }
 }

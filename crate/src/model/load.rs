@@ -139,6 +139,14 @@ impl Receiving {
                 tokenizer.vocab_size()
             )));
         }
+        // Llama 3.1+ divide RoPE frequencies by per-dimension factors; without them the model
+        // would run, subtly wrong. Refuse rather than guess.
+        if file.tensor("rope_freqs.weight").is_some() {
+            return Err(Error::InvalidModel(
+                "RoPE frequency factors (rope_freqs.weight, Llama 3.1 and later) are not supported yet"
+                    .into(),
+            ));
+        }
         let expected = expected_tensors(&hp);
         let mut incoming: Vec<Option<Incoming>> = (0..file.tensors.len()).map(|_| None).collect();
         let mut weight_bytes = 0;

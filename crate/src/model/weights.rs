@@ -19,6 +19,10 @@ pub struct LayerWeights {
     pub wk: GpuWeight,
     /// `[kv_dim, n_embd]`
     pub wv: GpuWeight,
+    /// `[1, q_dim]`, `[1, kv_dim]`, `[1, kv_dim]`: projection biases (Qwen 2).
+    pub q_bias: Option<GpuWeight>,
+    pub k_bias: Option<GpuWeight>,
+    pub v_bias: Option<GpuWeight>,
     /// `[1, head_dim]`, when the architecture has q/k norms.
     pub q_norm: Option<GpuWeight>,
     pub k_norm: Option<GpuWeight>,
@@ -86,6 +90,9 @@ pub fn expected_tensors(hp: &HParams) -> Vec<(String, u64, u64, bool)> {
             (n("attn_q"), q, e, true),
             (n("attn_k"), kv, e, true),
             (n("attn_v"), kv, e, true),
+            (format!("blk.{il}.attn_q.bias"), 1, q, t.qkv_bias),
+            (format!("blk.{il}.attn_k.bias"), 1, kv, t.qkv_bias),
+            (format!("blk.{il}.attn_v.bias"), 1, kv, t.qkv_bias),
             (n("attn_q_norm"), 1, hd, t.qk_norm),
             (n("attn_k_norm"), 1, hd, t.qk_norm),
             (n("attn_output"), e, q, true),
@@ -114,12 +121,22 @@ pub fn assemble(hp: &HParams, mut by_name: HashMap<String, GpuWeight>) -> Result
     let mut layers = Vec::with_capacity(hp.n_layer as usize);
     let t = hp.traits;
     for il in 0..hp.n_layer {
-        let mut n = |s: &str| take(format!("blk.{il}.{s}.weight"));
+        // `name` is "attn_q" (→ blk.N.attn_q.weight) or "attn_q.bias" (→ blk.N.attn_q.bias).
+        let mut n = |s: &str| {
+            if s.ends_with(".bias") {
+                take(format!("blk.{il}.{s}"))
+            } else {
+                take(format!("blk.{il}.{s}.weight"))
+            }
+        };
         layers.push(LayerWeights {
             attn_norm: n("attn_norm")?,
             wq: n("attn_q")?,
             wk: n("attn_k")?,
             wv: n("attn_v")?,
+            q_bias: if t.qkv_bias { Some(n("attn_q.bias")?) } else { None },
+            k_bias: if t.qkv_bias { Some(n("attn_k.bias")?) } else { None },
+            v_bias: if t.qkv_bias { Some(n("attn_v.bias")?) } else { None },
             q_norm: if t.qk_norm { Some(n("attn_q_norm")?) } else { None },
             k_norm: if t.qk_norm { Some(n("attn_k_norm")?) } else { None },
             wo: n("attn_output")?,

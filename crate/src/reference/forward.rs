@@ -131,7 +131,13 @@ impl CpuModel {
                 let h = rms_norm(x, &self.lt(il, "attn_norm")?.data, hp.rms_eps);
                 let mut q = self.lt(il, "attn_q")?.matvec(&h);
                 let mut k = self.lt(il, "attn_k")?.matvec(&h);
-                let v = self.lt(il, "attn_v")?.matvec(&h);
+                let mut v = self.lt(il, "attn_v")?.matvec(&h);
+                if hp.traits.qkv_bias {
+                    for (y, name) in [(&mut q, "attn_q"), (&mut k, "attn_k"), (&mut v, "attn_v")] {
+                        let bias = &self.t(&format!("blk.{il}.{name}.bias"))?.data;
+                        y.iter_mut().zip(bias).for_each(|(a, b)| *a += b);
+                    }
+                }
                 for (heads, norm, n) in [(&mut q, "attn_q_norm", n_head), (&mut k, "attn_k_norm", n_kv)] {
                     for hh in 0..n {
                         let head = &mut heads[hh * hd..(hh + 1) * hd];

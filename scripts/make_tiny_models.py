@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Writes tiny GGUF models of the architectures brasa runs besides gemma3 (llama, qwen2, qwen3):
+real metadata keys and tensor names per family, random weights from a fixed seed (so every run
+writes the same bytes), and the SentencePiece vocabulary of llama.cpp's ggml-vocab-llama-spm.gguf.
+The tests compare brasa's logits on them with llama.cpp's (tests/reference/tiny/).
+
+    .venv/bin/python scripts/make_tiny_models.py OUT_DIR VOCAB_GGUF
+
+Small but real shapes: GQA (4 query heads, 2 KV heads), head_dim 16, 2 layers, F32 weights.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import gguf
+
+ARCHS = ("llama", "qwen2", "qwen3")
+N_EMBD, N_HEAD, N_KV, HEAD_DIM, N_FF, N_LAYER = 64, 4, 2, 16, 96, 2
+
+
+def vocab_fields(path):
+    r = gguf.GGUFReader(path)
+    out = {}
+    for name in ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
+        f = r.fields[name]
+        out[name] = [f.contents(i) for i in range(len(f.data))] if hasattr(f, "contents") else None
+    for name in ("tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id"):
+        out[name] = int(r.fields[name].parts[-1][0])
+    return out
+
+
+def write(arch, out_dir, vocab):
+    rng = np.random.default_rng({"llama": 1, "qwen2": 2, "qwen3": 3}[arch])
+    n_vocab = len(vocab["tokenizer.ggml.tokens"])
+    path = out_dir / f"tiny-{arch}.gguf"
+    w = gguf.GGUFWriter(str(path), arch)
+    w.add_name(f"tiny {arch}")
+    w.add_context_length(256)
+    w.add_embedding_length(N_EMBD)
+    w.add_block_count(N_LAYER)
+    w.add_feed_forward_length(N_FF)
+    w.add_head_count(N_HEAD)
+    w.add_head_count_kv(N_KV)
+    w.add_key_length(HEAD_DIM)
+    w.add_value_length(HEAD_DIM)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_rope_freq_base(10000.0 if arch == "llama" else 1000000.0)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(vocab["tokenizer.ggml.tokens"])
+    w.add_token_scores(vocab["tokenizer.ggml.scores"])
+    w.add_token_types(vocab["tokenizer.ggml.token_type"])
+    w.add_bos_token_id(vocab["tokenizer.ggml.bos_token_id"])
+    w.add_eos_token_id(vocab["tokenizer.ggml.eos_token_id"])
+    w.add_unk_token_id(vocab["tokenizer.ggml.unknown_token_id"])
+
+    def t(name, *shape, scale=0.08, center=0.0):
+        w.add_tensor(name, (center + scale * rng.standard_normal(shape)).astype(np.float32))
+
+    q, kv = N_HEAD * HEAD_DIM, N_KV * HEAD_DIM
+    t("token_embd.weight", n_vocab, N_EMBD, scale=0.5)
+    t("output_norm.weight", N_EMBD, scale=0.1, center=1.0)
+    t("output.weight", n_vocab, N_EMBD, scale=0.2)
+    for il in range(N_LAYER):
+        b = f"blk.{il}."
+        t(b + "attn_norm.weight", N_EMBD, scale=0.1, center=1.0)
+        t(b + "attn_q.weight", q, N_EMBD, scale=0.15)
+        t(b + "attn_k.weight", kv, N_EMBD, scale=0.15)
+        t(b + "attn_v.weight", kv, N_EMBD, scale=0.15)
+        if arch == "qwen2":
+            t(b + "attn_q.bias", q, scale=0.3)
+            t(b + "attn_k.bias", kv, scale=0.3)
+            t(b + "attn_v.bias", kv, scale=0.3)
+        if arch == "qwen3":
+            t(b + "attn_q_norm.weight", HEAD_DIM, scale=0.1, center=1.0)
+            t(b + "attn_k_norm.weight", HEAD_DIM, scale=0.1, center=1.0)
+        t(b + "attn_output.weight", N_EMBD, q, scale=0.15)
+        t(b + "ffn_norm.weight", N_EMBD, scale=0.1, center=1.0)
+        t(b + "ffn_gate.weight", N_FF, N_EMBD, scale=0.15)
+        t(b + "ffn_up.weight", N_FF, N_EMBD, scale=0.15)
+        t(b + "ffn_down.weight", N_EMBD, N_FF, scale=0.15)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    out_dir, vocab_path = Path(sys.argv[1]), sys.argv[2]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    vocab = vocab_fields(vocab_path)
+    for arch in ARCHS:
+        print(write(arch, out_dir, vocab))
+
+
+if __name__ == "__main__":
+    main()

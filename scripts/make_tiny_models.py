@@ -2,7 +2,8 @@
 """Writes tiny GGUF models of the architectures brasa runs besides gemma3 (llama, qwen2, qwen3):
 real metadata keys and tensor names per family, random weights from a fixed seed (so every run
 writes the same bytes), and the SentencePiece vocabulary of llama.cpp's ggml-vocab-llama-spm.gguf.
-The tests compare brasa's logits on them with llama.cpp's (tests/reference/tiny/).
+The tests compare brasa's logits on them with llama.cpp's (tests/reference/tiny/). tiny-llama3
+adds Llama 3.1's RoPE frequency factors (rope_freqs.weight).
 
     .venv/bin/python scripts/make_tiny_models.py OUT_DIR VOCAB_GGUF
 
@@ -14,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import gguf
 
-ARCHS = ("llama", "qwen2", "qwen3")
+# File stem -> GGUF architecture. "llama3" is a llama with Llama 3.1's RoPE frequency factors.
+MODELS = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "llama3": "llama"}
+SEEDS = {"llama": 1, "qwen2": 2, "qwen3": 3, "llama3": 4}
 N_EMBD, N_HEAD, N_KV, HEAD_DIM, N_FF, N_LAYER = 64, 4, 2, 16, 96, 2
 
 
@@ -29,12 +32,13 @@ def vocab_fields(path):
     return out
 
 
-def write(arch, out_dir, vocab):
-    rng = np.random.default_rng({"llama": 1, "qwen2": 2, "qwen3": 3}[arch])
+def write(stem, out_dir, vocab):
+    arch = MODELS[stem]
+    rng = np.random.default_rng(SEEDS[stem])
     n_vocab = len(vocab["tokenizer.ggml.tokens"])
-    path = out_dir / f"tiny-{arch}.gguf"
+    path = out_dir / f"tiny-{stem}.gguf"
     w = gguf.GGUFWriter(str(path), arch)
-    w.add_name(f"tiny {arch}")
+    w.add_name(f"tiny {stem}")
     w.add_context_length(256)
     w.add_embedding_length(N_EMBD)
     w.add_block_count(N_LAYER)
@@ -60,6 +64,9 @@ def write(arch, out_dir, vocab):
     t("token_embd.weight", n_vocab, N_EMBD, scale=0.5)
     t("output_norm.weight", N_EMBD, scale=0.1, center=1.0)
     t("output.weight", n_vocab, N_EMBD, scale=0.2)
+    if stem == "llama3":
+        # Llama 3.1's divisors grow from 1 (high frequencies) to 8 (low ones).
+        w.add_tensor("rope_freqs.weight", np.linspace(1.0, 8.0, HEAD_DIM // 2).astype(np.float32))
     for il in range(N_LAYER):
         b = f"blk.{il}."
         t(b + "attn_norm.weight", N_EMBD, scale=0.1, center=1.0)
@@ -91,8 +98,8 @@ def main():
     out_dir, vocab_path = Path(sys.argv[1]), sys.argv[2]
     out_dir.mkdir(parents=True, exist_ok=True)
     vocab = vocab_fields(vocab_path)
-    for arch in ARCHS:
-        print(write(arch, out_dir, vocab))
+    for stem in MODELS:
+        print(write(stem, out_dir, vocab))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 //            (position fastest);
 //   v heads: copied to the V cache.
 // Token t is at position pos0 + t. RoPE as in rope.wgsl: pair i (< n_rot / 2) rotates by
-// theta = pos * base^(-2i / n_rot) * freq_scale; mode 0 (NeoX) pairs (i, i + n_rot / 2),
+// theta = pos * base^(-2i / n_rot) * freq_scale / freq_factors[i] (the factors are Llama 3.1's
+// rope_freqs, all 1 for other models); mode 0 (NeoX) pairs (i, i + n_rot / 2),
 // mode 1 (normal) pairs (2i, 2i + 1); dims >= n_rot are only normed.
 // Entry points: `main` (with the q/k norms, Gemma 3 / Qwen 3) and `main_plain` (without).
 // One workgroup per (token, slot), slot < n_head: a q head, else a kv head (its k and v).
@@ -38,6 +39,8 @@ struct QkRopeParams {
 @group(0) @binding(6) var<storage, read_write> k_cache: array<f32>;
 // V cache: [capacity, n_kv_head, head_dim] f32.
 @group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
+// Per-pair frequency divisors: [n_rot / 2] f32.
+@group(0) @binding(8) var<storage, read> freq_factors: array<f32>;
 
 const WG: u32 = 128u;
 var<workgroup> red: array<f32, 128>;
@@ -77,7 +80,7 @@ fn rotate_and_store(lid: u32, pos: u32, is_q: bool, q_base: u32, k_base: u32) {
     let half = params.n_rot / 2u;
     for (var i = lid; i < half; i += WG) {
         let inv_freq = exp2(-2.0 * f32(i) / f32(params.n_rot) * params.log2_base);
-        let theta = f32(pos) * inv_freq * params.freq_scale;
+        let theta = f32(pos) * inv_freq * params.freq_scale / freq_factors[i];
         let kr = round(theta * INV_TWO_PI);
         let a = (theta - kr * TWO_PI_HI) - kr * TWO_PI_LO;
         let c = cos(a);

@@ -122,8 +122,13 @@ fn qk_rope_matches_norms_rope_and_cache_writes() {
             eps: 1e-6,
         };
         let norms = with_norms.then_some(QkNorms { q: &qn, k: &kn });
+        // Llama 3.1-style frequency divisors on the cases with norms, ones on the others.
+        let half = n_rot as usize / 2;
+        let factors_v: Vec<f32> = if with_norms { rng.vec(half, 1.0, 8.0) } else { vec![1.0; half] };
+        let factors = g.ctx.create_weight("rope_freqs", QuantType::F32, 1, half as u64).unwrap();
+        g.ctx.write_weight(&factors, 0, bytemuck::cast_slice(&factors_v)).unwrap();
         let mut batch = g.kernels.batch(&g.ctx);
-        batch.qk_rope(&args, &qb, &kb, &vb, norms, &kcb, &vcb);
+        batch.qk_rope(&args, &qb, &kb, &vb, norms, &factors, &kcb, &vcb);
         batch.submit().unwrap();
 
         // The unfused ops in f64: per-head norm, RoPE, then the cache layouts.
@@ -133,8 +138,9 @@ fn qk_rope_matches_norms_rope_and_cache_writes() {
             k_ref = reference::rms_norm(&k_ref, &kn_v, 1e-6);
         }
         let neox = mode == RopeMode::Neox;
-        reference::rope(&mut q_ref, neox, tu, nhu, hdu, n_rot as usize, pos0 as usize, 10_000.0, 1.0);
-        reference::rope(&mut k_ref, neox, tu, nkvu, hdu, n_rot as usize, pos0 as usize, 10_000.0, 1.0);
+        let f = Some(factors_v.as_slice());
+        reference::rope(&mut q_ref, neox, tu, nhu, hdu, n_rot as usize, pos0 as usize, 10_000.0, 1.0, f);
+        reference::rope(&mut k_ref, neox, tu, nkvu, hdu, n_rot as usize, pos0 as usize, 10_000.0, 1.0, f);
         let (mut kc_ref, mut vc_ref) = (k_cache0.clone(), v_cache0.clone());
         for ti in 0..tu {
             let pos = pos0 as usize + ti;
@@ -171,7 +177,7 @@ fn rope_neox_and_normal() {
             batch.rope(&xb, mode, nt as u32, nh as u32, hd as u32, nr as u32, pos0 as u32, base, fs);
             batch.submit().unwrap();
             let mut want = x.clone();
-            reference::rope(&mut want, mode == RopeMode::Neox, nt, nh, hd, nr, pos0, base, fs);
+            reference::rope(&mut want, mode == RopeMode::Neox, nt, nh, hd, nr, pos0, base, fs, None);
             // The angle is computed in f32 like llama.cpp: its absolute error is about
             // pos * 2^-23 * a few (<= 2e-3 rad at pos 2016), and a rotation by an angle error e
             // moves a unit-scale value by at most e.

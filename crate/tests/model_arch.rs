@@ -1,4 +1,5 @@
-//! The llama, qwen2 and qwen3 architectures against llama.cpp, on tiny models written by
+//! The llama (also with Llama 3.1's RoPE frequency factors), qwen2 and qwen3 architectures
+//! against llama.cpp, on tiny models written by
 //! scripts/make_tiny_models.py (random F32 weights from a fixed seed, real tensor names and
 //! metadata, llama.cpp's SentencePiece test vocabulary): brasa's logits at every position of a
 //! 20-token sequence against llama.cpp's (tests/reference/tiny/logits.json), and against
@@ -31,7 +32,7 @@ fn models_dir() -> Option<PathBuf> {
         return None;
     }
     let dir = root.join("target/tiny-models");
-    if !["llama", "qwen2", "qwen3"].iter().all(|a| dir.join(format!("tiny-{a}.gguf")).exists()) {
+    if !["llama", "qwen2", "qwen3", "llama3"].iter().all(|a| dir.join(format!("tiny-{a}.gguf")).exists()) {
         let out = Command::new(&python)
             .arg(root.join("scripts/make_tiny_models.py"))
             .arg(&dir)
@@ -64,7 +65,7 @@ fn tiny_models_match_llama_cpp() {
             path.display()
         );
         let (engine, model) = load_gpu(&path);
-        assert_eq!(model.hp.arch.name(), arch);
+        assert_eq!(model.hp.arch.name(), want["arch"].as_str().unwrap());
         // Prefill in chunks of 7 (tiled matmul), and token by token (the decode mat-vec path)
         // over the first 6 positions.
         let mut session =

@@ -56,8 +56,9 @@ impl Batch<'_> {
     /// `[n_tokens, n_kv_head, head_dim]`: q and k heads are RMS-normed with `norms` (when
     /// given) and rotated (token t at position `pos0 + t`, as [`Batch::rope`]); the keys go to
     /// `k_cache [n_kv_head, head_dim, capacity]` (position fastest) and the values to
-    /// `v_cache [capacity, n_kv_head, head_dim]`, at positions `pos0 ..`. One dispatch instead
-    /// of two norms, two RoPEs and two cache writes.
+    /// `v_cache [capacity, n_kv_head, head_dim]`, at positions `pos0 ..`. Pair i's frequency is
+    /// divided by `freq_factors[i]` (F32 `[1, n_rot / 2]`: Llama 3.1's `rope_freqs`, else ones).
+    /// One dispatch instead of two norms, two RoPEs and two cache writes.
     #[allow(clippy::too_many_arguments)]
     pub fn qk_rope(
         &mut self,
@@ -66,9 +67,21 @@ impl Batch<'_> {
         k: &wgpu::Buffer,
         v: &wgpu::Buffer,
         norms: Option<QkNorms>,
+        freq_factors: &GpuWeight,
         k_cache: &wgpu::Buffer,
         v_cache: &wgpu::Buffer,
     ) {
+        let f = freq_factors;
+        if f.ty != QuantType::F32 || f.rows != 1 || f.cols != (a.n_rot / 2) as u64 || f.parts.len() != 1 {
+            return self.fail(Error::InvalidArgument(format!(
+                "qk_rope frequency factors {:?} must be F32 [1, {}], are {} [{}, {}]",
+                f.name,
+                a.n_rot / 2,
+                f.ty.name(),
+                f.rows,
+                f.cols
+            )));
+        }
         let hd = a.head_dim;
         if hd == 0 || hd > 512 || a.n_rot == 0 || !a.n_rot.is_multiple_of(2) || a.n_rot > hd {
             return self.fail(Error::InvalidArgument(format!(
@@ -128,7 +141,7 @@ impl Batch<'_> {
             eps: a.eps,
             _pad: 0,
         };
-        let io = [(1, q), (2, k), (3, v), (6, k_cache), (7, v_cache)];
+        let io = [(1, q), (2, k), (3, v), (6, k_cache), (7, v_cache), (8, &f.parts[0].buffer)];
         match norms {
             Some(n) => {
                 // Every head's workgroup loads its norm vector.

@@ -144,7 +144,7 @@ impl ForwardBuffers {
                 (Some(q), Some(k)) => Some(QkNorms { q, k }),
                 _ => None,
             };
-            b.qk_rope(&prologue, &self.q, &self.k, &self.v, norms, kc, vc);
+            b.qk_rope(&prologue, &self.q, &self.k, &self.v, norms, &w.rope_factors, kc, vc);
             let args = AttentionArgs {
                 n_tokens,
                 pos0,

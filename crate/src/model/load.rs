@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, GgufReader, TensorBytes};
 use crate::gpu::{GpuContext, GpuWeight};
 use crate::model::hparams::HParams;
+use crate::model::weights::ROPE_FACTORS;
 use crate::model::weights::{assemble, expected_tensors, matrix_shape, Model};
 use crate::quant::{BlockRepacker, QuantType};
 use crate::tokenizer::Tokenizer;
@@ -139,14 +140,6 @@ impl Receiving {
                 tokenizer.vocab_size()
             )));
         }
-        // Llama 3.1+ divide RoPE frequencies by per-dimension factors; without them the model
-        // would run, subtly wrong. Refuse rather than guess.
-        if file.tensor("rope_freqs.weight").is_some() {
-            return Err(Error::InvalidModel(
-                "RoPE frequency factors (rope_freqs.weight, Llama 3.1 and later) are not supported yet"
-                    .into(),
-            ));
-        }
         let expected = expected_tensors(&hp);
         let mut incoming: Vec<Option<Incoming>> = (0..file.tensors.len()).map(|_| None).collect();
         let mut weight_bytes = 0;
@@ -172,6 +165,15 @@ impl Receiving {
             let repacker = BlockRepacker::new(ty, *rows, *cols, MAX_PIECE)?;
             incoming[i] = Some(Incoming { weight, repacker });
         }
+        // RoPE frequency divisors: the file's (Llama 3.1+), else ones, so one kernel serves all.
+        let mut done = HashMap::new();
+        if file.tensor(ROPE_FACTORS).is_none() {
+            let half = hp.head_dim as u64 / 2;
+            let ones = ctx.create_weight(ROPE_FACTORS, QuantType::F32, 1, half)?;
+            ctx.write_weight(&ones, 0, bytemuck::cast_slice(&vec![1.0f32; half as usize]))?;
+            weight_bytes += ones.row_bytes;
+            done.insert(ROPE_FACTORS.to_string(), ones);
+        }
         let name = file.metadata.opt_str("general.name")?.unwrap_or("").to_string();
         // A broken template must not stop plain completions: chat then reports the error.
         let chat_template = match ChatTemplate::for_model(&file.metadata, &tokenizer) {
@@ -187,7 +189,7 @@ impl Receiving {
             chat_template,
             name,
             incoming,
-            done: HashMap::new(),
+            done,
             weight_bytes,
             gguf_weight_bytes,
             unflushed: 0,

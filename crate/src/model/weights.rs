@@ -39,12 +39,18 @@ pub struct LayerWeights {
     pub post_ffn_norm: Option<GpuWeight>,
 }
 
+/// The RoPE frequency divisors' tensor name (`[head_dim / 2]` F32, Llama 3.1+).
+pub const ROPE_FACTORS: &str = "rope_freqs.weight";
+
 pub struct ModelWeights {
     /// `[n_vocab, n_embd]`
     pub token_embd: GpuWeight,
     pub output_norm: GpuWeight,
     /// `[n_vocab, n_embd]`; `None` when tied to `token_embd`.
     pub output: Option<GpuWeight>,
+    /// `[1, head_dim / 2]`: RoPE pair i's frequency is divided by element i (ones when the file
+    /// has no `rope_freqs.weight`).
+    pub rope_factors: GpuWeight,
     pub layers: Vec<LayerWeights>,
 }
 
@@ -82,6 +88,7 @@ pub fn expected_tensors(hp: &HParams) -> Vec<(String, u64, u64, bool)> {
         ("token_embd.weight".to_string(), v, e, true),
         ("output_norm.weight".to_string(), 1, e, true),
         ("output.weight".to_string(), v, e, false),
+        (ROPE_FACTORS.to_string(), 1, hd / 2, false),
     ];
     for il in 0..hp.n_layer {
         let n = |s: &str| format!("blk.{il}.{s}.weight");
@@ -151,6 +158,7 @@ pub fn assemble(hp: &HParams, mut by_name: HashMap<String, GpuWeight>) -> Result
     Ok(ModelWeights {
         token_embd: take("token_embd.weight".into())?,
         output_norm: take("output_norm.weight".into())?,
+        rope_factors: take(ROPE_FACTORS.into())?,
         output: by_name.remove("output.weight"),
         layers,
     })

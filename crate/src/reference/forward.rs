@@ -52,10 +52,20 @@ pub fn silu(x: f64) -> f64 {
 }
 
 /// Rotates one head in place: `pos` is the token position, `n_rot` the rotated dimensions.
-pub fn rope(head: &mut [f32], layout: RopeLayout, pos: u32, n_rot: usize, base: f32, freq_scale: f32) {
+pub fn rope(
+    head: &mut [f32],
+    layout: RopeLayout,
+    pos: u32,
+    n_rot: usize,
+    base: f32,
+    freq_scale: f32,
+    factors: Option<&[f32]>,
+) {
     let half = n_rot / 2;
     for i in 0..half {
-        let theta = pos as f64 * freq_scale as f64 * (base as f64).powf(-2.0 * i as f64 / n_rot as f64);
+        let factor = factors.map_or(1.0, |f| f[i] as f64);
+        let theta =
+            pos as f64 * freq_scale as f64 * (base as f64).powf(-2.0 * i as f64 / n_rot as f64) / factor;
         let (sin, cos) = theta.sin_cos();
         let (a, b) = match layout {
             RopeLayout::NeoX => (i, i + half),
@@ -145,7 +155,8 @@ impl CpuModel {
                             let normed = rms_norm(head, &self.lt(il, norm)?.data, hp.rms_eps);
                             head.copy_from_slice(&normed);
                         }
-                        rope(head, hp.traits.rope, p as u32, hd, base, hp.rope_freq_scale);
+                        let factors = self.tensors.get("rope_freqs.weight").map(|t| t.data.as_slice());
+                        rope(head, hp.traits.rope, p as u32, hd, base, hp.rope_freq_scale, factors);
                     }
                 }
                 qs.push(q);

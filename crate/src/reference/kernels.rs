@@ -31,7 +31,8 @@ pub fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
 }
 
 /// RoPE on x: `[n_tokens, n_heads, head_dim]`, in place. `neox`: pairs (i, i + n_rot/2), else
-/// (2i, 2i + 1). theta = (pos0 + t) · base^(-2i/n_rot) · freq_scale.
+/// (2i, 2i + 1). theta = (pos0 + t) · base^(-2i/n_rot) · freq_scale / factors[i] (factors: 1
+/// when `None`).
 #[allow(clippy::too_many_arguments)]
 pub fn rope(
     x: &mut [f32],
@@ -43,6 +44,7 @@ pub fn rope(
     pos0: usize,
     base: f32,
     freq_scale: f32,
+    factors: Option<&[f32]>,
 ) {
     let half = n_rot / 2;
     for t in 0..n_tokens {
@@ -50,7 +52,9 @@ pub fn rope(
         for h in 0..n_heads {
             let row = &mut x[(t * n_heads + h) * head_dim..][..head_dim];
             for i in 0..half {
-                let theta = pos * (base as f64).powf(-2.0 * i as f64 / n_rot as f64) * freq_scale as f64;
+                let factor = factors.map_or(1.0, |f| f[i] as f64);
+                let theta =
+                    pos * (base as f64).powf(-2.0 * i as f64 / n_rot as f64) * freq_scale as f64 / factor;
                 let (s, c) = theta.sin_cos();
                 let (i0, i1) = if neox { (i, i + half) } else { (2 * i, 2 * i + 1) };
                 let (a, b) = (row[i0] as f64, row[i1] as f64);

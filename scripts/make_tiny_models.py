@@ -3,7 +3,8 @@
 real metadata keys and tensor names per family, random weights from a fixed seed (so every run
 writes the same bytes), and the SentencePiece vocabulary of llama.cpp's ggml-vocab-llama-spm.gguf.
 The tests compare brasa's logits on them with llama.cpp's (tests/reference/tiny/). tiny-llama3
-adds Llama 3.1's RoPE frequency factors (rope_freqs.weight).
+adds Llama 3.1's RoPE frequency factors (rope_freqs.weight); tiny-gemma2 has 4 layers so that
+its alternating local/global attention has two of each.
 
     .venv/bin/python scripts/make_tiny_models.py OUT_DIR VOCAB_GGUF
 
@@ -16,9 +17,9 @@ import numpy as np
 import gguf
 
 # File stem -> GGUF architecture. "llama3" is a llama with Llama 3.1's RoPE frequency factors.
-MODELS = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "llama3": "llama"}
-SEEDS = {"llama": 1, "qwen2": 2, "qwen3": 3, "llama3": 4}
-N_EMBD, N_HEAD, N_KV, HEAD_DIM, N_FF, N_LAYER = 64, 4, 2, 16, 96, 2
+MODELS = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "llama3": "llama", "gemma": "gemma", "gemma2": "gemma2"}
+SEEDS = {"llama": 1, "qwen2": 2, "qwen3": 3, "llama3": 4, "gemma": 5, "gemma2": 6}
+N_EMBD, N_HEAD, N_KV, HEAD_DIM, N_FF = 64, 4, 2, 16, 96
 
 
 def vocab_fields(path):
@@ -41,14 +42,21 @@ def write(stem, out_dir, vocab):
     w.add_name(f"tiny {stem}")
     w.add_context_length(256)
     w.add_embedding_length(N_EMBD)
-    w.add_block_count(N_LAYER)
+    n_layer = 4 if arch == "gemma2" else 2
+    w.add_block_count(n_layer)
     w.add_feed_forward_length(N_FF)
     w.add_head_count(N_HEAD)
     w.add_head_count_kv(N_KV)
     w.add_key_length(HEAD_DIM)
     w.add_value_length(HEAD_DIM)
     w.add_layer_norm_rms_eps(1e-6)
-    w.add_rope_freq_base(10000.0 if arch == "llama" else 1000000.0)
+    w.add_rope_freq_base(1000000.0 if arch.startswith("qwen") else 10000.0)
+    if arch == "gemma2":
+        # Small caps and window so that soft-capping and the local layers change the logits of
+        # a 20-token test sequence (real files: 50, 30 and 4096).
+        w.add_float32("gemma2.attn_logit_softcapping", 1.5)
+        w.add_float32("gemma2.final_logit_softcapping", 10.0)
+        w.add_uint32("gemma2.attention.sliding_window", 8)
     w.add_tokenizer_model("llama")
     w.add_token_list(vocab["tokenizer.ggml.tokens"])
     w.add_token_scores(vocab["tokenizer.ggml.scores"])
@@ -63,11 +71,12 @@ def write(stem, out_dir, vocab):
     q, kv = N_HEAD * HEAD_DIM, N_KV * HEAD_DIM
     t("token_embd.weight", n_vocab, N_EMBD, scale=0.5)
     t("output_norm.weight", N_EMBD, scale=0.1, center=1.0)
-    t("output.weight", n_vocab, N_EMBD, scale=0.2)
+    if not arch.startswith("gemma"):  # Gemma ties the LM head to the embedding
+        t("output.weight", n_vocab, N_EMBD, scale=0.2)
     if stem == "llama3":
         # Llama 3.1's divisors grow from 1 (high frequencies) to 8 (low ones).
         w.add_tensor("rope_freqs.weight", np.linspace(1.0, 8.0, HEAD_DIM // 2).astype(np.float32))
-    for il in range(N_LAYER):
+    for il in range(n_layer):
         b = f"blk.{il}."
         t(b + "attn_norm.weight", N_EMBD, scale=0.1, center=1.0)
         t(b + "attn_q.weight", q, N_EMBD, scale=0.15)
@@ -85,6 +94,9 @@ def write(stem, out_dir, vocab):
         t(b + "ffn_gate.weight", N_FF, N_EMBD, scale=0.15)
         t(b + "ffn_up.weight", N_FF, N_EMBD, scale=0.15)
         t(b + "ffn_down.weight", N_EMBD, N_FF, scale=0.15)
+        if arch == "gemma2":
+            t(b + "post_attention_norm.weight", N_EMBD, scale=0.1, center=1.0)
+            t(b + "post_ffw_norm.weight", N_EMBD, scale=0.1, center=1.0)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

@@ -2,12 +2,13 @@
 //   gated_gelu / gated_silu: out[i] = act(gate[i]) * up[i]
 //   add_inplace:             y[i] += x[i]
 //   add_bias:                y[i] += x[i % cols]  (a bias vector on every row of y)
+//   softcap:                 y[i] = cap * tanh(y[i] / cap)  (Gemma 2's final logits)
 // Grid: (x, y) = blocks of 256 elements (2D because of the 65535 per-dimension limit).
 
 struct ElementwiseParams {
     n: u32,
     cols: u32, // add_bias only
-    _pad1: u32,
+    cap: f32, // softcap only
     _pad2: u32,
 }
 
@@ -83,5 +84,19 @@ fn add_bias(
     let i = element(wid, nwg, lid);
     if (i < params.n) {
         acc[i] += addend[i % params.cols];
+    }
+}
+
+@compute @workgroup_size(256)
+fn softcap(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let i = element(wid, nwg, lid);
+    if (i < params.n) {
+        // tanh saturates long before |x| = 15; the clamp keeps GPUs that return NaN for large
+        // arguments honest (as in gelu_tanh).
+        acc[i] = params.cap * tanh(clamp(acc[i] / params.cap, -15.0, 15.0));
     }
 }

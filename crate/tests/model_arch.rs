@@ -1,4 +1,4 @@
-//! The llama (also with Llama 3.1's RoPE frequency factors), qwen2 and qwen3 architectures
+//! The llama (also with Llama 3.1's RoPE frequency factors), qwen2, qwen3, gemma and gemma2 architectures
 //! against llama.cpp, on tiny models written by
 //! scripts/make_tiny_models.py (random F32 weights from a fixed seed, real tensor names and
 //! metadata, llama.cpp's SentencePiece test vocabulary): brasa's logits at every position of a
@@ -17,11 +17,16 @@ use brasa::generate::{Session, SessionOptions};
 use brasa::reference::forward::CpuModel;
 use common::*;
 
-/// Budget for |brasa − llama.cpp| per logit (values around ±7, logsumexp ≈ 11.7). Both compute
-/// in f32 from the same F32 weights and f32 K/V; summation orders differ over 64–96-long dot
-/// products and 2 layers: measured ≤ 5e-6. A wrong RoPE pairing, missing bias or norm moves
-/// logits by > 0.1.
+/// Budget for |brasa − llama.cpp| per logit, relative to max(1, |logit|) (logits up to ±28 on
+/// the tied Gemma model, ±7 elsewhere). Both compute in f32 from the same F32 weights and f32
+/// K/V; summation orders differ over 64–96-long dot products: measured ≤ 1e-6 for the SiLU
+/// families. A wrong RoPE pairing, missing bias, norm or cap moves logits by > 0.1.
 const LOGIT_TOLERANCE: f64 = 1e-4;
+/// For GELU families: llama.cpp's CPU GELU looks its result up in a table indexed by the input
+/// rounded to f16 (ggml's `GGML_GELU_FP16`), a relative error up to ~5e-4 per activation that
+/// brasa (exact tanh-GELU in f32) does not make: measured ≤ 1.6e-4 (gemma), 6e-5 (gemma2),
+/// while brasa agrees with its own f64 reference forward pass within 1e-4 normalized.
+const GELU_LOGIT_TOLERANCE: f64 = 1e-3;
 
 fn models_dir() -> Option<PathBuf> {
     let root = repo_root();
@@ -32,7 +37,10 @@ fn models_dir() -> Option<PathBuf> {
         return None;
     }
     let dir = root.join("target/tiny-models");
-    if !["llama", "qwen2", "qwen3", "llama3"].iter().all(|a| dir.join(format!("tiny-{a}.gguf")).exists()) {
+    if !["llama", "qwen2", "qwen3", "llama3", "gemma", "gemma2"]
+        .iter()
+        .all(|a| dir.join(format!("tiny-{a}.gguf")).exists())
+    {
         let out = Command::new(&python)
             .arg(root.join("scripts/make_tiny_models.py"))
             .arg(&dir)
@@ -74,32 +82,38 @@ fn tiny_models_match_llama_cpp() {
         let mut one_by_one =
             Session::new(&engine, model.clone(), SessionOptions { ctx_size: 64, max_batch: 1 }).unwrap();
         let decoded = pollster::block_on(one_by_one.logits(&tokens[..6])).unwrap();
+        let tolerance = if model.hp.traits.act == brasa::model::hparams::Act::GeluTanh {
+            GELU_LOGIT_TOLERANCE
+        } else {
+            LOGIT_TOLERANCE
+        };
         let mut worst = 0f64;
         for (p, pos) in want["positions"].as_array().unwrap().iter().enumerate() {
             for pair in pos["top"].as_array().unwrap().iter().filter(|_| p < decoded.len()) {
                 let (id, l) = (pair[0].as_u64().unwrap() as usize, pair[1].as_f64().unwrap());
-                let d = (decoded[p][id] as f64 - l).abs();
+                let d = (decoded[p][id] as f64 - l).abs() / l.abs().max(1.0);
                 worst = worst.max(d);
-                assert!(d <= LOGIT_TOLERANCE, "{arch}, decode path, position {p}, token {id}: {d}");
+                assert!(d <= tolerance, "{arch}, decode path, position {p}, token {id}: {d}");
             }
             let row = &logits[p];
             let lse = {
                 let m = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
                 m + row.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln()
             };
-            worst = worst.max((lse - pos["logsumexp"].as_f64().unwrap()).abs());
+            let want_lse = pos["logsumexp"].as_f64().unwrap();
+            worst = worst.max((lse - want_lse).abs() / want_lse.abs().max(1.0));
             for pair in pos["top"].as_array().unwrap() {
                 let (id, l) = (pair[0].as_u64().unwrap() as usize, pair[1].as_f64().unwrap());
-                let d = (row[id] as f64 - l).abs();
+                let d = (row[id] as f64 - l).abs() / l.abs().max(1.0);
                 worst = worst.max(d);
                 assert!(
-                    d <= LOGIT_TOLERANCE,
+                    d <= tolerance,
                     "{arch}, position {p}, token {id}: brasa {} vs llama.cpp {l}",
                     row[id]
                 );
             }
         }
-        eprintln!("{arch}: worst |brasa − llama.cpp| over top-20 logits and logsumexp: {worst:.2e}");
+        eprintln!("{arch}: worst relative |brasa − llama.cpp| over top-20 logits and logsumexp: {worst:.2e}");
 
         // And the CPU f64 forward pass of the same file.
         let cpu = CpuModel::load(&path).unwrap().forward(&tokens).unwrap();

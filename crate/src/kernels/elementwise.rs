@@ -10,7 +10,9 @@ pub(crate) struct ElementwiseParams {
     pub n: u32,
     /// Row length (add_bias only).
     pub cols: u32,
-    pub _pad: [u32; 2],
+    /// The cap (softcap only).
+    pub cap: f32,
+    pub _pad: u32,
 }
 
 impl Batch<'_> {
@@ -34,7 +36,7 @@ impl Batch<'_> {
         let Some(groups) = self.elementwise_grid(n) else {
             return;
         };
-        let params = ElementwiseParams { n, cols: 0, _pad: [0; 2] };
+        let params = ElementwiseParams { n, cols: 0, cap: 0.0, _pad: 0 };
         self.dispatch(PipelineKey::GatedAct(act), &params, &[(1, gate), (2, up), (3, out)], groups);
     }
 
@@ -47,7 +49,7 @@ impl Batch<'_> {
         let Some(groups) = self.elementwise_grid(n) else {
             return;
         };
-        let params = ElementwiseParams { n, cols: 0, _pad: [0; 2] };
+        let params = ElementwiseParams { n, cols: 0, cap: 0.0, _pad: 0 };
         self.dispatch(PipelineKey::AddInplace, &params, &[(4, y), (5, x)], groups);
     }
 
@@ -66,8 +68,23 @@ impl Batch<'_> {
             return;
         };
         self.weight_read(bias.row_bytes);
-        let params = ElementwiseParams { n: n as u32, cols: bias.cols as u32, _pad: [0; 2] };
+        let params = ElementwiseParams { n: n as u32, cols: bias.cols as u32, cap: 0.0, _pad: 0 };
         self.dispatch(PipelineKey::AddBias, &params, &[(4, y), (5, &bias.parts[0].buffer)], groups);
+    }
+
+    /// `y[i] = cap · tanh(y[i] / cap)` for `i < n` (Gemma 2's final logit soft-capping).
+    pub fn softcap(&mut self, y: &wgpu::Buffer, n: u32, cap: f32) {
+        if !(cap > 0.0 && cap.is_finite()) {
+            return self.fail(Error::InvalidArgument(format!("softcap: cap {cap}")));
+        }
+        if n == 0 || !self.need("softcap y", y, n as u64 * 4) {
+            return;
+        }
+        let Some(groups) = self.elementwise_grid(n) else {
+            return;
+        };
+        let params = ElementwiseParams { n, cols: 0, cap, _pad: 0 };
+        self.dispatch(PipelineKey::Softcap, &params, &[(4, y)], groups);
     }
 
     /// `dst[dst_row0 + i, :] = src[i, :]` for `i < n_rows`, rows of `row_elems` f32 (KV cache

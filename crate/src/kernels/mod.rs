@@ -77,6 +77,8 @@ pub enum PipelineKey {
     AddInplace,
     /// A bias vector added to every row: shaders/elementwise.wgsl.
     AddBias,
+    /// `cap · tanh(y / cap)` in place: shaders/elementwise.wgsl.
+    Softcap,
     /// q/k norms + RoPE + K/V cache writes: shaders/qk_rope.wgsl.
     QkRope {
         norm: bool,

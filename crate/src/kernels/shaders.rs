@@ -82,6 +82,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(Activation::Silu),
             PipelineKey::AddInplace,
             PipelineKey::AddBias,
+            PipelineKey::Softcap,
             PipelineKey::AddNorm { post_norm: true },
             PipelineKey::AddNorm { post_norm: false },
             PipelineKey::QkRope { norm: true },
@@ -105,9 +106,10 @@ impl PipelineKey {
             PipelineKey::QkRope { .. } => (None, Family::QkRope),
             PipelineKey::Rope => (None, Family::Rope),
             PipelineKey::Attention { .. } => (None, Family::Attention),
-            PipelineKey::GatedAct(_) | PipelineKey::AddInplace | PipelineKey::AddBias => {
-                (None, Family::Elementwise)
-            }
+            PipelineKey::GatedAct(_)
+            | PipelineKey::AddInplace
+            | PipelineKey::AddBias
+            | PipelineKey::Softcap => (None, Family::Elementwise),
             PipelineKey::Penalty => (None, Family::Penalty),
             PipelineKey::Sample => (None, Family::Sample),
             PipelineKey::Nll => (None, Family::Nll),
@@ -142,6 +144,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(Activation::Silu) => "gated_silu",
             PipelineKey::AddInplace => "add_inplace",
             PipelineKey::AddBias => "add_bias",
+            PipelineKey::Softcap => "softcap",
             PipelineKey::AddNorm { post_norm: false } => "main_plain",
             PipelineKey::QkRope { norm: false } => "main_plain",
             _ => "main",
@@ -166,6 +169,7 @@ impl PipelineKey {
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
             PipelineKey::AddInplace => "add_inplace".into(),
             PipelineKey::AddBias => "add_bias".into(),
+            PipelineKey::Softcap => "softcap".into(),
             PipelineKey::Penalty => "penalty".into(),
             PipelineKey::Sample => "sample".into(),
             PipelineKey::Nll => "nll".into(),
@@ -190,7 +194,10 @@ impl PipelineKey {
             PipelineKey::Attention { .. } => {
                 ("AttentionParams", size_of::<super::attention::AttentionParams>())
             }
-            PipelineKey::GatedAct(_) | PipelineKey::AddInplace | PipelineKey::AddBias => {
+            PipelineKey::GatedAct(_)
+            | PipelineKey::AddInplace
+            | PipelineKey::AddBias
+            | PipelineKey::Softcap => {
                 ("ElementwiseParams", size_of::<super::elementwise::ElementwiseParams>())
             }
             PipelineKey::Penalty => ("PenaltyParams", size_of::<super::penalty::PenaltyParams>()),

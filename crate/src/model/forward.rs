@@ -153,7 +153,7 @@ impl ForwardBuffers {
                 head_dim: hd,
                 window: if hp.is_swa_layer(il) { hp.sliding_window } else { 0 },
                 scale: hp.attn_scale,
-                softcap: 0.0,
+                softcap: hp.attn_softcap,
                 k_capacity: self.ctx_size,
             };
             b.attention(&self.q, kc, vc, &self.attn, &args);
@@ -181,5 +181,8 @@ impl ForwardBuffers {
         let e = m.hp.n_embd as u64 * F32;
         b.copy_buffer(&self.xn, rows.first as u64 * e, &self.head_in, 0, rows.count as u64 * e);
         b.matmul(m.weights.lm_head(), &self.head_in, &self.logits, rows.count);
+        if m.hp.final_logit_softcap > 0.0 {
+            b.softcap(&self.logits, rows.count * m.hp.n_vocab, m.hp.final_logit_softcap);
+        }
     }
 }

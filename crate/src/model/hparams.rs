@@ -44,6 +44,8 @@ pub struct ArchTraits {
 /// The architectures brasa can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arch {
+    Gemma,
+    Gemma2,
     Gemma3,
     /// Llama 2/3, SmolLM/SmolLM2, TinyLlama, Mistral 7B.
     Llama,
@@ -56,6 +58,8 @@ pub enum Arch {
 impl Arch {
     pub fn from_name(name: &str) -> Result<Self> {
         match name {
+            "gemma" => Ok(Arch::Gemma),
+            "gemma2" => Ok(Arch::Gemma2),
             "gemma3" => Ok(Arch::Gemma3),
             "llama" => Ok(Arch::Llama),
             "qwen2" => Ok(Arch::Qwen2),
@@ -66,6 +70,8 @@ impl Arch {
 
     pub fn name(self) -> &'static str {
         match self {
+            Arch::Gemma => "gemma",
+            Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
             Arch::Llama => "llama",
             Arch::Qwen2 => "qwen2",
@@ -83,6 +89,15 @@ impl Arch {
                 scale_embeddings: true,
                 sliding_window_pattern: 6,
                 qkv_bias: false,
+            },
+            // Gemma 2: post-norms, soft-capping (attention and final logits: metadata), every
+            // other layer local; Gemma 1: plain pre-norm blocks with Gemma's embedding scale.
+            Arch::Gemma2 => ArchTraits { qk_norm: false, sliding_window_pattern: 2, ..Arch::Gemma3.traits() },
+            Arch::Gemma => ArchTraits {
+                post_norms: false,
+                qk_norm: false,
+                sliding_window_pattern: 0,
+                ..Arch::Gemma3.traits()
             },
             // Pre-norm blocks, SiLU gating, no embedding scale; they differ in RoPE pairing,
             // q/k/v biases and q/k norms (llama.cpp's llama.cpp / qwen2.cpp / qwen3.cpp graphs).
@@ -127,6 +142,8 @@ pub struct HParams {
     pub attn_scale: f32,
     /// `cap · tanh(logit / cap)` on the output logits (0: none).
     pub final_logit_softcap: f32,
+    /// `cap · tanh(score / cap)` on the attention scores, after the scale (0: none; Gemma 2).
+    pub attn_softcap: f32,
 }
 
 impl HParams {
@@ -137,6 +154,7 @@ impl HParams {
         let a = arch.name();
         let key = |k: &str| format!("{a}.{k}");
         let n_embd = md.get_u32(&key("embedding_length"))?;
+        let n_layer = md.get_u32(&key("block_count"))?;
         let n_head = md.get_u32(&key("attention.head_count"))?;
         let n_head_kv = md.opt_u32(&key("attention.head_count_kv"))?.unwrap_or(n_head);
         let head_dim = md.opt_u32(&key("attention.key_length"))?.unwrap_or(n_embd / n_head.max(1));
@@ -149,26 +167,45 @@ impl HParams {
                 return Err(Error::InvalidModel(format!("RoPE scaling {other:?} is not supported yet")))
             }
         }
-        let hp = HParams {
-            arch,
-            traits: arch.traits(),
-            n_vocab,
-            n_embd,
-            n_layer: md.get_u32(&key("block_count"))?,
-            n_ff: md.get_u32(&key("feed_forward_length"))?,
-            n_head,
-            n_head_kv,
-            head_dim,
-            n_ctx_train: md.get_u32(&key("context_length"))?,
-            rms_eps: md.get_f32(&key("attention.layer_norm_rms_epsilon"))?,
-            rope_base,
-            // Gemma 3's local layers use 10,000 unless the file says otherwise.
-            rope_base_swa: md.opt_f32(&key("rope.freq_base_swa"))?.unwrap_or(10_000.0),
-            rope_freq_scale: if scaling > 0.0 { 1.0 / scaling } else { 1.0 },
-            sliding_window: md.opt_u32(&key("attention.sliding_window"))?.unwrap_or(0),
-            attn_scale: 1.0 / (head_dim as f32).sqrt(),
-            final_logit_softcap: md.opt_f32(&key("final_logit_softcapping"))?.unwrap_or(0.0),
-        };
+        let hp =
+            HParams {
+                arch,
+                traits: arch.traits(),
+                n_vocab,
+                n_embd,
+                n_layer,
+                n_ff: md.get_u32(&key("feed_forward_length"))?,
+                n_head,
+                n_head_kv,
+                head_dim,
+                n_ctx_train: md.get_u32(&key("context_length"))?,
+                rms_eps: md.get_f32(&key("attention.layer_norm_rms_epsilon"))?,
+                rope_base,
+                // Gemma 3's local layers use 10,000 unless the file says otherwise; other families
+                // use the global base.
+                rope_base_swa: md.opt_f32(&key("rope.freq_base_swa"))?.unwrap_or(if arch == Arch::Gemma3 {
+                    10_000.0
+                } else {
+                    rope_base
+                }),
+                rope_freq_scale: if scaling > 0.0 { 1.0 / scaling } else { 1.0 },
+                sliding_window: md
+                    .opt_u32(&key("attention.sliding_window"))?
+                    .unwrap_or(if arch == Arch::Gemma2 { 4096 } else { 0 }),
+                attn_scale: if arch == Arch::Gemma2 && n_layer == 46 {
+                    // Gemma 2 27B scales by n_embd / n_head (llama.cpp, after gemma_pytorch).
+                    1.0 / (n_embd as f32 / n_head as f32).sqrt()
+                } else {
+                    1.0 / (head_dim as f32).sqrt()
+                },
+                // Gemma 2's defaults when the file is silent: 30 and 50 (llama.cpp's).
+                final_logit_softcap: md
+                    .opt_f32(&key("final_logit_softcapping"))?
+                    .unwrap_or(if arch == Arch::Gemma2 { 30.0 } else { 0.0 }),
+                attn_softcap: md
+                    .opt_f32(&key("attn_logit_softcapping"))?
+                    .unwrap_or(if arch == Arch::Gemma2 { 50.0 } else { 0.0 }),
+            };
         hp.validate()?;
         Ok(hp)
     }
@@ -190,8 +227,11 @@ impl HParams {
         if self.n_layer > 1024 || self.n_head > 1024 {
             return bad(format!("{} layers / {} heads is not a plausible model", self.n_layer, self.n_head));
         }
-        if self.final_logit_softcap != 0.0 {
-            return bad("final logit soft-capping is not supported yet".to_string());
+        for (what, cap) in [("final logit", self.final_logit_softcap), ("attention logit", self.attn_softcap)]
+        {
+            if !(cap >= 0.0 && cap.is_finite()) {
+                return bad(format!("{what} soft-capping {cap}"));
+            }
         }
         if !(self.rms_eps > 0.0 && self.rms_eps < 1.0) {
             return bad(format!("RMS-norm epsilon {}", self.rms_eps));
@@ -240,7 +280,7 @@ mod tests {
 
     #[test]
     fn architectures_by_name() {
-        for a in [Arch::Gemma3, Arch::Llama, Arch::Qwen2, Arch::Qwen3] {
+        for a in [Arch::Gemma, Arch::Gemma2, Arch::Gemma3, Arch::Llama, Arch::Qwen2, Arch::Qwen3] {
             assert_eq!(Arch::from_name(a.name()).unwrap(), a);
         }
         let e = Arch::from_name("mamba").unwrap_err();

@@ -47,6 +47,15 @@ pub fn gelu_tanh(x: f64) -> f64 {
     0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)).tanh())
 }
 
+/// `cap · tanh(x / cap)`, or `x` when `cap` is 0.
+pub fn softcap(x: f64, cap: f32) -> f64 {
+    if cap > 0.0 {
+        cap as f64 * (x / cap as f64).tanh()
+    } else {
+        x
+    }
+}
+
 pub fn silu(x: f64) -> f64 {
     x / (1.0 + (-x).exp())
 }
@@ -171,6 +180,7 @@ impl CpuModel {
                     let first = if window > 0 { (p + 1).saturating_sub(window) } else { 0 };
                     let scores: Vec<f64> = (first..=p)
                         .map(|j| dot(q, &ks[j][kvh * hd..(kvh + 1) * hd]) * hp.attn_scale as f64)
+                        .map(|s| softcap(s, hp.attn_softcap))
                         .collect();
                     let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                     let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
@@ -209,6 +219,12 @@ impl CpuModel {
         }
         let head = self.tensors.get("output.weight").unwrap_or(embd);
         let norm = &self.t("output_norm.weight")?.data;
-        Ok(xs.iter().map(|x| head.matvec(&rms_norm(x, norm, hp.rms_eps))).collect())
+        Ok(xs
+            .iter()
+            .map(|x| {
+                let logits = head.matvec(&rms_norm(x, norm, hp.rms_eps));
+                logits.iter().map(|&l| softcap(l as f64, hp.final_logit_softcap) as f32).collect()
+            })
+            .collect())
     }
 }

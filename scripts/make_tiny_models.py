@@ -6,7 +6,11 @@ The tests compare brasa's logits on them with llama.cpp's (tests/reference/tiny/
 adds Llama 3.1's RoPE frequency factors (rope_freqs.weight); tiny-gemma2 has 4 layers so that
 its alternating local/global attention has two of each.
 
-    .venv/bin/python scripts/make_tiny_models.py OUT_DIR VOCAB_GGUF
+    .venv/bin/python scripts/make_tiny_models.py OUT_DIR TESTDATA_DIR
+
+TESTDATA_DIR holds llama.cpp's vocabulary files (.cache/llama-testdata): ggml-vocab-llama-spm.gguf
+for every model but tiny-phi3, which takes ggml-vocab-phi-3.gguf (llama.cpp's Phi-3 loader needs
+its special tokens).
 
 Small but real shapes: GQA (4 query heads, 2 KV heads), head_dim 16, 2 layers, F32 weights.
 """
@@ -17,8 +21,8 @@ import numpy as np
 import gguf
 
 # File stem -> GGUF architecture. "llama3" is a llama with Llama 3.1's RoPE frequency factors.
-MODELS = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "llama3": "llama", "gemma": "gemma", "gemma2": "gemma2"}
-SEEDS = {"llama": 1, "qwen2": 2, "qwen3": 3, "llama3": 4, "gemma": 5, "gemma2": 6}
+MODELS = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "llama3": "llama", "gemma": "gemma", "gemma2": "gemma2", "phi3": "phi3"}
+SEEDS = {"llama": 1, "qwen2": 2, "qwen3": 3, "llama3": 4, "gemma": 5, "gemma2": 6, "phi3": 7}
 N_EMBD, N_HEAD, N_KV, HEAD_DIM, N_FF = 64, 4, 2, 16, 96
 
 
@@ -79,9 +83,12 @@ def write(stem, out_dir, vocab):
     for il in range(n_layer):
         b = f"blk.{il}."
         t(b + "attn_norm.weight", N_EMBD, scale=0.1, center=1.0)
-        t(b + "attn_q.weight", q, N_EMBD, scale=0.15)
-        t(b + "attn_k.weight", kv, N_EMBD, scale=0.15)
-        t(b + "attn_v.weight", kv, N_EMBD, scale=0.15)
+        if arch == "phi3":  # fused, as Phi-3 files store them
+            t(b + "attn_qkv.weight", q + 2 * kv, N_EMBD, scale=0.15)
+        else:
+            t(b + "attn_q.weight", q, N_EMBD, scale=0.15)
+            t(b + "attn_k.weight", kv, N_EMBD, scale=0.15)
+            t(b + "attn_v.weight", kv, N_EMBD, scale=0.15)
         if arch == "qwen2":
             t(b + "attn_q.bias", q, scale=0.3)
             t(b + "attn_k.bias", kv, scale=0.3)
@@ -91,8 +98,11 @@ def write(stem, out_dir, vocab):
             t(b + "attn_k_norm.weight", HEAD_DIM, scale=0.1, center=1.0)
         t(b + "attn_output.weight", N_EMBD, q, scale=0.15)
         t(b + "ffn_norm.weight", N_EMBD, scale=0.1, center=1.0)
-        t(b + "ffn_gate.weight", N_FF, N_EMBD, scale=0.15)
-        t(b + "ffn_up.weight", N_FF, N_EMBD, scale=0.15)
+        if arch == "phi3":  # gate rows, then up rows
+            t(b + "ffn_up.weight", 2 * N_FF, N_EMBD, scale=0.15)
+        else:
+            t(b + "ffn_gate.weight", N_FF, N_EMBD, scale=0.15)
+            t(b + "ffn_up.weight", N_FF, N_EMBD, scale=0.15)
         t(b + "ffn_down.weight", N_EMBD, N_FF, scale=0.15)
         if arch == "gemma2":
             t(b + "post_attention_norm.weight", N_EMBD, scale=0.1, center=1.0)
@@ -107,11 +117,14 @@ def write(stem, out_dir, vocab):
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    out_dir, vocab_path = Path(sys.argv[1]), sys.argv[2]
+    out_dir, data = Path(sys.argv[1]), Path(sys.argv[2])
     out_dir.mkdir(parents=True, exist_ok=True)
-    vocab = vocab_fields(vocab_path)
+    vocabs = {}
     for stem in MODELS:
-        print(write(stem, out_dir, vocab))
+        name = "ggml-vocab-phi-3.gguf" if stem == "phi3" else "ggml-vocab-llama-spm.gguf"
+        if name not in vocabs:
+            vocabs[name] = vocab_fields(str(data / name))
+        print(write(stem, out_dir, vocabs[name]))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-//! The llama (also with Llama 3.1's RoPE frequency factors), qwen2, qwen3, gemma and gemma2 architectures
+//! The llama (also with Llama 3.1's RoPE frequency factors), qwen2, qwen3, gemma, gemma2 and phi3
+//! (fused q/k/v and gate/up) architectures
 //! against llama.cpp, on tiny models written by
 //! scripts/make_tiny_models.py (random F32 weights from a fixed seed, real tensor names and
 //! metadata, llama.cpp's SentencePiece test vocabulary): brasa's logits at every position of a
@@ -30,21 +31,22 @@ const GELU_LOGIT_TOLERANCE: f64 = 1e-3;
 
 fn models_dir() -> Option<PathBuf> {
     let root = repo_root();
-    let vocab = root.join(".cache/llama-testdata/ggml-vocab-llama-spm.gguf");
+    let testdata = root.join(".cache/llama-testdata");
+    let vocab = testdata.join("ggml-vocab-phi-3.gguf");
     let python = root.join(".venv/bin/python");
     if !vocab.exists() || !python.exists() {
         eprintln!("skipping: needs {} and {} (scripts/setup.sh --test)", vocab.display(), python.display());
         return None;
     }
     let dir = root.join("target/tiny-models");
-    if !["llama", "qwen2", "qwen3", "llama3", "gemma", "gemma2"]
+    if !["llama", "qwen2", "qwen3", "llama3", "gemma", "gemma2", "phi3"]
         .iter()
         .all(|a| dir.join(format!("tiny-{a}.gguf")).exists())
     {
         let out = Command::new(&python)
             .arg(root.join("scripts/make_tiny_models.py"))
             .arg(&dir)
-            .arg(&vocab)
+            .arg(&testdata)
             .output()
             .expect("run make_tiny_models.py");
         assert!(out.status.success(), "make_tiny_models.py: {}", String::from_utf8_lossy(&out.stderr));

@@ -53,6 +53,8 @@ pub enum Arch {
     Qwen2,
     /// Qwen 3 (dense).
     Qwen3,
+    /// Phi-3 / Phi-3.5 mini (fused q/k/v and gate/up, split at upload).
+    Phi3,
 }
 
 impl Arch {
@@ -64,6 +66,7 @@ impl Arch {
             "llama" => Ok(Arch::Llama),
             "qwen2" => Ok(Arch::Qwen2),
             "qwen3" => Ok(Arch::Qwen3),
+            "phi3" => Ok(Arch::Phi3),
             other => Err(Error::UnsupportedArchitecture(other.to_string())),
         }
     }
@@ -76,6 +79,7 @@ impl Arch {
             Arch::Llama => "llama",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
+            Arch::Phi3 => "phi3",
         }
     }
 
@@ -112,6 +116,8 @@ impl Arch {
             },
             Arch::Qwen2 => ArchTraits { rope: RopeLayout::NeoX, qkv_bias: true, ..Arch::Llama.traits() },
             Arch::Qwen3 => ArchTraits { rope: RopeLayout::NeoX, qk_norm: true, ..Arch::Llama.traits() },
+            // llama.cpp runs Phi-3 without its sliding window (disabled there; so here too).
+            Arch::Phi3 => ArchTraits { rope: RopeLayout::NeoX, ..Arch::Llama.traits() },
         }
     }
 }
@@ -280,7 +286,8 @@ mod tests {
 
     #[test]
     fn architectures_by_name() {
-        for a in [Arch::Gemma, Arch::Gemma2, Arch::Gemma3, Arch::Llama, Arch::Qwen2, Arch::Qwen3] {
+        for a in [Arch::Gemma, Arch::Gemma2, Arch::Gemma3, Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Phi3]
+        {
             assert_eq!(Arch::from_name(a.name()).unwrap(), a);
         }
         let e = Arch::from_name("mamba").unwrap_err();

@@ -12,6 +12,7 @@ use crate::chat::ChatTemplate;
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, GgufReader, TensorBytes};
 use crate::gpu::{GpuContext, GpuWeight};
+use crate::model::fused::{fused_tensors, write_split};
 use crate::model::hparams::HParams;
 use crate::model::weights::ROPE_FACTORS;
 use crate::model::weights::{assemble, expected_tensors, matrix_shape, Model};
@@ -24,9 +25,10 @@ const MAX_PIECE: usize = 1 << 20;
 /// after this many bytes so a load never holds more than this much extra.
 const FLUSH_EVERY: u64 = 64 << 20;
 
-/// A tensor being received: where its bytes go.
+/// A tensor being received: where its bytes go (one weight, or the parts of a fused tensor,
+/// see `model::fused`).
 struct Incoming {
-    weight: GpuWeight,
+    targets: Vec<GpuWeight>,
     repacker: BlockRepacker,
 }
 
@@ -103,10 +105,13 @@ impl ModelLoader {
         })?;
         for (i, slot) in s.incoming.iter_mut().enumerate() {
             if let Some(inc) = slot.take() {
-                let w = &inc.weight;
+                let targets = &inc.targets;
                 let ctx = &self.ctx;
-                inc.repacker.finish(&mut |off, bytes| ctx.write_weight(w, off, bytes))?;
-                s.done.insert(file.tensors[i].name.clone(), inc.weight);
+                inc.repacker.finish(&mut |off, bytes| write_split(ctx, targets, off, bytes))?;
+                for w in inc.targets {
+                    s.done.insert(w.name.clone(), w);
+                }
+                let _ = i;
             }
         }
         self.ctx.queue.submit([]);
@@ -140,11 +145,47 @@ impl Receiving {
                 tokenizer.vocab_size()
             )));
         }
+        for unsupported in ["rope_factors_long.weight", "rope_factors_short.weight"] {
+            if file.tensor(unsupported).is_some() {
+                return Err(Error::InvalidModel(format!(
+                    "LongRoPE ({unsupported}, Phi-3 128k) is not supported yet"
+                )));
+            }
+        }
         let expected = expected_tensors(&hp);
         let mut incoming: Vec<Option<Incoming>> = (0..file.tensors.len()).map(|_| None).collect();
         let mut weight_bytes = 0;
         let mut gguf_weight_bytes = 0;
+        // Fused tensors the file has provide their parts; those are not looked up alone.
+        let mut provided = std::collections::HashSet::new();
+        for fused in fused_tensors(&hp) {
+            let Some(i) = file.tensors.iter().position(|t| t.name == fused.name) else { continue };
+            let t = &file.tensors[i];
+            let rows: u64 = fused.parts.iter().map(|(_, r)| r).sum();
+            let (_, cols) =
+                expected.iter().find(|(n, ..)| *n == fused.parts[0].0).map(|e| (e.1, e.2)).unwrap_or((0, 0));
+            if matrix_shape(t) != (rows, cols) || t.dims.len() > 2 {
+                return Err(Error::InvalidModel(format!(
+                    "tensor {} has dims {:?}, expected [{cols}, {rows}]",
+                    fused.name, t.dims
+                )));
+            }
+            let ty = QuantType::for_tensor(&fused.name, t.type_id)?;
+            let mut targets = Vec::new();
+            for (name, part_rows) in &fused.parts {
+                let w = ctx.create_weight(name, ty, *part_rows, cols)?;
+                weight_bytes += w.row_bytes * part_rows;
+                targets.push(w);
+                provided.insert(name.clone());
+            }
+            gguf_weight_bytes += t.n_bytes;
+            let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
+            incoming[i] = Some(Incoming { targets, repacker });
+        }
         for (name, rows, cols, required) in &expected {
+            if provided.contains(name) {
+                continue;
+            }
             let Some(i) = file.tensors.iter().position(|t| &t.name == name) else {
                 if *required {
                     return Err(Error::InvalidModel(format!("missing tensor {name}")));
@@ -163,7 +204,7 @@ impl Receiving {
             weight_bytes += weight.row_bytes * rows;
             gguf_weight_bytes += t.n_bytes;
             let repacker = BlockRepacker::new(ty, *rows, *cols, MAX_PIECE)?;
-            incoming[i] = Some(Incoming { weight, repacker });
+            incoming[i] = Some(Incoming { targets: vec![weight], repacker });
         }
         // RoPE frequency divisors: the file's (Llama 3.1+), else ones, so one kernel serves all.
         let mut done = HashMap::new();
@@ -201,8 +242,8 @@ impl Receiving {
         let Some(Some(inc)) = self.incoming.get_mut(index) else {
             return Ok(()); // a tensor this architecture does not use
         };
-        let w = &inc.weight;
-        inc.repacker.push(bytes, &mut |off, data| ctx.write_weight(w, off, data))?;
+        let targets = &inc.targets;
+        inc.repacker.push(bytes, &mut |off, data| write_split(ctx, targets, off, data))?;
         self.unflushed += bytes.len() as u64;
         if self.unflushed >= FLUSH_EVERY {
             ctx.queue.submit([]);

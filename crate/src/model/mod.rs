@@ -7,6 +7,8 @@ pub mod hparams;
 #[cfg(feature = "gpu")]
 mod forward;
 #[cfg(feature = "gpu")]
+mod fused;
+#[cfg(feature = "gpu")]
 mod load;
 #[cfg(feature = "gpu")]
 mod weights;

@@ -87,6 +87,32 @@ pub fn rope(
 }
 
 /// A whole model, dequantized into memory (gemma-3-270m: about 1.1 GB).
+/// Phi-3's fused `attn_qkv` (q, k, v rows) and `ffn_up` (gate rows, then up rows) become the
+/// separate tensors the forward pass reads.
+fn split_fused(hp: &HParams, tensors: &mut HashMap<String, CpuTensor>) {
+    let (q, kv, ff) = (hp.q_dim() as usize, hp.kv_dim() as usize, hp.n_ff as usize);
+    for il in 0..hp.n_layer {
+        let n = |s: &str| format!("blk.{il}.{s}.weight");
+        let plans = [
+            ("attn_qkv", vec![("attn_q", q), ("attn_k", kv), ("attn_v", kv)]),
+            ("ffn_up", vec![("ffn_gate", ff), ("ffn_up", ff)]),
+        ];
+        for (fused, parts) in plans {
+            let rows: usize = parts.iter().map(|p| p.1).sum();
+            if tensors.get(&n(fused)).is_none_or(|t| t.rows != rows) {
+                continue;
+            }
+            let Some(t) = tensors.remove(&n(fused)) else { continue };
+            let mut row = 0;
+            for (name, r) in parts {
+                let data = t.data[row * t.cols..(row + r) * t.cols].to_vec();
+                tensors.insert(n(name), CpuTensor { rows: r, cols: t.cols, data });
+                row += r;
+            }
+        }
+    }
+}
+
 pub struct CpuModel {
     pub hp: HParams,
     tensors: HashMap<String, CpuTensor>,
@@ -114,6 +140,7 @@ impl CpuModel {
             .map(|t| t.rows as u32)
             .ok_or_else(|| Error::InvalidModel("missing tensor token_embd.weight".into()))?;
         let hp = HParams::from_metadata(&file.metadata, n_vocab)?;
+        split_fused(&hp, &mut tensors);
         Ok(CpuModel { hp, tensors })
     }
 

@@ -6,8 +6,7 @@
 #   scripts/fetch-llama-testdata.sh
 #
 # Result: .cache/llama-testdata/ggml-vocab-*.gguf{,.inp,.out} and .cache/llama-testdata/templates/.
-# Idempotent: does nothing when the data is already there. Uses the repo's .venv (created when
-# missing) with scikit-build-core, so that `pip download` of the sdist does not build cmake first.
+# Idempotent: does nothing when the data is already there. Needs python3 and curl only.
 # BRASA_CACHE_DIR overrides the cache folder (default: <repo>/.cache).
 set -euo pipefail
 
@@ -26,17 +25,14 @@ fi
 mkdir -p "$CACHE"
 
 if [[ ! -f "$SDIST" ]]; then
-    VENV="$ROOT/.venv"
-    if [[ ! -x "$VENV/bin/python" ]]; then
-        echo "creating $VENV"
-        python3 -m venv "$VENV"
-    fi
-    if ! "$VENV/bin/python" -c "import scikit_build_core" 2>/dev/null; then
-        "$VENV/bin/python" -m pip install --quiet scikit-build-core
-    fi
+    # The sdist's address comes from PyPI's simple index and the file is fetched as is: `pip download`
+    # would run the package's build backend for metadata, which wants cmake.
     echo "downloading llama-cpp-python==$VERSION (sdist, ~77 MB)"
-    "$VENV/bin/python" -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
-        --dest "$CACHE" "llama-cpp-python==$VERSION"
+    URL="$(curl --fail --silent --show-error --retry 3 https://pypi.org/simple/llama-cpp-python/ \
+        | grep -o "https://[^\"#]*/llama_cpp_python-$VERSION\.tar\.gz" | head -n 1)"
+    [[ -n "$URL" ]] || { echo "error: llama-cpp-python $VERSION not on PyPI's index" >&2; exit 1; }
+    curl --fail --location --silent --show-error --retry 3 -o "$SDIST.part" "$URL"
+    mv "$SDIST.part" "$SDIST"
 fi
 
 echo "$SHA256  $SDIST" | sha256sum --check --quiet - || {

@@ -49,7 +49,10 @@ export async function createEngine() {
  * ModelLoader, so only one network chunk at a time is copied into wasm memory and the whole file
  * is never held in a JS buffer.
  *
- * With `cache: true` the file is kept in Cache Storage (`MODEL_CACHE`, keyed by URL): a first load
+ * A split model (`NAME-00001-of-00003.gguf` …, made by llama.cpp's `gguf-split`) loads from the
+ * list of its URLs in order, or from the URL of any one part: the others are named the same way.
+ *
+ * With `cache: true` each file is kept in Cache Storage (`MODEL_CACHE`, keyed by URL): a first load
  * writes each chunk to the cache as it goes into the engine (with backpressure, so neither side
  * buffers the file), a later load streams from the cache and fetches nothing. A load that fails
  * leaves no entry behind. `caches.delete(MODEL_CACHE)` clears it.
@@ -59,15 +62,56 @@ export async function createEngine() {
  *     onProgress: (done, total) => console.log(`${done} / ${total}`),
  *   });
  * @param {wasm.Engine} engine
- * @param {string | URL} url
+ * @param {string | URL | Array<string | URL>} url
  * @param {{ onProgress?: (bytesDone: number, total: number) => void, signal?: AbortSignal,
  *           cache?: boolean }} [opts]
  * @returns {Promise<wasm.Model>}
  */
 export async function loadModel(engine, url, opts = {}) {
   const { onProgress, signal, cache = false } = opts;
-  const key = new URL(url, globalThis.location?.href).href;
+  const urls = Array.isArray(url) ? url : splitUrls(url);
   const store = cache ? await caches.open(MODEL_CACHE) : null;
+  // Every file is opened before the first byte goes in, so that progress knows the total.
+  const files = [];
+  try {
+    for (const u of urls) files.push(await openFile(u, store, signal));
+  } catch (e) {
+    for (const f of files) f.response.body.cancel().catch(() => {});
+    throw e;
+  }
+  const total = files.reduce((sum, f) => sum + f.len, 0);
+  let loader;
+  let done = 0;
+  for (const [i, f] of files.entries()) {
+    // A cold load with the cache on also writes every chunk into a cache entry.
+    const copy = store && !f.fromCache ? cacheWriter(store, f.key, f.len) : null;
+    const reader = f.response.body.getReader();
+    try {
+      if (i === 0) loader = new wasm.ModelLoader(engine, BigInt(f.len));
+      else loader.nextFile(BigInt(f.len));
+      for (;;) {
+        const { value, done: end } = await reader.read();
+        if (end) break;
+        loader.push(value);
+        await copy?.write(value);
+        done += value.byteLength;
+        onProgress?.(done, total);
+      }
+      await copy?.close();
+    } catch (e) {
+      for (const g of files.slice(i)) g.response.body.cancel().catch(() => {});
+      copy?.abort(e);
+      loader?.free();
+      // Errors from the loader already carry a code; the rest come from the network or the cache.
+      throw typeof e?.code === 'string' ? e : brasaError(signal?.aborted ? 'aborted' : 'network', `reading ${f.url}: ${e?.message ?? e}`);
+    }
+  }
+  return loader.finish();
+}
+
+/** A response for one model file, from the cache when it holds it, with its length. */
+async function openFile(url, store, signal) {
+  const key = new URL(url, globalThis.location?.href).href;
   let response = await store?.match(key);
   const fromCache = Boolean(response);
   if (!response) {
@@ -80,34 +124,27 @@ export async function loadModel(engine, url, opts = {}) {
       throw brasaError('network', `fetching ${url}: HTTP ${response.status}`);
     }
   }
-  const total = Number(response.headers.get('content-length'));
-  if (!Number.isSafeInteger(total) || total <= 0) {
+  const len = Number(response.headers.get('content-length'));
+  if (!Number.isSafeInteger(len) || len <= 0) {
+    response.body?.cancel().catch(() => {});
     throw brasaError('network', `fetching ${url}: no Content-Length (needed to check the file)`);
   }
-  // A cold load with the cache on also writes every chunk into a cache entry.
-  const copy = store && !fromCache ? cacheWriter(store, key, total) : null;
-  const loader = new wasm.ModelLoader(engine, BigInt(total));
-  const reader = response.body.getReader();
-  let done = 0;
-  try {
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) break;
-      loader.push(value);
-      await copy?.write(value);
-      done += value.byteLength;
-      onProgress?.(done, total);
-    }
-    const model = loader.finish();
-    await copy?.close();
-    return model;
-  } catch (e) {
-    reader.cancel().catch(() => {});
-    copy?.abort(e);
-    loader.free();
-    // Errors from the loader already carry a code; the rest come from the network or the cache.
-    throw typeof e?.code === 'string' ? e : brasaError(signal?.aborted ? 'aborted' : 'network', `reading ${url}: ${e?.message ?? e}`);
-  }
+  return { url, key, response, fromCache, len };
+}
+
+/**
+ * The URLs of all parts of a split model given the URL of one part (`…-00002-of-00003.gguf`, the
+ * naming of llama.cpp's gguf-split), or `[url]` for a model of one file.
+ * @param {string | URL} url
+ * @returns {string[]}
+ */
+export function splitUrls(url) {
+  const s = String(url);
+  const m = /^(.*)-(\d{5})-of-(\d{5})\.gguf((?:[?#].*)?)$/.exec(s);
+  const count = m ? Number(m[3]) : 0;
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > count) return [s];
+  const pad = (n) => String(n).padStart(5, '0');
+  return Array.from({ length: count }, (_, i) => `${m[1]}-${pad(i + 1)}-of-${m[3]}.gguf${m[4]}`);
 }
 
 /**

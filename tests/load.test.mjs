@@ -2,13 +2,16 @@
 // fetch → ModelLoader chunk by chunk, and turns bad files into Errors with stable codes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MODEL, readPreamble, setUp } from './helpers.mjs';
+import { MODEL, readPreamble, repoRoot, setUp } from './helpers.mjs';
 
 let env;
 let tmp;
+/** The real model split into files of at most 100 tensors by the `gguf` package's writer. */
+let splitParts;
 
 before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'brasa-test-'));
@@ -19,7 +22,13 @@ before(async () => {
   await fh.read(head, 0, 1000, 0);
   await fh.close();
   await fs.writeFile(path.join(tmp, 'head.gguf'), head);
-  env = await setUp({ '/bad/not.gguf': path.join(tmp, 'not.gguf'), '/bad/head.gguf': path.join(tmp, 'head.gguf') });
+  splitParts = execFileSync(path.join(repoRoot, '.venv/bin/python'), [path.join(repoRoot, 'scripts/split_gguf.py'), MODEL, tmp, '100'], {
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n');
+  const served = Object.fromEntries(splitParts.map((p) => [`/split/${path.basename(p)}`, p]));
+  env = await setUp({ '/bad/not.gguf': path.join(tmp, 'not.gguf'), '/bad/head.gguf': path.join(tmp, 'head.gguf'), ...served });
 });
 
 after(async () => {
@@ -115,4 +124,32 @@ test('bad files become Errors with stable codes', async () => {
     shortStream: 'true:truncated',
     longStream: 'true:invalid_argument',
   });
+});
+
+test('a split model loads from the URL of any of its files and generates like the whole file', async () => {
+  assert.equal(splitParts.length, 3);
+  const partBytes = (await Promise.all(splitParts.map((p) => fs.stat(p)))).reduce((n, st) => n + st.size, 0);
+  const second = `/split/${path.basename(splitParts[1])}`;
+  const got = await env.page.evaluate(async (second) => {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine();
+    const run = async (url) => {
+      let last = 0;
+      const model = await brasa.loadModel(engine, url, { onProgress: (done) => (last = done) });
+      const session = new brasa.Session(engine, model, 64);
+      const s = await session.generate('The capital of France is', { maxTokens: 4, temperature: 0, topK: 1 }, () => {});
+      const out = { summary: model.summary(), tokens: Array.from(s.tokens), last };
+      session.free();
+      model.free();
+      return out;
+    };
+    return { whole: await run('/model.gguf'), split: await run(second), urls: brasa.splitUrls(second) };
+  }, second);
+  assert.deepEqual(got.urls, splitParts.map((p) => `/split/${path.basename(p)}`));
+  assert.deepEqual(got.split.tokens, got.whole.tokens, 'greedy tokens');
+  assert.equal(got.split.summary.bytes, partBytes);
+  assert.equal(got.split.last, partBytes, 'progress counts every file');
+  for (const key of ['tensors', 'types', 'weightBytes', 'ggufWeightBytes', 'architecture', 'nLayer', 'nVocab']) {
+    assert.deepEqual(got.split.summary[key], got.whole.summary[key], key);
+  }
 });

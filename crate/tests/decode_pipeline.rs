@@ -16,7 +16,7 @@ fn pipelined_decode_matches_teacher_forcing_across_turns() {
     let Some(path) = model_path() else { return };
     let (engine, model) = load_gpu(&path);
     let tok = &model.tokenizer;
-    let opts = SessionOptions { ctx_size: 96, max_batch: 32 };
+    let opts = SessionOptions { ctx_size: 96, max_batch: 32, ..Default::default() };
     let params = GenParams { max_tokens: 7, temperature: 0.0, top_k: 1, ..Default::default() };
 
     let mut session = Session::new(&engine, model.clone(), opts.clone()).unwrap();
@@ -72,7 +72,7 @@ fn pipelined_decode_matches_teacher_forcing_across_turns() {
 fn cancelled_and_length_limited_generations_leave_a_consistent_context() {
     let Some(path) = model_path() else { return };
     let (engine, model) = load_gpu(&path);
-    let opts = SessionOptions { ctx_size: 64, max_batch: 16 };
+    let opts = SessionOptions { ctx_size: 64, max_batch: 16, ..Default::default() };
     let mut session = Session::new(&engine, model.clone(), opts).unwrap();
     let prompt = model.tokenizer.encode("Once upon a time", true, false);
 

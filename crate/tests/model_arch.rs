@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use brasa::generate::{Session, SessionOptions};
@@ -29,31 +28,6 @@ const LOGIT_TOLERANCE: f64 = 1e-4;
 /// while brasa agrees with its own f64 reference forward pass within 1e-4 normalized.
 const GELU_LOGIT_TOLERANCE: f64 = 1e-3;
 
-fn models_dir() -> Option<PathBuf> {
-    let root = repo_root();
-    let testdata = root.join(".cache/llama-testdata");
-    let vocab = testdata.join("ggml-vocab-phi-3.gguf");
-    let python = root.join(".venv/bin/python");
-    if !vocab.exists() || !python.exists() {
-        eprintln!("skipping: needs {} and {} (scripts/setup.sh --test)", vocab.display(), python.display());
-        return None;
-    }
-    let dir = root.join("target/tiny-models");
-    if !["llama", "qwen2", "qwen3", "llama3", "gemma", "gemma2", "phi3"]
-        .iter()
-        .all(|a| dir.join(format!("tiny-{a}.gguf")).exists())
-    {
-        let out = Command::new(&python)
-            .arg(root.join("scripts/make_tiny_models.py"))
-            .arg(&dir)
-            .arg(&testdata)
-            .output()
-            .expect("run make_tiny_models.py");
-        assert!(out.status.success(), "make_tiny_models.py: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Some(dir)
-}
-
 fn sha256(path: &std::path::Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().expect("sha256sum");
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("").to_string()
@@ -61,7 +35,7 @@ fn sha256(path: &std::path::Path) -> String {
 
 #[test]
 fn tiny_models_match_llama_cpp() {
-    let Some(dir) = models_dir() else { return };
+    let Some(dir) = tiny_models_dir() else { return };
     let text = std::fs::read_to_string(repo_root().join("tests/reference/tiny/logits.json")).unwrap();
     let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
     let tokens: Vec<u32> =
@@ -78,11 +52,19 @@ fn tiny_models_match_llama_cpp() {
         assert_eq!(model.hp.arch.name(), want["arch"].as_str().unwrap());
         // Prefill in chunks of 7 (tiled matmul), and token by token (the decode mat-vec path)
         // over the first 6 positions.
-        let mut session =
-            Session::new(&engine, model.clone(), SessionOptions { ctx_size: 64, max_batch: 7 }).unwrap();
+        let mut session = Session::new(
+            &engine,
+            model.clone(),
+            SessionOptions { ctx_size: 64, max_batch: 7, ..Default::default() },
+        )
+        .unwrap();
         let logits = pollster::block_on(session.logits(&tokens)).unwrap();
-        let mut one_by_one =
-            Session::new(&engine, model.clone(), SessionOptions { ctx_size: 64, max_batch: 1 }).unwrap();
+        let mut one_by_one = Session::new(
+            &engine,
+            model.clone(),
+            SessionOptions { ctx_size: 64, max_batch: 1, ..Default::default() },
+        )
+        .unwrap();
         let decoded = pollster::block_on(one_by_one.logits(&tokens[..6])).unwrap();
         let tolerance = if model.hp.traits.act == brasa::model::hparams::Act::GeluTanh {
             GELU_LOGIT_TOLERANCE

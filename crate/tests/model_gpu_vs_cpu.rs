@@ -23,7 +23,7 @@ fn gpu_matches_cpu_reference() {
     let tokens = model.tokenizer.encode(prompt, true, false);
 
     // Prefill in batches of 3 to exercise several forward calls with pos0 > 0.
-    let opts = SessionOptions { ctx_size: 64, max_batch: 3 };
+    let opts = SessionOptions { ctx_size: 64, max_batch: 3, ..Default::default() };
     let mut session = Session::new(&engine, model.clone(), opts.clone()).unwrap();
     let gpu = pollster::block_on(session.logits(&tokens)).unwrap();
     let reference = cpu.forward(&tokens).unwrap();

@@ -49,7 +49,7 @@ fn check_greedy_run(run: &str, mean_budget: f64, max_budget: f64, log_probs: boo
         assert_eq!(model.tokenizer.encode(prompt, true, false), prompt_ids, "tokens of {prompt:?}");
         let mut all = prompt_ids.clone();
         all.extend(&generated);
-        let opts = SessionOptions { ctx_size: 128, max_batch: 64 };
+        let opts = SessionOptions { ctx_size: 128, max_batch: 64, ..Default::default() };
         let mut session = Session::new(&engine, model.clone(), opts).unwrap();
         let logits = pollster::block_on(session.logits(&all)).unwrap();
         for step in p["steps"].as_array().unwrap() {

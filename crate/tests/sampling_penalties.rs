@@ -12,7 +12,7 @@ use common::*;
 fn penalized_greedy_generation_matches_penalized_teacher_forcing() {
     let Some(path) = model_path() else { return };
     let (engine, model) = load_gpu(&path);
-    let opts = SessionOptions { ctx_size: 96, max_batch: 64 };
+    let opts = SessionOptions { ctx_size: 96, max_batch: 64, ..Default::default() };
     let prompt = "List the numbers: one, two, one, two, one, two,";
     let prompt_ids = model.tokenizer.encode(prompt, true, false);
     let params = GenParams {
@@ -56,7 +56,12 @@ fn penalized_greedy_generation_matches_penalized_teacher_forcing() {
         logit_bias: vec![(1000, 100.0)],
         ..Default::default()
     };
-    let mut s = Session::new(&engine, model.clone(), SessionOptions { ctx_size: 64, max_batch: 64 }).unwrap();
+    let mut s = Session::new(
+        &engine,
+        model.clone(),
+        SessionOptions { ctx_size: 64, max_batch: 64, ..Default::default() },
+    )
+    .unwrap();
     let out = pollster::block_on(s.generate(prompt, &forced, &mut |_| true)).unwrap();
     assert_eq!(out.tokens, vec![1000; 4]);
     let plain = GenParams { max_tokens: 1, temperature: 0.0, top_k: 1, ..Default::default() };

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use brasa::bench::{BenchInput, BenchOptions, LoadReport};
-use brasa::generate::{perplexity, Engine, GenParams, PerplexityOptions, Session, SessionOptions};
+use brasa::generate::{
+    perplexity, ContextOverflow, Engine, GenParams, PerplexityOptions, Session, SessionOptions,
+};
 use brasa::gpu::GpuOptions;
 use brasa::model::Model;
 use brasa::{Error, Result};
@@ -65,6 +67,10 @@ enum Command {
         stop: Vec<String>,
         #[arg(long, default_value_t = 4096)]
         ctx_size: u32,
+        /// When the context is full, drop the oldest half of it (keeping BOS and the system
+        /// prompt) and go on, instead of stopping.
+        #[arg(long)]
+        context_shift: bool,
     },
     /// Chat on stdin/stdout: each input line is a user turn; the reply follows on stdout.
     /// The prompt is the model's chat template (or the built-in one for its family).
@@ -90,6 +96,10 @@ enum Command {
         seed: u64,
         #[arg(long, default_value_t = 4096)]
         ctx_size: u32,
+        /// When the conversation outgrows the context, drop its oldest turns (keeping the system
+        /// prompt), and within a reply the oldest half of the context, instead of stopping.
+        #[arg(long)]
+        context_shift: bool,
         /// Print the rendered prompt of each turn on stderr.
         #[arg(long)]
         show_prompt: bool,
@@ -191,10 +201,10 @@ async fn run(cli: Cli) -> Result<()> {
             seed,
             stop,
             ctx_size,
+            context_shift,
         } => {
             let (engine, model) = load(&model, cli.verbose).await?;
-            let mut session =
-                Session::new(&engine, model, SessionOptions { ctx_size, ..Default::default() })?;
+            let mut session = Session::new(&engine, model, session_options(ctx_size, context_shift))?;
             let params = GenParams {
                 max_tokens,
                 temperature,
@@ -297,6 +307,7 @@ async fn run(cli: Cli) -> Result<()> {
             repeat_penalty,
             seed,
             ctx_size,
+            context_shift,
             show_prompt,
         } => {
             let (engine, model) = load(&model, cli.verbose).await?;
@@ -306,8 +317,7 @@ async fn run(cli: Cli) -> Result<()> {
                 )
             })?;
             eprintln!("chat template: {:?}; type a message, end with Ctrl-D", template.origin);
-            let mut session =
-                Session::new(&engine, model, SessionOptions { ctx_size, ..Default::default() })?;
+            let mut session = Session::new(&engine, model, session_options(ctx_size, context_shift))?;
             let params = GenParams {
                 max_tokens,
                 temperature,
@@ -464,25 +474,19 @@ fn default_text() -> PathBuf {
     cwd.chain(exe_dirs).map(|d| d.join(rel)).find(|p| p.exists()).unwrap_or_else(|| rel.to_path_buf())
 }
 
-/// Streams a GGUF file from disk into GPU buffers.
+fn session_options(ctx_size: u32, context_shift: bool) -> SessionOptions {
+    let overflow = if context_shift { ContextOverflow::Slide { keep: None } } else { ContextOverflow::Stop };
+    SessionOptions { ctx_size, overflow, ..Default::default() }
+}
+
+/// Streams a GGUF file (or all files of a split model) from disk into GPU buffers.
 async fn load(path: &Path, verbose: bool) -> Result<(Engine, Arc<Model>)> {
     let t0 = web_time::Instant::now();
     let engine = Engine::new(GpuOptions::default()).await?;
     if verbose {
         eprintln!("GPU: {}", engine.gpu_info());
     }
-    let mut file = std::fs::File::open(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-    let len = file.metadata()?.len();
-    let mut loader = engine.loader(len);
-    let mut buf = vec![0u8; 4 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        loader.push(&buf[..n])?;
-    }
-    let model = loader.finish()?;
+    let model = engine.load_file(path)?;
     eprintln!(
         "loaded {} ({}, {} layers, {:.1} MB of weights) in {:.2} s",
         if model.name.is_empty() { "model" } else { &model.name },

@@ -11,5 +11,5 @@ mod stats;
 pub use engine::Engine;
 pub use perplexity::{perplexity, perplexity_of_tokens, PerplexityOptions, PerplexityResult};
 pub use sampler::{GenParams, Sampler};
-pub use session::{FinishReason, Session, SessionOptions};
+pub use session::{ContextOverflow, FinishReason, Session, SessionOptions};
 pub use stats::GenStats;

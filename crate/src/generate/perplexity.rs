@@ -61,8 +61,11 @@ pub async fn perplexity_of_tokens(
     let n_chunks = (tokens.len() / n_ctx).min(opts.max_chunks.unwrap_or(usize::MAX));
     let first = n_ctx / 2;
     let scored = n_ctx - first - 1;
-    let mut session =
-        Session::new(engine, model.clone(), SessionOptions { ctx_size, max_batch: ctx_size.min(512) })?;
+    let mut session = Session::new(
+        engine,
+        model.clone(),
+        SessionOptions { ctx_size, max_batch: ctx_size.min(512), ..Default::default() },
+    )?;
     let ctx = engine.ctx.clone();
     let nll_buf = ctx.storage_buffer("nll", n_ctx as u64 * 4)?;
     let targets_buf = ctx.storage_buffer("targets", n_ctx as u64 * 4)?;

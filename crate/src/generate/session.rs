@@ -10,6 +10,13 @@
 //! the next call overwrites. Two readback slots alternate between the step being read and the
 //! step in flight. Bind groups are cached per session ([`BindGroupCache`]), so a steady decode
 //! creates neither buffers nor bind groups.
+//!
+//! When the context is full, a session stops (`FinishReason::ContextFull`, or
+//! `Error::ContextFull` for a prompt that does not fit) unless its options opt in to sliding
+//! ([`ContextOverflow::Slide`]): then the first `keep` tokens (BOS and the system prompt) stay,
+//! the oldest half of the rest is dropped, and the kept tokens are evaluated again from
+//! position 0 (one prefill per shift: exact attention over the new window, unlike shifting
+//! cached keys by re-rotating them).
 
 use std::sync::Arc;
 
@@ -30,12 +37,26 @@ pub struct SessionOptions {
     pub ctx_size: u32,
     /// Most tokens per forward call during prefill.
     pub max_batch: u32,
+    /// What happens when the context is full.
+    pub overflow: ContextOverflow,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { ctx_size: 4096, max_batch: 256 }
+        SessionOptions { ctx_size: 4096, max_batch: 256, overflow: ContextOverflow::Stop }
     }
+}
+
+/// What a session does when the next token does not fit in the context.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContextOverflow {
+    /// Generation ends with [`FinishReason::ContextFull`]; a prompt that does not fit is an
+    /// [`Error::ContextFull`].
+    #[default]
+    Stop,
+    /// Drop the oldest half of the tokens after the kept prefix and go on. `keep`: tokens at
+    /// the start that always stay; `None`: BOS, or for [`Session::chat`] the system prompt.
+    Slide { keep: Option<u32> },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +77,11 @@ pub struct Session {
     bufs: ForwardBuffers,
     /// Tokens whose keys and values are in the cache.
     n_past: u32,
+    /// Those tokens (`history.len() == n_past`), to evaluate again after a context shift.
+    history: Vec<u32>,
+    overflow: ContextOverflow,
+    /// Tokens at the start a context shift keeps when `overflow` does not say (BOS, system prompt).
+    auto_keep: u32,
     /// Two MAP_READ slots of `u32 [1]`: each decode step copies its sampled token into one.
     readback: [wgpu::Buffer; 2],
     /// `u32 [MAX_PENALTY_WINDOW]`: recent token ids for the repetition penalties.
@@ -86,6 +112,9 @@ impl Session {
             model,
             bufs,
             n_past: 0,
+            history: Vec::new(),
+            overflow: opts.overflow,
+            auto_keep: 0,
             readback,
             recent: penalties::ring_buffer(&engine.ctx)?,
             bind_groups: BindGroupCache::new(),
@@ -110,9 +139,41 @@ impl Session {
         self.bufs.ctx_size
     }
 
+    /// The tokens in the cache, in order.
+    pub fn history(&self) -> &[u32] {
+        &self.history
+    }
+
     /// Forgets the conversation (the cache is overwritten from position 0).
     pub fn reset(&mut self) {
         self.n_past = 0;
+        self.history.clear();
+        self.auto_keep = 0;
+    }
+
+    /// Makes room for `n` more tokens: nothing when they fit; with [`ContextOverflow::Slide`],
+    /// drops the oldest tokens after the kept prefix (at least half of them, more if `n` needs
+    /// it) and evaluates the rest again from position 0. Returns whether it shifted.
+    fn make_room(&mut self, n: usize) -> Result<bool> {
+        let (n_past, capacity) = (self.n_past as usize, self.bufs.ctx_size as usize);
+        let ContextOverflow::Slide { keep } = self.overflow else {
+            self.check_room(n)?;
+            return Ok(false);
+        };
+        if n_past + n <= capacity {
+            return Ok(false);
+        }
+        let keep = (keep.unwrap_or(self.auto_keep) as usize).min(n_past);
+        let movable = n_past - keep;
+        let drop = (movable / 2).max(n_past + n - capacity);
+        if drop > movable || keep + (movable - drop) + n > capacity || drop == 0 {
+            return Err(Error::ContextFull { needed: keep + n, capacity });
+        }
+        let mut kept = std::mem::take(&mut self.history);
+        kept.drain(keep..keep + drop);
+        self.n_past = 0;
+        self.feed(&kept, &mut |_, _, _, _| Ok(()))?;
+        Ok(true)
     }
 
     fn check_room(&self, n: usize) -> Result<()> {
@@ -149,6 +210,7 @@ impl Session {
             per_batch(&mut b, &self.bufs, i * self.bufs.max_tokens as usize, n)?;
             submission = b.submit()?.index;
             self.n_past += n;
+            self.history.extend_from_slice(chunk);
         }
         Ok(submission)
     }
@@ -188,6 +250,10 @@ impl Session {
         let has_bos = bos_text.is_some_and(|b| prompt.starts_with(b));
         let add_bos = tok.add_bos() && self.n_past == 0 && !has_bos;
         let prompt_ids = tok.encode(prompt, add_bos, true);
+        if self.n_past == 0 {
+            // A context shift keeps BOS at least.
+            self.auto_keep = u32::from(tok.bos().is_some_and(|b| prompt_ids.first() == Some(&b)));
+        }
         self.generate_from(&prompt_ids, params, t0, on_text).await
     }
 
@@ -200,12 +266,66 @@ impl Session {
         params: &GenParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<GenStats> {
-        let template = self.model.chat_template.as_ref().ok_or_else(|| {
+        let model = self.model.clone();
+        let template = model.chat_template.as_ref().ok_or_else(|| {
             Error::Template("this model's chat template could not be parsed (see the load warning)".into())
         })?;
-        let prompt = template.render(messages, true)?;
+        let t0 = Instant::now();
         self.reset();
-        self.generate(&prompt, params, on_text).await
+        let tok = &model.tokenizer;
+        let bos_text = tok.bos().and_then(|b| tok.vocab().text(b)).filter(|t| !t.is_empty());
+        let n_system = messages.iter().take_while(|m| m.role == "system").count();
+        // With a sliding context, the oldest turns after the system prompt go until the prompt
+        // and a reply's first token fit.
+        let slide = matches!(self.overflow, ContextOverflow::Slide { .. });
+        let mut dropped = 0;
+        let (prompt, prompt_ids, add_bos) = loop {
+            let kept: Vec<_> =
+                messages[..n_system].iter().chain(&messages[n_system + dropped..]).cloned().collect();
+            let prompt = template.render(&kept, true)?;
+            let add_bos = tok.add_bos() && !bos_text.is_some_and(|b| prompt.starts_with(b));
+            let ids = tok.encode(&prompt, add_bos, true);
+            if !slide || ids.len() < self.bufs.ctx_size as usize || n_system + dropped + 1 >= messages.len() {
+                break (prompt, ids, add_bos);
+            }
+            dropped += 1;
+        };
+        let kept: Vec<_> =
+            messages[..n_system].iter().chain(&messages[n_system + dropped..]).cloned().collect();
+        let keep = self.system_prompt_tokens(template, &kept, &prompt)?;
+        self.auto_keep = keep + u32::from(add_bos);
+        let mut stats = self.generate_from(&prompt_ids, params, t0, on_text).await?;
+        stats.context_shifts += usize::from(dropped > 0);
+        Ok(stats)
+    }
+
+    /// How many tokens at the start of `prompt` (the rendered `messages`) a context shift
+    /// keeps: those of the leading system messages as the template renders them alone, or,
+    /// for templates that fold the system prompt into the first user turn (Gemma), up to the
+    /// end of that turn. 0 without a system message.
+    fn system_prompt_tokens(
+        &self,
+        template: &crate::chat::ChatTemplate,
+        messages: &[crate::chat::Message],
+        prompt: &str,
+    ) -> Result<u32> {
+        let n_system = messages.iter().take_while(|m| m.role == "system").count();
+        if n_system == 0 {
+            return Ok(0);
+        }
+        let mut head = template.render(&messages[..n_system], false)?;
+        let system_text = &messages[n_system - 1].content;
+        if !head.contains(system_text.as_str()) && n_system < messages.len() {
+            head = template.render(&messages[..=n_system], false)?;
+        }
+        // The shared text prefix, tokenized: the kept tokens are exactly the prompt's first ones.
+        let shared = head.bytes().zip(prompt.bytes()).take_while(|(a, b)| a == b).count();
+        let shared = prompt.floor_char_boundary(shared);
+        let tok = &self.model.tokenizer;
+        let full = tok.encode(prompt, false, true);
+        let part = tok.encode(&prompt[..shared], false, true);
+        let same = full.iter().zip(&part).take_while(|(a, b)| a == b).count();
+        Ok(same as u32)
     }
 
     /// As [`Self::generate`] for a prompt already tokenized (BOS included when wanted), e.g. the
@@ -237,6 +357,7 @@ impl Session {
         let n_vocab = model.hp.n_vocab;
         let mut penalty = PenaltyState::new(&self.engine.ctx, &self.recent, params, prompt_ids, n_vocab)?;
         let last = prompt_ids.len() - 1;
+        let mut context_shifts = usize::from(self.make_room(prompt_ids.len())?);
         // Prefill; the batch holding the last prompt token also samples the first new token.
         let slot0 = self.readback[0].clone();
         let mut args = Some(sampler.next_args());
@@ -300,11 +421,23 @@ impl Session {
             if generated >= params.max_tokens as usize {
                 break FinishReason::Length;
             }
-            let Some(next) = ahead else {
-                break FinishReason::ContextFull;
+            let next = match ahead {
+                Some(next) => next,
+                // The context is full: stop, or shift it and feed `token` after the kept part.
+                None if self.overflow == ContextOverflow::Stop => break FinishReason::ContextFull,
+                None => match self.make_room(1) {
+                    Ok(_) => {
+                        context_shifts += 1;
+                        self.engine.ctx.queue.write_buffer(&self.bufs.tokens, 0, &token.to_le_bytes());
+                        self.submit_decode_step(1 - pending.slot, &mut sampler, &mut penalty, &mut meter)?
+                    }
+                    Err(Error::ContextFull { .. }) => break FinishReason::ContextFull,
+                    Err(e) => return Err(e),
+                },
             };
             // The step in flight fed `token` at position n_past: it is now part of the context.
             self.n_past += 1;
+            self.history.push(token);
             pending = next;
         };
         if finish != FinishReason::Cancelled {
@@ -329,6 +462,7 @@ impl Session {
             decode_bind_groups: 0,
             decode_buffers_created: 0,
             decode_host_s: 0.0,
+            context_shifts,
         };
         meter.finish(&self.engine.ctx, &mut stats);
         Ok(stats)

@@ -32,6 +32,8 @@ pub struct GenStats {
     /// Host time spent recording and encoding the decode steps (up to `queue.submit`),
     /// excluding the wait for each step's 4-byte readback.
     pub decode_host_s: f64,
+    /// Times the context was full and shifted ([`super::ContextOverflow::Slide`]).
+    pub context_shifts: usize,
 }
 
 impl GenStats {

@@ -4,16 +4,19 @@
 //! soon as it is complete; then every tensor the model needs is allocated on the GPU, its shape
 //! checked, and its data repacked block by block into the GPU layout and written in bounded
 //! pieces as it streams past. At no point is a whole tensor (let alone the file) in memory.
+//! A split model's files stream through the same loader one after the other: the first
+//! header describes the model, each file's header allocates that file's tensors.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::chat::ChatTemplate;
 use crate::error::{Error, Result};
-use crate::gguf::{GgufFile, GgufReader, TensorBytes};
+use crate::gguf::{GgufFile, GgufReader, TensorBytes, TensorInfo};
 use crate::gpu::{GpuContext, GpuWeight};
 use crate::model::fused::{fused_tensors, write_split};
 use crate::model::hparams::HParams;
+use crate::model::split::SplitInfo;
 use crate::model::weights::ROPE_FACTORS;
 use crate::model::weights::{assemble, expected_tensors, matrix_shape, Model};
 use crate::quant::{BlockRepacker, QuantType};
@@ -32,88 +35,148 @@ struct Incoming {
     repacker: BlockRepacker,
 }
 
-/// Everything set up once the header is known.
+/// Everything set up once the (first) header is known.
 struct Receiving {
     hp: HParams,
     tokenizer: Tokenizer,
     chat_template: Option<ChatTemplate>,
     name: String,
-    /// Indexed like `GgufFile::tensors`; `None` for tensors the model does not use.
+    /// The tensors the architecture reads: (name, rows, columns, required).
+    expected: Vec<(String, u64, u64, bool)>,
+    /// Indexed like the current file's `GgufFile::tensors`; `None` for tensors the model does
+    /// not use.
     incoming: Vec<Option<Incoming>>,
+    /// Names of the tensors allocated so far (in any file), fused parts included.
+    allocated: HashSet<String>,
     done: HashMap<String, GpuWeight>,
     weight_bytes: u64,
     gguf_weight_bytes: u64,
     unflushed: u64,
 }
 
-/// Push-based model loader: `push` chunks in file order, then `finish`.
+/// Push-based model loader: `push` chunks in file order, then `finish`. A split model's files
+/// (see `model::split`) go through one loader: `next_file` between them.
 pub struct ModelLoader {
     ctx: Arc<GpuContext>,
+    /// The file being read.
     reader: GgufReader,
+    /// 0-based index of that file.
+    file_index: u32,
+    /// Whether its header has been handled (tensors allocated).
+    header_done: bool,
+    /// Bytes of the files before it.
+    bytes_before: u64,
+    /// The first file's split keys, once its header is known.
+    split: Option<SplitInfo>,
+    /// The first file's header, kept once the reader moved on to the next file.
+    first: Option<GgufFile>,
+    /// Tensors in the files so far, by ggml type id.
+    tensor_types: BTreeMap<u32, u32>,
     state: Option<Receiving>,
-    /// Tensor bytes that arrived in the same chunk as the end of the header, before the
-    /// tensors could be allocated (at most one chunk).
-    early: Vec<(usize, u64, Vec<u8>)>,
+    /// Tensor bytes that arrived in the same chunk as the end of a header, before the tensors
+    /// could be allocated (at most one chunk).
+    early: Vec<(usize, Vec<u8>)>,
 }
 
 impl ModelLoader {
+    /// A loader for a model of one file of `file_len` bytes, or the first of a split model.
     pub fn new(ctx: Arc<GpuContext>, file_len: u64) -> Self {
-        ModelLoader { ctx, reader: GgufReader::new(file_len), state: None, early: Vec::new() }
+        ModelLoader {
+            ctx,
+            reader: GgufReader::new(file_len),
+            file_index: 0,
+            header_done: false,
+            bytes_before: 0,
+            split: None,
+            first: None,
+            tensor_types: BTreeMap::new(),
+            state: None,
+            early: Vec::new(),
+        }
     }
 
-    /// Bytes consumed so far.
+    /// Bytes consumed so far (all files).
     pub fn bytes_done(&self) -> u64 {
-        self.reader.position()
+        self.bytes_before + self.reader.position()
     }
 
-    /// The parsed header, once complete.
+    /// The (first) file's parsed header, once complete.
     pub fn file(&self) -> Option<&GgufFile> {
-        self.reader.file()
+        self.first.as_ref().or(self.reader.file())
     }
 
-    /// Feeds the next chunk of the file.
+    /// Tensors of the files read so far, counted by ggml type id.
+    pub fn tensor_types(&self) -> &BTreeMap<u32, u32> {
+        &self.tensor_types
+    }
+
+    /// Feeds the next chunk of the current file.
     pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
         let ctx = &self.ctx;
-        let state = &mut self.state;
+        let state = self.state.as_mut().filter(|_| self.header_done);
         let early = &mut self.early;
+        let mut state = state;
         self.reader.push(chunk, &mut |piece: TensorBytes<'_>| match state.as_mut() {
             Some(s) => s.receive(ctx, piece.tensor, piece.bytes),
             None => {
-                early.push((piece.tensor, piece.offset, piece.bytes.to_vec()));
+                early.push((piece.tensor, piece.bytes.to_vec()));
                 Ok(())
             }
         })?;
-        if self.state.is_none() {
-            if let Some(file) = self.reader.file() {
-                let mut s = Receiving::start(&self.ctx, file)?;
-                for (tensor, _offset, bytes) in std::mem::take(&mut self.early) {
-                    s.receive(&self.ctx, tensor, &bytes)?;
-                }
-                self.state = Some(s);
-            }
+        if !self.header_done && self.reader.file().is_some() {
+            self.start_file()?;
         }
         Ok(())
     }
 
-    /// Ends the stream: checks that every tensor arrived whole and returns the model.
-    pub fn finish(self) -> Result<Model> {
-        let file = self.reader.finish()?;
-        let mut s = self.state.ok_or_else(|| Error::Truncated {
+    /// Ends the current file of a split model and starts the next, of `file_len` bytes.
+    pub fn next_file(&mut self, file_len: u64) -> Result<()> {
+        let reader = std::mem::replace(&mut self.reader, GgufReader::new(file_len));
+        self.bytes_before += reader.position();
+        let file = reader.finish()?;
+        let count = self.split.map_or(1, |s| s.count);
+        if self.file_index + 1 >= count {
+            return Err(Error::InvalidArgument(format!(
+                "the model has {count} file(s): there is no file {}",
+                self.file_index + 2
+            )));
+        }
+        if self.first.is_none() {
+            self.first = Some(file);
+        }
+        if let Some(s) = self.state.as_mut() {
+            s.end_file(&self.ctx)?;
+        }
+        self.file_index += 1;
+        self.header_done = false;
+        Ok(())
+    }
+
+    /// Ends the stream: checks that every file and tensor arrived whole and returns the model.
+    pub fn finish(mut self) -> Result<Model> {
+        let position = self.bytes_done();
+        let last = self.reader.finish()?;
+        let mut s = self.state.take().ok_or_else(|| Error::Truncated {
             offset: 0,
             what: "GGUF header".into(),
-            len: file.file_len,
+            len: last.file_len,
         })?;
-        for (i, slot) in s.incoming.iter_mut().enumerate() {
-            if let Some(inc) = slot.take() {
-                let targets = &inc.targets;
-                let ctx = &self.ctx;
-                inc.repacker.finish(&mut |off, bytes| write_split(ctx, targets, off, bytes))?;
-                for w in inc.targets {
-                    s.done.insert(w.name.clone(), w);
-                }
-                let _ = i;
-            }
+        let split = self.split.unwrap_or(SplitInfo { no: 0, count: 1, tensors: 0 });
+        if self.file_index + 1 < split.count {
+            return Err(Error::Truncated {
+                offset: position,
+                what: format!("file {} of the {} files of a split model", self.file_index + 2, split.count),
+                len: position,
+            });
         }
+        let seen: u64 = self.tensor_types.values().map(|&n| n as u64).sum();
+        if split.count > 1 && seen != split.tensors {
+            return Err(Error::InvalidModel(format!(
+                "the split model's files hold {seen} tensors, split.tensors.count says {}",
+                split.tensors
+            )));
+        }
+        s.end_file(&self.ctx)?;
         self.ctx.queue.submit([]);
         let weights = assemble(&s.hp, s.done)?;
         Ok(Model {
@@ -126,94 +189,59 @@ impl ModelLoader {
             name: s.name,
         })
     }
+
+    /// The current file's header is complete: check its split keys, allocate its tensors and
+    /// pass on the bytes that came with the header's end.
+    fn start_file(&mut self) -> Result<()> {
+        let Some(file) = self.reader.file() else { return Ok(()) };
+        let info = SplitInfo::of(file)?;
+        match self.split {
+            None => {
+                if info.no != 0 {
+                    return Err(Error::InvalidModel(format!(
+                        "this is file {} of a split model of {}: start with the first",
+                        info.no + 1,
+                        info.count
+                    )));
+                }
+                self.split = Some(info);
+                self.state = Some(Receiving::start(file)?);
+            }
+            Some(first) => info.check_follows(&first, self.file_index)?,
+        }
+        for t in &file.tensors {
+            *self.tensor_types.entry(t.type_id).or_default() += 1;
+        }
+        let last = self.file_index + 1 == info.count;
+        let s = self.state.as_mut().expect("state is set with the first header");
+        s.add_file(&self.ctx, file, last)?;
+        self.header_done = true;
+        for (tensor, bytes) in std::mem::take(&mut self.early) {
+            s.receive(&self.ctx, tensor, &bytes)?;
+        }
+        Ok(())
+    }
 }
 
 impl Receiving {
-    /// Checks the header against what the architecture needs and allocates every tensor.
-    fn start(ctx: &GpuContext, file: &GgufFile) -> Result<Self> {
-        let embd = file
-            .tensor("token_embd.weight")
-            .ok_or_else(|| Error::InvalidModel("missing tensor token_embd.weight".into()))?;
-        let (n_vocab, _) = matrix_shape(embd);
+    /// Reads the model's description from the (first) file's header: hyper-parameters,
+    /// tokenizer, chat template and the tensors the architecture needs.
+    fn start(file: &GgufFile) -> Result<Self> {
+        let tokenizer = Tokenizer::from_gguf(&file.metadata)?;
+        // The embedding's rows are the vocabulary; in a split model it may come in a later
+        // file, and then its shape is checked against the tokenizer's size when it arrives.
+        let n_vocab = match file.tensor("token_embd.weight") {
+            Some(embd) => matrix_shape(embd).0,
+            None => tokenizer.vocab_size() as u64,
+        };
         let n_vocab = u32::try_from(n_vocab)
             .map_err(|_| Error::InvalidModel(format!("vocabulary of {n_vocab} tokens")))?;
         let hp = HParams::from_metadata(&file.metadata, n_vocab)?;
-        let tokenizer = Tokenizer::from_gguf(&file.metadata)?;
         if tokenizer.vocab_size() != n_vocab as usize {
             return Err(Error::InvalidModel(format!(
                 "tokenizer has {} tokens but the embedding has {n_vocab} rows",
                 tokenizer.vocab_size()
             )));
-        }
-        for unsupported in ["rope_factors_long.weight", "rope_factors_short.weight"] {
-            if file.tensor(unsupported).is_some() {
-                return Err(Error::InvalidModel(format!(
-                    "LongRoPE ({unsupported}, Phi-3 128k) is not supported yet"
-                )));
-            }
-        }
-        let expected = expected_tensors(&hp);
-        let mut incoming: Vec<Option<Incoming>> = (0..file.tensors.len()).map(|_| None).collect();
-        let mut weight_bytes = 0;
-        let mut gguf_weight_bytes = 0;
-        // Fused tensors the file has provide their parts; those are not looked up alone.
-        let mut provided = std::collections::HashSet::new();
-        for fused in fused_tensors(&hp) {
-            let Some(i) = file.tensors.iter().position(|t| t.name == fused.name) else { continue };
-            let t = &file.tensors[i];
-            let rows: u64 = fused.parts.iter().map(|(_, r)| r).sum();
-            let (_, cols) =
-                expected.iter().find(|(n, ..)| *n == fused.parts[0].0).map(|e| (e.1, e.2)).unwrap_or((0, 0));
-            if matrix_shape(t) != (rows, cols) || t.dims.len() > 2 {
-                return Err(Error::InvalidModel(format!(
-                    "tensor {} has dims {:?}, expected [{cols}, {rows}]",
-                    fused.name, t.dims
-                )));
-            }
-            let ty = QuantType::for_tensor(&fused.name, t.type_id)?;
-            let mut targets = Vec::new();
-            for (name, part_rows) in &fused.parts {
-                let w = ctx.create_weight(name, ty, *part_rows, cols)?;
-                weight_bytes += w.row_bytes * part_rows;
-                targets.push(w);
-                provided.insert(name.clone());
-            }
-            gguf_weight_bytes += t.n_bytes;
-            let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
-            incoming[i] = Some(Incoming { targets, repacker });
-        }
-        for (name, rows, cols, required) in &expected {
-            if provided.contains(name) {
-                continue;
-            }
-            let Some(i) = file.tensors.iter().position(|t| &t.name == name) else {
-                if *required {
-                    return Err(Error::InvalidModel(format!("missing tensor {name}")));
-                }
-                continue;
-            };
-            let t = &file.tensors[i];
-            if matrix_shape(t) != (*rows, *cols) || t.dims.len() > 2 {
-                return Err(Error::InvalidModel(format!(
-                    "tensor {name} has dims {:?}, expected [{cols}, {rows}]",
-                    t.dims
-                )));
-            }
-            let ty = QuantType::for_tensor(name, t.type_id)?;
-            let weight = ctx.create_weight(name, ty, *rows, *cols)?;
-            weight_bytes += weight.row_bytes * rows;
-            gguf_weight_bytes += t.n_bytes;
-            let repacker = BlockRepacker::new(ty, *rows, *cols, MAX_PIECE)?;
-            incoming[i] = Some(Incoming { targets: vec![weight], repacker });
-        }
-        // RoPE frequency divisors: the file's (Llama 3.1+), else ones, so one kernel serves all.
-        let mut done = HashMap::new();
-        if file.tensor(ROPE_FACTORS).is_none() {
-            let half = hp.head_dim as u64 / 2;
-            let ones = ctx.create_weight(ROPE_FACTORS, QuantType::F32, 1, half)?;
-            ctx.write_weight(&ones, 0, bytemuck::cast_slice(&vec![1.0f32; half as usize]))?;
-            weight_bytes += ones.row_bytes;
-            done.insert(ROPE_FACTORS.to_string(), ones);
         }
         let name = file.metadata.opt_str("general.name")?.unwrap_or("").to_string();
         // A broken template must not stop plain completions: chat then reports the error.
@@ -225,16 +253,102 @@ impl Receiving {
             }
         };
         Ok(Receiving {
+            expected: expected_tensors(&hp),
             hp,
             tokenizer,
             chat_template,
             name,
-            incoming,
-            done,
-            weight_bytes,
-            gguf_weight_bytes,
+            incoming: Vec::new(),
+            allocated: HashSet::new(),
+            done: HashMap::new(),
+            weight_bytes: 0,
+            gguf_weight_bytes: 0,
             unflushed: 0,
         })
+    }
+
+    /// Checks one file's tensor table against what the architecture needs and allocates the
+    /// GPU weights of its tensors. After the `last` file, every required tensor must be there.
+    fn add_file(&mut self, ctx: &GpuContext, file: &GgufFile, last: bool) -> Result<()> {
+        for unsupported in ["rope_factors_long.weight", "rope_factors_short.weight"] {
+            if file.tensor(unsupported).is_some() {
+                return Err(Error::InvalidModel(format!(
+                    "LongRoPE ({unsupported}, Phi-3 128k) is not supported yet"
+                )));
+            }
+        }
+        self.incoming = (0..file.tensors.len()).map(|_| None).collect();
+        // Fused tensors the file has provide their parts; those are not looked up alone.
+        for fused in fused_tensors(&self.hp) {
+            let Some(i) = file.tensors.iter().position(|t| t.name == fused.name) else { continue };
+            let t = &file.tensors[i];
+            let rows: u64 = fused.parts.iter().map(|(_, r)| r).sum();
+            let cols = self.expected.iter().find(|e| e.0 == fused.parts[0].0).map_or(0, |e| e.2);
+            check_shape(t, &fused.name, rows, cols)?;
+            let ty = QuantType::for_tensor(&fused.name, t.type_id)?;
+            let mut targets = Vec::new();
+            for (name, part_rows) in &fused.parts {
+                self.claim(name)?;
+                let w = ctx.create_weight(name, ty, *part_rows, cols)?;
+                self.weight_bytes += w.row_bytes * part_rows;
+                targets.push(w);
+            }
+            self.gguf_weight_bytes += t.n_bytes;
+            let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
+            self.incoming[i] = Some(Incoming { targets, repacker });
+        }
+        for (i, t) in file.tensors.iter().enumerate() {
+            if self.incoming[i].is_some() {
+                continue; // fused
+            }
+            let Some((name, rows, cols, _)) = self.expected.iter().find(|e| e.0 == t.name) else {
+                continue; // a tensor this architecture does not use
+            };
+            let (name, rows, cols) = (name.clone(), *rows, *cols);
+            check_shape(t, &name, rows, cols)?;
+            let ty = QuantType::for_tensor(&name, t.type_id)?;
+            self.claim(&name)?;
+            let weight = ctx.create_weight(&name, ty, rows, cols)?;
+            self.weight_bytes += weight.row_bytes * rows;
+            self.gguf_weight_bytes += t.n_bytes;
+            let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
+            self.incoming[i] = Some(Incoming { targets: vec![weight], repacker });
+        }
+        if !last {
+            return Ok(());
+        }
+        if let Some((name, ..)) = self.expected.iter().find(|e| e.3 && !self.allocated.contains(&e.0)) {
+            return Err(Error::InvalidModel(format!("missing tensor {name}")));
+        }
+        // RoPE frequency divisors: the file's (Llama 3.1+), else ones, so one kernel serves all.
+        if !self.allocated.contains(ROPE_FACTORS) {
+            let half = self.hp.head_dim as u64 / 2;
+            let ones = ctx.create_weight(ROPE_FACTORS, QuantType::F32, 1, half)?;
+            ctx.write_weight(&ones, 0, bytemuck::cast_slice(&vec![1.0f32; half as usize]))?;
+            self.weight_bytes += ones.row_bytes;
+            self.done.insert(ROPE_FACTORS.to_string(), ones);
+        }
+        Ok(())
+    }
+
+    /// Records that the file provides tensor `name`; a second provider is an error.
+    fn claim(&mut self, name: &str) -> Result<()> {
+        if !self.allocated.insert(name.to_string()) {
+            return Err(Error::InvalidModel(format!("tensor {name} appears twice")));
+        }
+        Ok(())
+    }
+
+    /// The current file ended: flushes each tensor's last partial piece and keeps its weights.
+    fn end_file(&mut self, ctx: &GpuContext) -> Result<()> {
+        for inc in std::mem::take(&mut self.incoming).into_iter().flatten() {
+            let targets = &inc.targets;
+            inc.repacker.finish(&mut |off, bytes| write_split(ctx, targets, off, bytes))?;
+            for w in inc.targets {
+                self.done.insert(w.name.clone(), w);
+            }
+        }
+        Ok(())
     }
 
     /// Repacks and uploads one piece of tensor `index`'s data.
@@ -251,4 +365,15 @@ impl Receiving {
         }
         Ok(())
     }
+}
+
+/// Checks that a weight tensor is a `rows` × `cols` matrix (or vector).
+fn check_shape(t: &TensorInfo, name: &str, rows: u64, cols: u64) -> Result<()> {
+    if matrix_shape(t) != (rows, cols) || t.dims.len() > 2 {
+        return Err(Error::InvalidModel(format!(
+            "tensor {name} has dims {:?}, expected [{cols}, {rows}]",
+            t.dims
+        )));
+    }
+    Ok(())
 }

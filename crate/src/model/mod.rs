@@ -3,6 +3,7 @@
 //! `hparams` is plain data (also used by the CPU reference); everything else needs the GPU.
 
 pub mod hparams;
+pub mod split;
 
 #[cfg(feature = "gpu")]
 mod forward;

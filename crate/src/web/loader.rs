@@ -12,10 +12,12 @@ use crate::model;
 use crate::Error;
 
 /// Receives a model file in chunks (wraps [`model::ModelLoader`]): `new ModelLoader(engine,
-/// fileLen)`, then `push(chunk)` for every chunk in order, then `finish()`.
+/// fileLen)`, then `push(chunk)` for every chunk in order, then `finish()`. The files of a split
+/// model (`…-00001-of-00003.gguf` …) go through one loader, with `nextFile(fileLen)` between.
 #[wasm_bindgen]
 pub struct ModelLoader {
     inner: model::ModelLoader,
+    /// Bytes announced so far (all files).
     file_len: u64,
 }
 
@@ -41,7 +43,17 @@ impl ModelLoader {
         self.inner.push(chunk).map_err(js_error)
     }
 
-    /// Bytes received so far.
+    /// Ends the current file of a split model and starts the next, of `file_len` bytes.
+    /// Rejects with `truncated` when the current file is incomplete, `invalid_argument` when
+    /// the model has no further file.
+    #[wasm_bindgen(js_name = nextFile)]
+    pub fn next_file(&mut self, file_len: u64) -> Result<(), JsValue> {
+        self.inner.next_file(file_len).map_err(js_error)?;
+        self.file_len = self.inner.bytes_done() + file_len;
+        Ok(())
+    }
+
+    /// Bytes received so far (all files).
     #[wasm_bindgen(getter, js_name = bytesDone)]
     pub fn bytes_done(&self) -> u64 {
         self.inner.bytes_done()
@@ -51,16 +63,13 @@ impl ModelLoader {
     /// ended early.
     pub fn finish(self) -> Result<Model, JsValue> {
         // What the file held, for `summary()`: counted before the header is dropped.
+        let types = self.inner.tensor_types().clone();
         let file = self.inner.file().map(|f| {
-            let mut types = BTreeMap::<u32, u32>::new();
-            for t in &f.tensors {
-                *types.entry(t.type_id).or_default() += 1;
-            }
             let arch = f.metadata.opt_str("general.architecture").ok().flatten().unwrap_or("");
             FileSummary {
                 version: f.version,
                 architecture: arch.to_string(),
-                tensors: f.tensors.len(),
+                tensors: types.values().map(|&n| n as usize).sum(),
                 metadata: f.metadata.entries.len(),
                 types,
             }

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, set, Engine, Model};
-use crate::generate::{self, FinishReason, GenParams, PerplexityOptions, SessionOptions};
+use crate::generate::{self, ContextOverflow, FinishReason, GenParams, PerplexityOptions, SessionOptions};
 use crate::Error;
 
 /// A conversation state (KV cache) over one model.
@@ -21,12 +21,23 @@ pub struct Session {
 
 #[wasm_bindgen]
 impl Session {
-    /// `ctx_size`: the K/V cache capacity in tokens (0: the default, 4096).
+    /// `ctx_size`: the K/V cache capacity in tokens (0: the default, 4096). `context_shift`:
+    /// when the context is full, drop its oldest half (keeping BOS and, in `chat`, the system
+    /// prompt; a conversation that outgrows the context loses its oldest turns) instead of
+    /// finishing with `context_full`.
     #[wasm_bindgen(constructor)]
-    pub fn new(engine: &Engine, model: &Model, ctx_size: u32) -> Result<Session, JsValue> {
+    pub fn new(
+        engine: &Engine,
+        model: &Model,
+        ctx_size: u32,
+        context_shift: Option<bool>,
+    ) -> Result<Session, JsValue> {
         let mut opts = SessionOptions::default();
         if ctx_size > 0 {
             opts.ctx_size = ctx_size;
+        }
+        if context_shift == Some(true) {
+            opts.overflow = ContextOverflow::Slide { keep: None };
         }
         let s = generate::Session::new(&engine.inner, model.inner.clone(), opts).map_err(js_error)?;
         Ok(Session { inner: RefCell::new(s) })
@@ -48,7 +59,7 @@ impl Session {
     /// true` generates exactly `maxTokens` tokens). `on_text(piece)` receives the text as it is produced; returning
     /// `false` stops generation, throwing stops it and rejects with that exception. Resolves to
     /// `{text, tokens, promptTokens, generatedTokens, prefillS, decodeS, ttftS, prefillTokS,
-    /// decodeTokS, finish, decodeSteps, dispatchesPerToken, weightBytesPerToken,
+    /// decodeTokS, finish, contextShifts, decodeSteps, dispatchesPerToken, weightBytesPerToken,
     /// weightReadRatio, bindGroupsPerToken, buffersPerToken, hostMsPerToken}`: `tokens` holds the generated ids (a `Uint32Array`); `decodeTokS`
     /// counts the tokens after the first, which comes out of prefill; `finish` is `stop`,
     /// `length`, `context_full` or `cancelled`. The per-token figures average the decode steps
@@ -108,6 +119,7 @@ impl Session {
         set(&o, "bindGroupsPerToken", per(s.decode_bind_groups as f64).into());
         set(&o, "buffersPerToken", per(s.decode_buffers_created as f64).into());
         set(&o, "hostMsPerToken", per(s.decode_host_s * 1e3).into());
+        set(&o, "contextShifts", (s.context_shifts as f64).into());
         Ok(o)
     }
 }

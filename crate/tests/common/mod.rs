@@ -32,20 +32,10 @@ pub fn model_path() -> Option<PathBuf> {
 
 /// Streams a GGUF file into a fresh engine, the way the CLI does.
 pub fn load_gpu(path: &std::path::Path) -> (Engine, Arc<Model>) {
-    use std::io::Read;
     let engine =
         pollster::block_on(Engine::new(GpuOptions::default())).expect("a GPU adapter (lavapipe in CI)");
-    let mut f = std::fs::File::open(path).unwrap();
-    let mut loader = engine.loader(f.metadata().unwrap().len());
-    let mut buf = vec![0u8; 3 << 20];
-    loop {
-        let n = f.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        loader.push(&buf[..n]).unwrap();
-    }
-    (engine, Arc::new(loader.finish().unwrap()))
+    let model = engine.load_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (engine, Arc::new(model))
 }
 
 /// Reads a JSON file under tests/reference/gemma-3-270m-q4_k_m/.
@@ -76,4 +66,31 @@ pub fn margin(v: &[f32]) -> f32 {
     let mut s: Vec<f32> = v.to_vec();
     s.sort_by(|a, b| b.total_cmp(a));
     s[0] - s[1]
+}
+
+/// The tiny models of every architecture (scripts/make_tiny_models.py), generated into
+/// target/tiny-models on first use; `None` (with a message) when the script's inputs are missing.
+pub fn tiny_models_dir() -> Option<PathBuf> {
+    let root = repo_root();
+    let testdata = root.join(".cache/llama-testdata");
+    let vocab = testdata.join("ggml-vocab-phi-3.gguf");
+    let python = root.join(".venv/bin/python");
+    if !vocab.exists() || !python.exists() {
+        eprintln!("skipping: needs {} and {} (scripts/setup.sh --test)", vocab.display(), python.display());
+        return None;
+    }
+    let dir = root.join("target/tiny-models");
+    if !["llama", "qwen2", "qwen3", "llama3", "gemma", "gemma2", "phi3"]
+        .iter()
+        .all(|a| dir.join(format!("tiny-{a}.gguf")).exists())
+    {
+        let out = std::process::Command::new(&python)
+            .arg(root.join("scripts/make_tiny_models.py"))
+            .arg(&dir)
+            .arg(&testdata)
+            .output()
+            .expect("run make_tiny_models.py");
+        assert!(out.status.success(), "make_tiny_models.py: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Some(dir)
 }

@@ -19,7 +19,7 @@ async function loadAndGenerate(opts = {}) {
   env.traffic.reset();
   return page.evaluate(async ({ abortAt }) => {
       const brasa = await import('/pkg/index.js');
-      const engine = await brasa.createEngine();
+      const engine = await brasa.createGpuEngine();
       const ctl = new AbortController();
       const onProgress = (done) => {
         if (abortAt && done >= abortAt) ctl.abort();

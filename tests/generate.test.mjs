@@ -31,7 +31,7 @@ for (const engine of BROWSERS) {
       const r = await env.page.evaluate(
         async ({ prompt, maxTokens }) => {
           const brasa = await import('/pkg/index.js');
-          const engine = await brasa.createEngine();
+          const engine = await brasa.createGpuEngine();
           const model = await brasa.loadModel(engine, '/model.gguf');
           const session = new brasa.Session(engine, model, 128);
           const streamed = [];
@@ -61,7 +61,7 @@ for (const engine of BROWSERS) {
       const chatCase = refChat.cases[1];
       const r = await env.page.evaluate(async (chatMessages) => {
         const brasa = await import('/pkg/index.js');
-        const engine = await brasa.createEngine();
+        const engine = await brasa.createGpuEngine();
         const model = await brasa.loadModel(engine, '/model.gguf');
         const chat = model.applyChatTemplate(chatMessages, true);
         const session = new brasa.Session(engine, model, 128);

@@ -39,7 +39,7 @@ after(async () => {
 test('the wasm module loads and reports a WebGPU adapter', async () => {
   const info = await env.page.evaluate(async () => {
     const brasa = await import('/pkg/index.js');
-    const engine = await brasa.createEngine();
+    const engine = await brasa.createGpuEngine();
     return { version: brasa.version(), gpu: engine.gpuInfo(), isolated: self.crossOriginIsolated };
   });
   assert.match(info.version, /^\d+\.\d+\.\d+/);
@@ -52,7 +52,7 @@ test('the real model streams through the page chunk by chunk', async () => {
   const expected = await readPreamble(MODEL);
   const got = await env.page.evaluate(async () => {
     const brasa = await import('/pkg/index.js');
-    const engine = await brasa.createEngine();
+    const engine = await brasa.createGpuEngine();
     let chunks = 0;
     let last = 0;
     let monotonic = true;
@@ -92,7 +92,7 @@ test('bad files become Errors with stable codes', async () => {
   const fileLen = (await fs.stat(MODEL)).size;
   const codes = await env.page.evaluate(async (fileLen) => {
     const brasa = await import('/pkg/index.js');
-    const engine = await brasa.createEngine();
+    const engine = await brasa.createGpuEngine();
     const codeOf = (p) => p.then(() => 'no error', (e) => `${e instanceof Error}:${e.code}`);
     return {
       notGguf: await codeOf(brasa.loadModel(engine, '/bad/not.gguf')),
@@ -132,7 +132,7 @@ test('a split model loads from the URL of any of its files and generates like th
   const second = `/split/${path.basename(splitParts[1])}`;
   const got = await env.page.evaluate(async (second) => {
     const brasa = await import('/pkg/index.js');
-    const engine = await brasa.createEngine();
+    const engine = await brasa.createGpuEngine();
     const run = async (url) => {
       let last = 0;
       const model = await brasa.loadModel(engine, url, { onProgress: (done) => (last = done) });

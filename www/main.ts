@@ -18,7 +18,7 @@ function fail(e: any) {
 }
 
 async function main() {
-  const engine = await brasa.createEngine();
+  const engine = await brasa.createGpuEngine();
   const info = await brasa.adapterInfo();
   $('adapter').textContent = `GPU: ${info ? `${info.vendor} ${info.architecture} ${info.description}`.trim() : ''} · ${engine.gpuInfo()}`;
 

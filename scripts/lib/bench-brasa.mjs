@@ -15,7 +15,7 @@ export function brasaLoad(page, job) {
   return page.evaluate(async ({ modelUrl }) => {
     const brasa = await import('/pkg/index.js');
     const t0 = performance.now();
-    const engine = await brasa.createEngine();
+    const engine = await brasa.createGpuEngine();
     const model = await brasa.loadModel(engine, modelUrl, { cache: true });
     const load_s = (performance.now() - t0) / 1000;
     self.__bench = { brasa, engine, model };

@@ -27,7 +27,7 @@ async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, chunks, perplexit
     const cache = (self.__brasaJobCache ??= {});
     const t0 = performance.now();
     if (cache.modelUrl !== modelUrl) {
-      cache.engine ??= await brasa.createEngine();
+      cache.engine ??= await brasa.createGpuEngine();
       let nextLog = 0;
       cache.model = await brasa.loadModel(cache.engine, modelUrl, {
         onProgress: (done, total) => {

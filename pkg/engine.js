@@ -1,0 +1,199 @@
+// The engine behind the OpenAI-shaped API, on the thread it runs on (a Worker by default, see
+// index.js): one GPU engine, at most one loaded model and its session, and a queue so that calls
+// run one at a time in the order they were made (a second request never interleaves with the
+// first on one K/V cache).
+import { createGpuEngine, loadModel, adapterInfo, Session } from './core.js';
+import { BrasaError, toBrasaError } from './errors.js';
+
+/** `max_tokens` when a request gives none (OpenAI's other defaults: temperature 1, top_p 1). */
+const DEFAULT_MAX_TOKENS = 512;
+
+export class LocalEngine {
+  #gpu = null;
+  #model = null;
+  #session = null;
+  #modelId = '';
+  #contextLength = 0;
+  #queue = Promise.resolve();
+
+  /** Runs `fn` after every call made before it; a failure does not block later calls. */
+  #enqueue(fn) {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #gpuEngine() {
+    this.#gpu ??= await createGpuEngine().catch((e) => {
+      throw toBrasaError(e, 'webgpu_unavailable');
+    });
+    return this.#gpu;
+  }
+
+  /** Adapter, features and limits, plus the browser's adapter info. */
+  gpuInfo() {
+    return this.#enqueue(async () => {
+      const gpu = await this.#gpuEngine();
+      return { description: gpu.gpuInfo(), adapter: await adapterInfo() };
+    });
+  }
+
+  /**
+   * Loads a model (replacing the loaded one): `source` is a URL, a list of a split model's URLs,
+   * or a `Blob`/`File`. `opts`: `onProgress(done, total)`, `signal`, `cache`, `contextLength`,
+   * `contextShift`. Resolves to the model's summary.
+   */
+  load(source, opts = {}) {
+    return this.#enqueue(async () => {
+      const gpu = await this.#gpuEngine();
+      this.#unloadNow();
+      const { onProgress, signal, cache = false, contextLength = 4096, contextShift = false } = opts;
+      const model = await loadModel(gpu, source, { onProgress, signal, cache }).catch((e) => {
+        throw toBrasaError(e, signal?.aborted ? 'aborted' : 'bad_model');
+      });
+      try {
+        this.#session = new Session(gpu, model, contextLength, contextShift);
+      } catch (e) {
+        model.free();
+        throw toBrasaError(e, 'out_of_memory');
+      }
+      this.#model = model;
+      this.#contextLength = contextLength;
+      this.#modelId = typeof source === 'string' ? source.split('/').pop() : (source?.name ?? 'model');
+      return { id: this.#modelId, contextLength, ...model.summary() };
+    });
+  }
+
+  /** Frees the model and its session (GPU memory). */
+  unload() {
+    return this.#enqueue(async () => this.#unloadNow());
+  }
+
+  #unloadNow() {
+    this.#session?.free();
+    this.#model?.free();
+    this.#session = null;
+    this.#model = null;
+  }
+
+  /**
+   * An OpenAI chat completion. `onDelta(text)` receives the reply as it is generated (for
+   * streaming); resolves to the whole response (`chat.completion`).
+   */
+  chatCompletion(request, onDelta, signal) {
+    return this.#enqueue(async () => {
+      const model = this.#requireModel();
+      const messages = checkMessages(request.messages);
+      const prompt = model.applyChatTemplate(messages, true);
+      // Each request renders the whole conversation, so it starts from an empty cache.
+      this.#session.reset();
+      const out = await this.#generate(prompt, request, onDelta, signal);
+      return {
+        id: out.id,
+        object: 'chat.completion',
+        created: out.created,
+        model: this.#modelId,
+        choices: [{ index: 0, message: { role: 'assistant', content: out.text }, finish_reason: out.finish, logprobs: null }],
+        usage: out.usage,
+      };
+    });
+  }
+
+  /** An OpenAI (legacy) completion of a raw prompt; see `chatCompletion`. */
+  completion(request, onDelta, signal) {
+    return this.#enqueue(async () => {
+      this.#requireModel();
+      if (typeof request.prompt !== 'string' || request.prompt === '') {
+        throw new BrasaError('invalid_argument', 'prompt must be a non-empty string');
+      }
+      this.#session.reset();
+      const out = await this.#generate(request.prompt, request, onDelta, signal);
+      return {
+        id: out.id,
+        object: 'text_completion',
+        created: out.created,
+        model: this.#modelId,
+        choices: [{ index: 0, text: out.text, finish_reason: out.finish, logprobs: null }],
+        usage: out.usage,
+      };
+    });
+  }
+
+  #requireModel() {
+    if (!this.#model) throw new BrasaError('no_model', 'no model is loaded: call engine.load(url) first');
+    return this.#model;
+  }
+
+  async #generate(prompt, request, onDelta, signal) {
+    if (signal?.aborted) throw new BrasaError('aborted', 'the request was aborted');
+    const params = samplingParams(request);
+    const t0 = performance.now();
+    let stats;
+    try {
+      stats = await this.#session.generate(prompt, params, (text) => {
+        if (signal?.aborted) return false;
+        onDelta?.(text);
+        return true;
+      });
+    } catch (e) {
+      // A failed generation leaves the cache in an unknown state: the next request resets it.
+      throw toBrasaError(e, 'generation_failed');
+    }
+    if (stats.finish === 'cancelled') throw new BrasaError('aborted', 'the request was aborted');
+    return {
+      id: `brasa-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+      created: Math.floor(Date.now() / 1000),
+      text: stats.text,
+      // OpenAI has no "context full": like a token limit, it is `length`.
+      finish: stats.finish === 'stop' ? 'stop' : 'length',
+      usage: {
+        prompt_tokens: stats.promptTokens,
+        completion_tokens: stats.generatedTokens,
+        total_tokens: stats.promptTokens + stats.generatedTokens,
+        timings: {
+          ttft_ms: stats.ttftS * 1000,
+          prefill_tokens_per_s: stats.prefillTokS,
+          decode_tokens_per_s: stats.decodeTokS,
+          total_ms: performance.now() - t0,
+          context_shifts: stats.contextShifts,
+        },
+      },
+    };
+  }
+}
+
+/** `[{role, content}]` with string contents (OpenAI's content-part arrays of text are joined). */
+function checkMessages(messages) {
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw new BrasaError('invalid_argument', 'messages must be a non-empty array of {role, content}');
+  }
+  return messages.map((m, i) => {
+    let content = m?.content;
+    if (Array.isArray(content)) content = content.map((p) => (p?.type === 'text' ? p.text : '')).join('');
+    if (typeof m?.role !== 'string' || typeof content !== 'string') {
+      throw new BrasaError('invalid_argument', `messages[${i}] must be {role: string, content: string}`);
+    }
+    return { role: m.role, content };
+  });
+}
+
+/** OpenAI request fields → the wasm Session's generation parameters. */
+function samplingParams(r) {
+  const stop = r.stop == null ? [] : Array.isArray(r.stop) ? r.stop : [r.stop];
+  const p = {
+    maxTokens: r.max_tokens ?? r.max_completion_tokens ?? DEFAULT_MAX_TOKENS,
+    temperature: r.temperature ?? 1,
+    topP: r.top_p ?? 1,
+    minP: r.min_p ?? 0,
+    repetitionPenalty: r.repetition_penalty ?? 1,
+    frequencyPenalty: r.frequency_penalty ?? 0,
+    presencePenalty: r.presence_penalty ?? 0,
+    stop,
+  };
+  // top_k is not OpenAI's; without it the engine keeps llama.cpp's 40.
+  if (r.top_k != null) p.topK = r.top_k;
+  // Without a seed every request samples differently, as OpenAI's API does.
+  p.seed = r.seed ?? Math.floor(Math.random() * 2 ** 31);
+  if (r.logit_bias != null) p.logitBias = r.logit_bias;
+  return p;
+}

@@ -1,0 +1,51 @@
+// The dedicated Worker that runs the engine off the page's main thread (index.js starts it).
+// Protocol: the page posts `{id, op, args}`; the worker answers `{id, type: 'progress' | 'delta' |
+// 'result' | 'error', data}`. `{op: 'abort', args: {target}}` aborts request `target`.
+import { LocalEngine } from './engine.js';
+import { toBrasaError } from './errors.js';
+
+const engine = new LocalEngine();
+const aborts = new Map();
+
+self.onmessage = async ({ data: { id, op, args } }) => {
+  if (op === 'abort') {
+    aborts.get(args.target)?.abort();
+    return;
+  }
+  const post = (type, data) => self.postMessage({ id, type, data });
+  const controller = new AbortController();
+  aborts.set(id, controller);
+  const { signal } = controller;
+  try {
+    let result;
+    switch (op) {
+      case 'gpuInfo':
+        result = await engine.gpuInfo();
+        break;
+      case 'load':
+        result = await engine.load(args.source, {
+          ...args.opts,
+          signal,
+          onProgress: (done, total) => post('progress', { done, total }),
+        });
+        break;
+      case 'unload':
+        result = await engine.unload();
+        break;
+      case 'chat':
+        result = await engine.chatCompletion(args.request, args.stream ? (t) => post('delta', t) : null, signal);
+        break;
+      case 'completion':
+        result = await engine.completion(args.request, args.stream ? (t) => post('delta', t) : null, signal);
+        break;
+      default:
+        throw new Error(`unknown operation ${op}`);
+    }
+    post('result', result);
+  } catch (e) {
+    const err = toBrasaError(e, 'internal');
+    post('error', { code: err.code, message: err.message });
+  } finally {
+    aborts.delete(id);
+  }
+};

@@ -1,0 +1,128 @@
+// The npm package's OpenAI-shaped engine in Chromium: it runs in a Worker, loads the real model
+// with progress, answers chat requests streamed and not (the same greedy text both ways and the
+// same as the engine run in the page's thread), aborts cleanly, serves concurrent requests in
+// order, and turns misuse into BrasaErrors with stable codes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setUp } from './helpers.mjs';
+
+let env;
+
+before(async () => {
+  env = await setUp();
+});
+
+after(async () => env?.close());
+
+
+test('the Worker engine loads with progress and streams the same reply it returns whole', async () => {
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const ask = (content) => ({ messages: [{ role: 'user', content }], max_tokens: 4, temperature: 0 });
+    // Long tasks on the page's thread while the Worker loads and generates.
+    const longTasks = [];
+    new PerformanceObserver((list) => longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+    const codeOf = (p) => p.then(() => 'no error', (e) => `${e instanceof brasa.BrasaError}:${e.code}`);
+    const engine = await brasa.createEngine();
+    const gpu = await engine.gpuInfo();
+    const noModel = await codeOf(engine.chat.completions.create(ask('Hi')));
+    let events = 0;
+    let last = [0, 0];
+    const summary = await engine.load('/model.gguf', {
+      contextLength: 256,
+      onProgress: (done, total) => {
+        events += 1;
+        last = [done, total];
+      },
+    });
+    const whole = await engine.chat.completions.create(ask('Name a color.'));
+    const chunks = [];
+    for await (const chunk of await engine.chat.completions.create({ ...ask('Name a color.'), stream: true })) chunks.push(chunk);
+    const badMessages = await codeOf(engine.chat.completions.create({ messages: [{ role: 'user' }] }));
+    const completion = await engine.completions.create({ prompt: 'The capital of France is', max_tokens: 3, temperature: 0 });
+    engine.terminate();
+    const workerLongTasks = longTasks.slice();
+    // The same request in the page's own thread.
+    const inline = await brasa.createEngine({ worker: false });
+    await inline.load('/model.gguf', { contextLength: 256 });
+    const inlineReply = await inline.chat.completions.create(ask('Name a color.'));
+    await inline.unload();
+    return { gpu, noModel, events, last, summary, whole, chunks, badMessages, completion, inlineReply, workerLongTasks, longTasks };
+  });
+  assert.ok(r.gpu.description.length > 0);
+  assert.equal(r.noModel, 'true:no_model');
+  assert.equal(r.badMessages, 'true:invalid_argument');
+  assert.equal(r.summary.architecture, 'gemma3');
+  assert.ok(r.events > 10, `${r.events} progress events`);
+  assert.equal(r.last[0], r.last[1], 'progress reaches the total');
+
+  const text = r.whole.choices[0].message.content;
+  assert.equal(r.whole.object, 'chat.completion');
+  assert.equal(r.whole.choices[0].message.role, 'assistant');
+  assert.ok(['stop', 'length'].includes(r.whole.choices[0].finish_reason));
+  const u = r.whole.usage;
+  assert.ok(u.prompt_tokens > 5 && u.completion_tokens >= 1 && u.completion_tokens <= 4, JSON.stringify(u));
+  assert.equal(u.total_tokens, u.prompt_tokens + u.completion_tokens);
+  assert.ok(u.timings.ttft_ms > 0 && u.timings.prefill_tokens_per_s > 0);
+
+  const deltas = r.chunks.slice(0, -1).map((c) => c.choices[0].delta.content);
+  const final = r.chunks.at(-1);
+  assert.ok(r.chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === final.id));
+  assert.equal(deltas.join(''), text, 'streamed deltas add up to the whole reply');
+  assert.equal(final.choices[0].finish_reason, r.whole.choices[0].finish_reason);
+  assert.deepEqual(
+    { p: final.usage.prompt_tokens, c: final.usage.completion_tokens },
+    { p: u.prompt_tokens, c: u.completion_tokens },
+  );
+  assert.equal(r.inlineReply.choices[0].message.content, text, 'Worker and in-page engines agree');
+  assert.equal(r.completion.object, 'text_completion');
+  assert.ok(r.completion.choices[0].text.length > 0);
+  // The page's thread stays responsive while the Worker loads and generates: no long task near
+  // what loading in the page's own thread costs (over a second here, measured below).
+  const worst = Math.max(0, ...r.workerLongTasks);
+  const inPage = Math.max(0, ...r.longTasks);
+  console.error(`reply ${JSON.stringify(text)}; ${r.events} progress events; longest main-thread task ${worst.toFixed(0)} ms with the Worker, ${inPage.toFixed(0)} ms in the page`);
+  assert.ok(worst < 500, `a ${worst} ms task blocked the page while the Worker worked`);
+});
+
+test('an aborted request rejects with `aborted` and the next one works; concurrent requests queue in order', async () => {
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const ask = (content) => ({ messages: [{ role: 'user', content }], max_tokens: 4, temperature: 0 });
+    const engine = await brasa.createEngine();
+    await engine.load('/model.gguf', { contextLength: 256 });
+    const codeOf = (p) => p.then(() => 'no error', (e) => `${e instanceof brasa.BrasaError}:${e.code}`);
+    // Abort after the first streamed chunk (during decode).
+    const controller = new AbortController();
+    const streamed = [];
+    const aborted = await codeOf(
+      (async () => {
+        const stream = await engine.chat.completions.create({ ...ask('Count to ten.'), max_tokens: 40, stream: true, signal: controller.signal });
+        for await (const chunk of stream) {
+          streamed.push(chunk);
+          controller.abort();
+        }
+      })(),
+    );
+    // Aborted before it starts.
+    const early = new AbortController();
+    early.abort();
+    const abortedEarly = await codeOf(engine.chat.completions.create({ ...ask('Hi'), signal: early.signal }));
+    const after = await engine.chat.completions.create(ask('Name a fruit.'));
+    // Five at once, two prompts: each answer is the one its prompt gets alone.
+    const order = [];
+    const prompts = ['Name a fruit.', 'Name a color.', 'Name a fruit.', 'Name a color.', 'Name a fruit.'];
+    const replies = await Promise.all(
+      prompts.map((p, i) => engine.chat.completions.create(ask(p)).then((res) => (order.push(i), res.choices[0].message.content))),
+    );
+    const color = await engine.chat.completions.create(ask('Name a color.'));
+    engine.terminate();
+    return { aborted, streamed: streamed.length, abortedEarly, after: after.choices[0].message.content, replies, order, color: color.choices[0].message.content };
+  });
+  assert.equal(r.aborted, 'true:aborted');
+  assert.ok(r.streamed >= 1 && r.streamed < 40, `${r.streamed} chunks before the abort took effect`);
+  assert.equal(r.abortedEarly, 'true:aborted');
+  assert.ok(r.after.length > 0);
+  assert.deepEqual(r.order, [0, 1, 2, 3, 4], 'answered in the order asked');
+  assert.deepEqual(r.replies, [r.after, r.color, r.after, r.color, r.after]);
+});

@@ -82,12 +82,11 @@ export class LocalEngine {
    */
   chatCompletion(request, onDelta, signal) {
     return this.#enqueue(async () => {
-      const model = this.#requireModel();
+      this.#requireModel();
       const messages = checkMessages(request.messages);
-      const prompt = model.applyChatTemplate(messages, true);
-      // Each request renders the whole conversation, so it starts from an empty cache.
-      this.#session.reset();
-      const out = await this.#generate(prompt, request, onDelta, signal);
+      // The session keeps the token prefix this conversation shares with the previous request:
+      // a follow-up turn evaluates only its new tokens (usage.prompt_tokens_details).
+      const out = await this.#generate((p, cb) => this.#session.chat(messages, p, cb), request, onDelta, signal);
       return {
         id: out.id,
         object: 'chat.completion',
@@ -107,7 +106,7 @@ export class LocalEngine {
         throw new BrasaError('invalid_argument', 'prompt must be a non-empty string');
       }
       this.#session.reset();
-      const out = await this.#generate(request.prompt, request, onDelta, signal);
+      const out = await this.#generate((p, cb) => this.#session.generate(request.prompt, p, cb), request, onDelta, signal);
       return {
         id: out.id,
         object: 'text_completion',
@@ -124,19 +123,21 @@ export class LocalEngine {
     return this.#model;
   }
 
-  async #generate(prompt, request, onDelta, signal) {
+  /** Runs `start(params, onText)` (a Session call) for an OpenAI request. */
+  async #generate(start, request, onDelta, signal) {
     if (signal?.aborted) throw new BrasaError('aborted', 'the request was aborted');
     const params = samplingParams(request);
     const t0 = performance.now();
     let stats;
     try {
-      stats = await this.#session.generate(prompt, params, (text) => {
+      stats = await start(params, (text) => {
         if (signal?.aborted) return false;
         onDelta?.(text);
         return true;
       });
     } catch (e) {
-      // A failed generation leaves the cache in an unknown state: the next request resets it.
+      // A failed generation leaves the cache in an unknown state: start the next one afresh.
+      this.#session.reset();
       throw toBrasaError(e, 'generation_failed');
     }
     if (stats.finish === 'cancelled') throw new BrasaError('aborted', 'the request was aborted');
@@ -150,6 +151,7 @@ export class LocalEngine {
         prompt_tokens: stats.promptTokens,
         completion_tokens: stats.generatedTokens,
         total_tokens: stats.promptTokens + stats.generatedTokens,
+        prompt_tokens_details: { cached_tokens: stats.cachedTokens },
         timings: {
           ttft_ms: stats.ttftS * 1000,
           prefill_tokens_per_s: stats.prefillTokS,

@@ -109,6 +109,15 @@ test('an aborted request rejects with `aborted` and the next one works; concurre
     early.abort();
     const abortedEarly = await codeOf(engine.chat.completions.create({ ...ask('Hi'), signal: early.signal }));
     const after = await engine.chat.completions.create(ask('Name a fruit.'));
+    // A second turn of that conversation: its first turn comes from the cache.
+    const followUp = await engine.chat.completions.create({
+      ...ask('And another one?'),
+      messages: [
+        { role: 'user', content: 'Name a fruit.' },
+        { role: 'assistant', content: after.choices[0].message.content },
+        { role: 'user', content: 'And another one?' },
+      ],
+    });
     // Five at once, two prompts: each answer is the one its prompt gets alone.
     const order = [];
     const prompts = ['Name a fruit.', 'Name a color.', 'Name a fruit.', 'Name a color.', 'Name a fruit.'];
@@ -117,12 +126,17 @@ test('an aborted request rejects with `aborted` and the next one works; concurre
     );
     const color = await engine.chat.completions.create(ask('Name a color.'));
     engine.terminate();
-    return { aborted, streamed: streamed.length, abortedEarly, after: after.choices[0].message.content, replies, order, color: color.choices[0].message.content };
+    return { aborted, streamed: streamed.length, abortedEarly, after: after.choices[0].message.content, firstUsage: after.usage, followUsage: followUp.usage, replies, order, color: color.choices[0].message.content };
   });
   assert.equal(r.aborted, 'true:aborted');
   assert.ok(r.streamed >= 1 && r.streamed < 40, `${r.streamed} chunks before the abort took effect`);
   assert.equal(r.abortedEarly, 'true:aborted');
   assert.ok(r.after.length > 0);
+  assert.ok(
+    r.followUsage.prompt_tokens_details.cached_tokens >= r.firstUsage.prompt_tokens &&
+      r.followUsage.prompt_tokens_details.cached_tokens < r.followUsage.prompt_tokens,
+    `the second turn reuses the first: ${JSON.stringify([r.firstUsage, r.followUsage])}`,
+  );
   assert.deepEqual(r.order, [0, 1, 2, 3, 4], 'answered in the order asked');
   assert.deepEqual(r.replies, [r.after, r.color, r.after, r.color, r.after]);
 });

@@ -107,3 +107,35 @@ fn chat_drops_the_oldest_turns_and_keeps_the_system_prompt() {
     assert!(text.contains("You answer in rhymes about the sea."), "system prompt lost: {text:?}");
     assert!(!text.contains("Question number 0"), "oldest turn kept: {text:?}");
 }
+
+#[test]
+fn a_follow_up_turn_evaluates_only_its_new_tokens() {
+    let Some((engine, model)) = setup() else { return };
+    let opts = || SessionOptions { ctx_size: 256, max_batch: 32, ..Default::default() };
+    let mut s = Session::new(&engine, model.clone(), opts()).unwrap();
+    let mut messages =
+        vec![Message::new("system", "You are terse."), Message::new("user", "What is the tide doing today?")];
+    let first = pollster::block_on(s.chat(&messages, &greedy(6), &mut |_| true)).unwrap();
+    assert_eq!(first.cached_tokens, 0);
+    messages.push(Message::new("assistant", &first.text));
+    messages.push(Message::new("user", "And tomorrow?"));
+    let second = pollster::block_on(s.chat(&messages, &greedy(6), &mut |_| true)).unwrap();
+    // The whole first prompt is reused (the reply's tokens may re-tokenize differently).
+    assert!(
+        second.cached_tokens >= first.prompt_tokens,
+        "{} < {}",
+        second.cached_tokens,
+        first.prompt_tokens
+    );
+    assert!(second.cached_tokens < second.prompt_tokens);
+
+    // The same conversation in a fresh session: the same greedy reply and the same cache state.
+    let mut fresh = Session::new(&engine, model.clone(), opts()).unwrap();
+    let alone = pollster::block_on(fresh.chat(&messages, &greedy(6), &mut |_| true)).unwrap();
+    assert_eq!(alone.cached_tokens, 0);
+    assert_eq!(second.tokens, alone.tokens, "reply after reuse differs from a fresh evaluation");
+    let (a, b) =
+        (pollster::block_on(s.logits(&[777])).unwrap(), pollster::block_on(fresh.logits(&[777])).unwrap());
+    let err = normalized_error(&a[0], &b[0]);
+    assert!(err <= 1e-4, "reused vs fresh logits {err:.2e}");
+}

@@ -254,12 +254,14 @@ impl Session {
             // A context shift keeps BOS at least.
             self.auto_keep = u32::from(tok.bos().is_some_and(|b| prompt_ids.first() == Some(&b)));
         }
-        self.generate_from(&prompt_ids, params, t0, on_text).await
+        self.generate_from(&prompt_ids, 0, params, t0, on_text).await
     }
 
-    /// Starts the conversation over and generates the assistant's reply to `messages`, rendered
-    /// with the model's chat template; generation stops at the template's end-of-turn token
-    /// (the tokenizer's end-of-generation set holds them).
+    /// Generates the assistant's reply to `messages` (the whole conversation), rendered with the
+    /// model's chat template; generation stops at the template's end-of-turn token (the
+    /// tokenizer's end-of-generation set holds them). The cache keeps the longest token prefix the
+    /// new prompt shares with what it holds, so a follow-up turn evaluates only its new tokens
+    /// (`GenStats::cached_tokens`).
     pub async fn chat(
         &mut self,
         messages: &[crate::chat::Message],
@@ -271,7 +273,6 @@ impl Session {
             Error::Template("this model's chat template could not be parsed (see the load warning)".into())
         })?;
         let t0 = Instant::now();
-        self.reset();
         let tok = &model.tokenizer;
         let bos_text = tok.bos().and_then(|b| tok.vocab().text(b)).filter(|t| !t.is_empty());
         let n_system = messages.iter().take_while(|m| m.role == "system").count();
@@ -293,8 +294,9 @@ impl Session {
         let kept: Vec<_> =
             messages[..n_system].iter().chain(&messages[n_system + dropped..]).cloned().collect();
         let keep = self.system_prompt_tokens(template, &kept, &prompt)?;
+        let cached = self.reuse_prefix(&prompt_ids);
         self.auto_keep = keep + u32::from(add_bos);
-        let mut stats = self.generate_from(&prompt_ids, params, t0, on_text).await?;
+        let mut stats = self.generate_from(&prompt_ids, cached, params, t0, on_text).await?;
         stats.context_shifts += usize::from(dropped > 0);
         Ok(stats)
     }
@@ -336,13 +338,25 @@ impl Session {
         params: &GenParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<GenStats> {
-        self.generate_from(prompt_ids, params, Instant::now(), on_text).await
+        self.generate_from(prompt_ids, 0, params, Instant::now(), on_text).await
     }
 
-    /// The generation loop; times count from `t0` (the call, before any tokenizing).
+    /// Keeps the cache's longest prefix that `ids` starts with (all but `ids`' last token at
+    /// most: the last one must be fed to get its logits) and returns its length.
+    fn reuse_prefix(&mut self, ids: &[u32]) -> usize {
+        let same = self.history.iter().zip(ids).take_while(|(a, b)| a == b).count();
+        let same = same.min(ids.len().saturating_sub(1));
+        self.history.truncate(same);
+        self.n_past = same as u32;
+        same
+    }
+
+    /// The generation loop; times count from `t0` (the call, before any tokenizing). The cache
+    /// already holds `prompt_ids[..cached]`; the penalties see the whole prompt.
     async fn generate_from(
         &mut self,
         prompt_ids: &[u32],
+        cached: usize,
         params: &GenParams,
         t0: Instant,
         on_text: &mut dyn FnMut(&str) -> bool,
@@ -356,12 +370,16 @@ impl Session {
         let mut sampler = Sampler::new(params);
         let n_vocab = model.hp.n_vocab;
         let mut penalty = PenaltyState::new(&self.engine.ctx, &self.recent, params, prompt_ids, n_vocab)?;
-        let last = prompt_ids.len() - 1;
-        let mut context_shifts = usize::from(self.make_room(prompt_ids.len())?);
+        let new_ids = &prompt_ids[cached..];
+        if new_ids.is_empty() {
+            return Err(Error::InvalidArgument("nothing to evaluate after the cached prefix".into()));
+        }
+        let last = new_ids.len() - 1;
+        let mut context_shifts = usize::from(self.make_room(new_ids.len())?);
         // Prefill; the batch holding the last prompt token also samples the first new token.
         let slot0 = self.readback[0].clone();
         let mut args = Some(sampler.next_args());
-        let submission = self.feed(prompt_ids, &mut |b, bufs, first, n| {
+        let submission = self.feed(new_ids, &mut |b, bufs, first, n| {
             if first + n as usize > last {
                 let row = (last - first) as u32;
                 bufs.encode_logits(b, &model, LogitRows { first: row, count: 1 });
@@ -449,6 +467,7 @@ impl Session {
         let prefill_s = prefill_s.unwrap_or_else(|| t0.elapsed().as_secs_f64());
         let mut stats = GenStats {
             prompt_tokens: prompt_ids.len(),
+            cached_tokens: cached,
             generated_tokens: generated,
             prefill_s,
             decode_s: 0.0,

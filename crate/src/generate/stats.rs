@@ -12,6 +12,8 @@ use crate::gpu::{GpuContext, GpuCounters};
 #[derive(Clone, Debug)]
 pub struct GenStats {
     pub prompt_tokens: usize,
+    /// Prompt tokens already in the cache from the previous call (not evaluated again).
+    pub cached_tokens: usize,
     pub generated_tokens: usize,
     pub prefill_s: f64,
     pub decode_s: f64,
@@ -38,7 +40,7 @@ pub struct GenStats {
 
 impl GenStats {
     pub fn prefill_tok_s(&self) -> f64 {
-        self.prompt_tokens as f64 / self.prefill_s.max(1e-9)
+        (self.prompt_tokens - self.cached_tokens) as f64 / self.prefill_s.max(1e-9)
     }
     /// Decode speed over the tokens after the first (the first comes out of prefill).
     pub fn decode_tok_s(&self) -> f64 {

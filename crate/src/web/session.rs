@@ -74,6 +74,39 @@ impl Session {
         params: JsValue,
         on_text: js_sys::Function,
     ) -> Result<js_sys::Object, JsValue> {
+        self.run(Input::Prompt(prompt), params, on_text).await
+    }
+
+    /// The assistant's reply to `messages` (`[{role, content}, …]`, the whole conversation),
+    /// rendered with the model's chat template; parameters, callback and result as `generate`.
+    /// The cache keeps the longest token prefix shared with the previous call, so a follow-up
+    /// turn evaluates only its new tokens (`cachedTokens` in the result); with `contextShift`,
+    /// a conversation that outgrows the context loses its oldest turns, never the system prompt.
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub async fn chat(
+        &self,
+        messages: JsValue,
+        params: JsValue,
+        on_text: js_sys::Function,
+    ) -> Result<js_sys::Object, JsValue> {
+        self.run(Input::Messages(super::loader::chat_messages(&messages)?), params, on_text).await
+    }
+}
+
+/// What a generation starts from.
+enum Input {
+    Prompt(String),
+    Messages(Vec<crate::chat::Message>),
+}
+
+impl Session {
+    #[allow(clippy::await_holding_refcell_ref)]
+    async fn run(
+        &self,
+        input: Input,
+        params: JsValue,
+        on_text: js_sys::Function,
+    ) -> Result<js_sys::Object, JsValue> {
         let params = gen_params(&params)?;
         let mut session = self
             .inner
@@ -88,7 +121,10 @@ impl Session {
                 false
             }
         };
-        let result = session.generate(&prompt, &params, &mut callback).await;
+        let result = match &input {
+            Input::Prompt(prompt) => session.generate(prompt, &params, &mut callback).await,
+            Input::Messages(messages) => session.chat(messages, &params, &mut callback).await,
+        };
         if let Some(e) = thrown {
             return Err(e);
         }
@@ -96,6 +132,7 @@ impl Session {
         let o = js_sys::Object::new();
         set(&o, "text", s.text.as_str().into());
         set(&o, "promptTokens", (s.prompt_tokens as f64).into());
+        set(&o, "cachedTokens", (s.cached_tokens as f64).into());
         set(&o, "generatedTokens", (s.generated_tokens as f64).into());
         set(&o, "prefillS", s.prefill_s.into());
         set(&o, "decodeS", s.decode_s.into());

@@ -152,6 +152,72 @@ export function splitUrls(url) {
   return Array.from({ length: count }, (_, i) => `${m[1]}-${pad(i + 1)}-of-${m[3]}.gguf${m[4]}`);
 }
 
+/** brasa's cap on one buffer binding (crate/src/gpu: 1 GiB − 1 MiB), whatever the adapter offers. */
+const MAX_BINDING_CAP = 2 ** 30 - 2 ** 20;
+
+/**
+ * What a model is and whether it fits this device, from its header alone: Range requests fetch
+ * the first MiB, then twice as much each time until the header is complete (a server without
+ * Range support streams from the start and the rest is cancelled). No weight is downloaded.
+ * @example
+ *   const info = await inspectModel('https://huggingface.co/OWNER/REPO/resolve/main/model.gguf');
+ *   if (!info.fits) console.warn(info.reasons.join('\n'));
+ * @param {string | URL} url
+ * @param {{ contextLength?: number, limits?: { maxStorageBufferBindingSize?: number, maxBufferSize?: number },
+ *           memoryBudget?: number, signal?: AbortSignal }} [opts] `limits` default to this browser's
+ *   WebGPU adapter's; `memoryBudget` (bytes) when the GPU memory available is known.
+ * @returns {Promise<{ name: string, architecture: string, parameters: number, fileBytes: number,
+ *   types: Record<string, number>, contextLength: number, weightBytes: number, kvCacheBytes: number,
+ *   scratchBytes: number, totalBytes: number, fits: boolean, reasons: string[], bytesFetched: number }>}
+ */
+export async function inspectModel(url, opts = {}) {
+  await initBrasa();
+  const { contextLength = 4096, memoryBudget, signal } = opts;
+  let limits = opts.limits;
+  if (!limits) {
+    const adapter = await globalThis.navigator?.gpu?.requestAdapter();
+    if (!adapter) throw brasaError('webgpu_unavailable', 'this browser has no WebGPU adapter');
+    limits = adapter.limits;
+  }
+  const maxBinding = Math.min(limits.maxStorageBufferBindingSize ?? Infinity, limits.maxBufferSize ?? Infinity, MAX_BINDING_CAP);
+  let probe = null;
+  let fetched = 0;
+  try {
+    for (let want = 2 ** 20; ; want *= 2) {
+      const start = probe ? Number(probe.bytesRead) : 0;
+      let response;
+      try {
+        response = await fetch(url, { signal, headers: { Range: `bytes=${start}-${start + want - 1}` } });
+      } catch (e) {
+        throw brasaError(signal?.aborted ? 'aborted' : 'network', `fetching ${url}: ${e.message}`);
+      }
+      if (!response.ok || !response.body) throw brasaError('network', `fetching ${url}: HTTP ${response.status}`);
+      const range = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
+      const total = response.status === 206 && range ? Number(range[1]) : Number(response.headers.get('content-length'));
+      if (!Number.isSafeInteger(total) || total <= 0) throw brasaError('network', `fetching ${url}: unknown file size`);
+      if (response.status !== 206 && start > 0) throw brasaError('network', `fetching ${url}: the server ignored a Range request`);
+      probe ??= new wasm.HeaderProbe(BigInt(total));
+      const reader = response.body.getReader();
+      let done = false;
+      for (;;) {
+        const { value, done: end } = await reader.read();
+        if (end) break;
+        fetched += value.byteLength;
+        if (probe.push(value)) {
+          done = true;
+          break;
+        }
+      }
+      reader.cancel().catch(() => {});
+      if (done) break;
+      if (Number(probe.bytesRead) >= total) throw brasaError('truncated', `${url}: the file ends inside its header`);
+    }
+    return { ...probe.report(contextLength, maxBinding, memoryBudget), bytesFetched: fetched };
+  } finally {
+    probe?.free();
+  }
+}
+
 /**
  * Starts `cache.put(key, response)` whose body is fed chunk by chunk. `write` waits while the
  * cache is behind (backpressure); `abort` makes the put fail, so no partial entry is stored. A

@@ -9,6 +9,7 @@ mod session;
 mod stats;
 
 pub use engine::Engine;
+pub(crate) use penalties::RING_BYTES as PENALTY_RING_BYTES;
 pub use perplexity::{perplexity, perplexity_of_tokens, PerplexityOptions, PerplexityResult};
 pub use sampler::{GenParams, Sampler};
 pub use session::{ContextOverflow, FinishReason, Session, SessionOptions};

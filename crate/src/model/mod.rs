@@ -12,6 +12,8 @@ mod fused;
 #[cfg(feature = "gpu")]
 mod load;
 #[cfg(feature = "gpu")]
+pub mod plan;
+#[cfg(feature = "gpu")]
 mod weights;
 
 #[cfg(feature = "gpu")]

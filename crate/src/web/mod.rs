@@ -8,10 +8,12 @@
 //!   that a bug (which aborts the wasm instance) at least logs its message and location.
 
 mod engine;
+mod inspect;
 mod loader;
 mod session;
 
 pub use engine::Engine;
+pub use inspect::HeaderProbe;
 pub use loader::{Model, ModelLoader};
 pub use session::{perplexity, Session};
 

@@ -63,19 +63,23 @@ export async function createGpuEngine() {
  *     onProgress: (done, total) => console.log(`${done} / ${total}`),
  *   });
  * @param {wasm.Engine} engine
- * @param {string | URL | Blob | Array<string | URL | Blob>} url  a `File`/`Blob` loads from memory or disk
+ * @param {string | URL | Blob | ReadableStream | Array<string | URL | Blob>} url  a `File`/`Blob` loads from memory or disk
+ * A dropped connection resumes where it stopped (Range request, 3 attempts). `integrity`
+ * (`sha256-BASE64` or hex, one per file) is checked before the model is returned or cached:
+ * a mismatch rejects with code `integrity`. A `ReadableStream` source needs `size` (bytes).
  * @param {{ onProgress?: (bytesDone: number, total: number) => void, signal?: AbortSignal,
- *           cache?: boolean }} [opts]
+ *           cache?: boolean, integrity?: string | string[], size?: number }} [opts]
  * @returns {Promise<wasm.Model>}
  */
 export async function loadModel(engine, url, opts = {}) {
   const { onProgress, signal, cache = false } = opts;
-  const urls = Array.isArray(url) ? url : splitUrls(url);
+  const urls = Array.isArray(url) ? url : typeof url === 'string' || url instanceof URL ? splitUrls(url) : [url];
+  const hashes = integrityHashes(opts.integrity, urls.length);
   const store = cache ? await caches.open(MODEL_CACHE) : null;
   // Every file is opened before the first byte goes in, so that progress knows the total.
   const files = [];
   try {
-    for (const u of urls) files.push(await openFile(u, store, signal));
+    for (const u of urls) files.push(await openFile(u, store, signal, opts.size));
   } catch (e) {
     for (const f of files) f.response.body.cancel().catch(() => {});
     throw e;
@@ -86,17 +90,20 @@ export async function loadModel(engine, url, opts = {}) {
   for (const [i, f] of files.entries()) {
     // A cold load with the cache on also writes every chunk into a cache entry.
     const copy = store && !f.fromCache ? cacheWriter(store, f.key, f.len) : null;
-    const reader = f.response.body.getReader();
+    const digest = hashes[i] ? new wasm.Sha256() : null;
     try {
       if (i === 0) loader = new wasm.ModelLoader(engine, BigInt(f.len));
       else loader.nextFile(BigInt(f.len));
-      for (;;) {
-        const { value, done: end } = await reader.read();
-        if (end) break;
+      for await (const value of fileChunks(f, signal)) {
         loader.push(value);
+        digest?.update(value);
         await copy?.write(value);
         done += value.byteLength;
         onProgress?.(done, total);
+      }
+      // Checked before the model is returned and before the cache entry is committed.
+      if (digest && digest.hex() !== hashes[i]) {
+        throw brasaError('integrity', `${f.url}: sha256 ${digest.hex()} differs from the expected ${hashes[i]}`);
       }
       await copy?.close();
     } catch (e) {
@@ -105,16 +112,112 @@ export async function loadModel(engine, url, opts = {}) {
       loader?.free();
       // Errors from the loader already carry a code; the rest come from the network or the cache.
       throw typeof e?.code === 'string' ? e : brasaError(signal?.aborted ? 'aborted' : 'network', `reading ${f.url}: ${e?.message ?? e}`);
+    } finally {
+      digest?.free();
     }
   }
   return loader.finish();
 }
 
+/** How many times a dropped download resumes (with a Range request) before it fails. */
+const RESUME_ATTEMPTS = 3;
+
+/**
+ * The bytes of one opened file, chunk by chunk. A network file whose connection drops resumes
+ * where it stopped with a Range request (up to RESUME_ATTEMPTS times).
+ */
+async function* fileChunks(f, signal) {
+  let reader = f.response.body.getReader();
+  let got = 0;
+  let resumes = 0;
+  try {
+    for (;;) {
+      let chunk;
+      let failure = null;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        failure = e;
+      }
+      if (!failure && !chunk.done) {
+        got += chunk.value.byteLength;
+        yield chunk.value;
+        continue;
+      }
+      if (!failure && got >= f.len) return;
+      // The stream failed or ended early.
+      if (signal?.aborted || !f.resumable || resumes >= RESUME_ATTEMPTS) {
+        throw failure ?? brasaError('network', `${f.url}: the connection closed after ${got} of ${f.len} bytes`);
+      }
+      resumes += 1;
+      console.warn(`brasa: ${f.url}: connection lost after ${got} bytes, resuming (${resumes}/${RESUME_ATTEMPTS})`);
+      const response = await fetch(f.url, { signal, headers: { Range: `bytes=${got}-` } });
+      const start = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
+      if (response.status !== 206 || !start || Number(start[1]) !== got || !response.body) {
+        response.body?.cancel().catch(() => {});
+        throw brasaError('network', `${f.url}: the connection closed after ${got} bytes and the server cannot resume (HTTP ${response.status})`);
+      }
+      reader = response.body.getReader();
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * The expected sha256 (lowercase hex) of each of `n` files, from `integrity`: one string or one
+ * per file, each `sha256-BASE64` (Subresource Integrity form) or 64 hex digits.
+ */
+function integrityHashes(integrity, n) {
+  if (integrity == null) return [];
+  const list = Array.isArray(integrity) ? integrity : [integrity];
+  if (list.length !== n) throw brasaError('invalid_argument', `integrity: ${list.length} hashes for ${n} files`);
+  return list.map((h) => {
+    if (/^[0-9a-fA-F]{64}$/.test(h)) return h.toLowerCase();
+    const m = /^sha256-([A-Za-z0-9+/]{43}=)$/.exec(h);
+    if (!m) throw brasaError('invalid_argument', `integrity ${JSON.stringify(h)}: expected sha256-BASE64 or 64 hex digits`);
+    return Array.from(atob(m[1]), (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
+  });
+}
+
+/**
+ * The models in the cache (`loadModel(..., { cache: true })`), with their sizes in bytes.
+ * @returns {Promise<Array<{ url: string, bytes: number }>>}
+ */
+export async function listCachedModels() {
+  const store = await caches.open(MODEL_CACHE);
+  const out = [];
+  for (const request of await store.keys()) {
+    const response = await store.match(request);
+    out.push({ url: request.url, bytes: Number(response?.headers.get('content-length') ?? 0) });
+  }
+  return out;
+}
+
+/**
+ * Removes a model from the cache (all files of a split model given any one's URL).
+ * @returns {Promise<boolean>} whether anything was removed
+ */
+export async function deleteCachedModel(url) {
+  const store = await caches.open(MODEL_CACHE);
+  let removed = false;
+  for (const u of splitUrls(url)) {
+    removed = (await store.delete(new URL(u, globalThis.location?.href).href)) || removed;
+  }
+  return removed;
+}
+
 /** A response for one model file, from the cache when it holds it, with its length. */
-async function openFile(url, store, signal) {
+async function openFile(url, store, signal, size) {
   if (typeof Blob !== 'undefined' && url instanceof Blob) {
     // A File or Blob streams from the disk or memory it lives in; nothing to cache.
     return { url: url.name ?? 'blob', key: null, response: new Response(url), fromCache: true, len: url.size };
+  }
+  if (typeof ReadableStream !== 'undefined' && url instanceof ReadableStream) {
+    if (!Number.isSafeInteger(size) || size <= 0) {
+      throw brasaError('invalid_argument', 'a ReadableStream source needs its length in bytes: loadModel(engine, stream, { size })');
+    }
+    return { url: 'stream', key: null, response: new Response(url), fromCache: true, len: size };
   }
   const key = new URL(url, globalThis.location?.href).href;
   let response = await store?.match(key);
@@ -134,7 +237,7 @@ async function openFile(url, store, signal) {
     response.body?.cancel().catch(() => {});
     throw brasaError('network', `fetching ${url}: no Content-Length (needed to check the file)`);
   }
-  return { url, key, response, fromCache, len };
+  return { url, key, response, fromCache, len, resumable: !fromCache };
 }
 
 /**

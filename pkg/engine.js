@@ -40,15 +40,16 @@ export class LocalEngine {
 
   /**
    * Loads a model (replacing the loaded one): `source` is a URL, a list of a split model's URLs,
-   * or a `Blob`/`File`. `opts`: `onProgress(done, total)`, `signal`, `cache`, `contextLength`,
-   * `contextShift`. Resolves to the model's summary.
+   * a `Blob`/`File`, or a `ReadableStream` (with `size`). `opts`: `onProgress(done, total)`,
+   * `signal`, `cache`, `integrity`, `size`, `contextLength`, `contextShift`. Resolves to the
+   * model's summary.
    */
   load(source, opts = {}) {
     return this.#enqueue(async () => {
       const gpu = await this.#gpuEngine();
       this.#unloadNow();
-      const { onProgress, signal, cache = false, contextLength = 4096, contextShift = false } = opts;
-      const model = await loadModel(gpu, source, { onProgress, signal, cache }).catch((e) => {
+      const { onProgress, signal, cache = false, integrity, size, contextLength = 4096, contextShift = false } = opts;
+      const model = await loadModel(gpu, source, { onProgress, signal, cache, integrity, size }).catch((e) => {
         throw toBrasaError(e, signal?.aborted ? 'aborted' : 'bad_model');
       });
       try {

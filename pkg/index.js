@@ -48,8 +48,9 @@ class Engine {
 
   /**
    * Loads a model, replacing the loaded one. `source`: a URL, the URLs of a split model's files
-   * (or the URL of any one of them), or a `File`/`Blob`. `opts`: `onProgress(bytesDone, total)`,
-   * `signal`, `cache` (keep the file in Cache Storage), `contextLength` (default 4096),
+   * (or the URL of any one of them), a `File`/`Blob`, or a `ReadableStream` (give `size`).
+   * `opts`: `onProgress(bytesDone, total)`, `signal`, `cache` (keep the file in Cache Storage),
+   * `integrity` (`sha256-BASE64` or hex; one per file), `contextLength` (default 4096),
    * `contextShift` (when the context is full, drop its oldest half instead of stopping).
    */
   async load(source, { onProgress, signal, ...opts } = {}) {
@@ -165,7 +166,9 @@ class WorkerBackend {
       const abort = () => this.#worker.postMessage({ op: 'abort', args: { target: id } });
       this.#calls.set(id, { resolve, reject, onProgress, onDelta, signal, abort });
       signal?.addEventListener('abort', abort, { once: true });
-      this.#worker.postMessage({ id, op, args });
+      // A ReadableStream source moves to the Worker (streams are transferable, not copyable).
+      const transfer = args?.source instanceof ReadableStream ? [args.source] : [];
+      this.#worker.postMessage({ id, op, args }, transfer);
       if (signal?.aborted) abort();
     });
   }

@@ -58,3 +58,18 @@ test('a warm load streams from the cache: no model bytes fetched, same greedy te
   assert.deepEqual(warm.tokens, cold.tokens);
   assert.equal(warm.text, cold.text);
 });
+
+test('listCachedModels lists the cached file with its size; deleteCachedModel removes it', async () => {
+  const { bytes } = await readPreamble(MODEL);
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const before = await brasa.listCachedModels();
+    const removed = await brasa.deleteCachedModel('/model.gguf');
+    const again = await brasa.deleteCachedModel('/model.gguf');
+    return { before, removed, again, after: await brasa.listCachedModels() };
+  });
+  assert.deepEqual(r.before, [{ url: `${env.url}/model.gguf`, bytes }]);
+  assert.equal(r.removed, true);
+  assert.equal(r.again, false);
+  assert.deepEqual(r.after, []);
+});

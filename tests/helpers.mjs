@@ -23,14 +23,15 @@ export function requireInputs() {
 export const BROWSERS = (process.env.BRASA_BROWSERS ?? 'chromium,firefox').split(',').filter(Boolean);
 
 /**
- * Starts the server (the model at /model.gguf, plus `files`) and a page of `engine`: Chromium
+ * Starts the server (the model at /model.gguf, plus `files`; `faults` as startServer takes them)
+ * and a page of `engine`: Chromium
  * (WebGPU on SwiftShader without a GPU) or Firefox ESR (its own WebGPU, on lavapipe).
  * @returns {Promise<{ page: import('playwright-core').Page, url: string,
  *   traffic: import('../scripts/lib/server.mjs').Traffic, close: () => Promise<void> }>}
  */
-export async function setUp(files = {}, { engine = 'chromium' } = {}) {
+export async function setUp(files = {}, { engine = 'chromium', faults = {} } = {}) {
   requireInputs();
-  const server = await startServer({ files: { '/model.gguf': MODEL, ...files } });
+  const server = await startServer({ files: { '/model.gguf': MODEL, ...files }, faults });
   let browser;
   try {
     const opened = await openPage(server.url, { engine });

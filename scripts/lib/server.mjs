@@ -33,14 +33,18 @@ const BLANK = '<!doctype html><meta charset="utf-8"><title>brasa harness</title>
 
 /**
  * Starts the server on an ephemeral localhost port.
- * @param {{ root?: string, files?: Record<string, string> }} [opts]
- *   root: directory served at `/` (default: the repository); files: extra URL path → file path.
+ * @param {{ root?: string, files?: Record<string, string>,
+ *           faults?: Record<string, { dropAfter: number, times?: number }> }} [opts]
+ *   root: directory served at `/` (default: the repository); files: extra URL path → file path;
+ *   faults: for tests, URL paths whose next `times` (default 1) responses break the connection
+ *   after `dropAfter` body bytes.
  * @returns {Promise<{ url: string, close: () => Promise<void>, traffic: Traffic }>}
  */
-export async function startServer({ root = repoRoot, files = {} } = {}) {
+export async function startServer({ root = repoRoot, files = {}, faults = {} } = {}) {
   const traffic = new Traffic();
+  const drops = new Map(Object.entries(faults).map(([p, f]) => [p, { ...f, times: f.times ?? 1 }]));
   const server = createServer((req, res) => {
-    handle(req, res, root, files, traffic).catch((e) => {
+    handle(req, res, root, files, traffic, drops).catch((e) => {
       if (!res.headersSent) send(res, 500, String(e));
       else res.destroy(e);
     });
@@ -90,7 +94,7 @@ export class Traffic {
   }
 }
 
-async function handle(req, res, root, files, traffic) {
+async function handle(req, res, root, files, traffic, drops) {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
   const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (urlPath === '/' || urlPath === '/__blank') {
@@ -103,7 +107,9 @@ async function handle(req, res, root, files, traffic) {
     // Never serve anything outside the root (`..` in the URL).
     if (!file.startsWith(root + path.sep)) return send(res, 403, 'forbidden');
   }
-  return serveFile(req, res, file, urlPath, traffic.counter(urlPath));
+  const drop = drops.get(urlPath);
+  const dropAfter = drop?.times > 0 ? (drop.times--, drop.dropAfter) : undefined;
+  return serveFile(req, res, file, urlPath, traffic.counter(urlPath), dropAfter);
 }
 
 /**
@@ -114,8 +120,9 @@ async function handle(req, res, root, files, traffic) {
  * @param {string} file path on disk
  * @param {string} [label] name used in error messages
  * @param {(bytes: number) => void} [onBytes] called with the size of every body chunk sent
+ * @param {number} [dropAfter] break the connection after this many body bytes (fault injection)
  */
-export async function serveFile(req, res, file, label = path.basename(file), onBytes) {
+export async function serveFile(req, res, file, label = path.basename(file), onBytes, dropAfter) {
   let stat;
   try {
     stat = await fs.stat(file);
@@ -161,10 +168,14 @@ export async function serveFile(req, res, file, label = path.basename(file), onB
   headers['Content-Length'] = String(end - start + 1);
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || stat.size === 0) return res.end();
-  const stream = createReadStream(file, { start, end });
+  const cut = dropAfter !== undefined && start + dropAfter <= end;
+  const stream = createReadStream(file, { start, end: cut ? start + dropAfter - 1 : end });
   stream.on('error', (e) => res.destroy(e));
   if (onBytes) stream.on('data', (chunk) => onBytes(chunk.length));
-  stream.pipe(res);
+  if (!cut) return void stream.pipe(res);
+  // Fewer bytes than Content-Length, then a dead socket: what a dropped connection looks like.
+  stream.pipe(res, { end: false });
+  stream.on('end', () => res.socket?.destroy());
 }
 
 function send(res, status, body, extra = {}) {

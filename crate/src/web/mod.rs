@@ -7,11 +7,13 @@
 //! - nothing here may panic on input from JS; `console_error_panic_hook` is installed at start so
 //!   that a bug (which aborts the wasm instance) at least logs its message and location.
 
+mod digest;
 mod engine;
 mod inspect;
 mod loader;
 mod session;
 
+pub use digest::Sha256;
 pub use engine::Engine;
 pub use inspect::HeaderProbe;
 pub use loader::{Model, ModelLoader};

@@ -8,6 +8,7 @@ import { BrasaError } from './errors.js';
 
 export * from './core.js';
 export { BrasaError } from './errors.js';
+export { installLanguageModel, languageModelClass } from './prompt-api.js';
 
 /**
  * Starts an engine. Rejects with code `webgpu_unavailable` when this browser has no WebGPU.

@@ -140,3 +140,41 @@ test('an aborted request rejects with `aborted` and the next one works; concurre
   assert.deepEqual(r.order, [0, 1, 2, 3, 4], 'answered in the order asked');
   assert.deepEqual(r.replies, [r.after, r.color, r.after, r.color, r.after]);
 });
+
+test('a page written for the Prompt API (LanguageModel) runs on brasa unchanged', async () => {
+  await env.page.goto(`${env.url}/__blank`);
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    brasa.installLanguageModel({ model: '/model.gguf', contextLength: 512, maxTokens: 4, cache: false });
+    // From here on, code as written for Chrome's built-in model.
+    const availability = await LanguageModel.availability();
+    const progress = [];
+    const session = await LanguageModel.create({
+      initialPrompts: [{ role: 'system', content: 'You are terse.' }],
+      temperature: 0,
+      topK: 1,
+      monitor(m) {
+        m.addEventListener('downloadprogress', (e) => progress.push(e.loaded));
+      },
+    });
+    let streamed = '';
+    for await (const piece of session.promptStreaming('Name a color.')) streamed += piece;
+    const usageAfterFirst = session.contextUsage;
+    const copy = await session.clone();
+    const a = await session.prompt('Another one?');
+    const b = await copy.prompt('Another one?');
+    const window = session.contextWindow;
+    session.destroy();
+    const afterDestroy = await session.prompt('Hi').then(() => 'no error', (e) => e.name);
+    return { availability, progress, streamed, usageAfterFirst, a, b, window, afterDestroy, laterAvailability: await LanguageModel.availability() };
+  });
+  assert.equal(r.availability, 'downloadable');
+  assert.equal(r.laterAvailability, 'available');
+  assert.ok(r.progress.length > 10 && r.progress.at(-1) === 1, `progress ${r.progress.length} events`);
+  assert.ok(r.progress.every((p, i) => i === 0 || p >= r.progress[i - 1]), 'progress never goes back');
+  assert.ok(r.streamed.length > 0);
+  assert.ok(r.usageAfterFirst > 5);
+  assert.equal(r.window, 512);
+  assert.equal(r.a, r.b, 'a clone answers like its original (same conversation, greedy)');
+  assert.equal(r.afterDestroy, 'InvalidStateError');
+});

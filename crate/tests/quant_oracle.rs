@@ -120,12 +120,21 @@ fn gpu_layout_dequantizes_to_gguf_py() {
         }
         rp.finish(&mut put).unwrap();
 
-        let mut one_shot = Vec::new();
-        repack(c.ty, &c.raw, &mut one_shot).unwrap();
-        assert_eq!(gpu, one_shot, "{}: streamed and one-shot repack differ", c.name);
+        // One-shot repack knows no rows: it agrees where rows need no pad.
+        if c.cols.is_multiple_of(c.ty.gpu_block_elems() as u64) {
+            let mut one_shot = Vec::new();
+            repack(c.ty, &c.raw, &mut one_shot).unwrap();
+            assert_eq!(gpu, one_shot, "{}: streamed and one-shot repack differ", c.name);
+        }
 
         let mut out = vec![f32::NAN; gpu.len() / c.ty.gpu_block_bytes() * c.ty.gpu_block_elems()];
         dequantize_gpu_block(c.ty, &gpu, &mut out).unwrap();
+        // Rows of odd length (F16, BF16) end in a zero pad half in the GPU layout: drop it.
+        let gpu_cols = out.len() / rows as usize;
+        for row in out.chunks(gpu_cols) {
+            assert!(row[c.cols as usize..].iter().all(|v| v.to_bits() == 0), "{}: pad", c.name);
+        }
+        let out: Vec<f32> = out.chunks(gpu_cols).flat_map(|r| r[..c.cols as usize].to_vec()).collect();
         assert_same(&format!("{} via GPU layout", c.name), c.ty, &out, &c.expected);
     }
 }

@@ -34,10 +34,16 @@ impl Rng {
 fn spec_fields(ty: QuantType) -> Vec<(usize, usize, usize)> {
     match ty {
         QuantType::F32 => vec![(0, 0, 4)],
-        QuantType::F16 => vec![(0, 0, 4)], // two halves as they are
+        QuantType::F16 | QuantType::BF16 => vec![(0, 0, 4)], // two halves as they are
         QuantType::Q4_0 => vec![(0, 0, 2), (2, 4, 16)],
+        QuantType::Q4_1 => vec![(0, 0, 20)],
         QuantType::Q5_0 => vec![(0, 0, 2), (2, 4, 4), (6, 8, 16)],
+        QuantType::Q5_1 => vec![(0, 0, 24)],
         QuantType::Q8_0 => vec![(0, 0, 2), (2, 4, 32)],
+        // d and dmin first, then scales and qs.
+        QuantType::Q2_K => vec![(80, 0, 4), (0, 4, 16), (16, 20, 64)],
+        // d first, then hmask, qs, scales.
+        QuantType::Q3_K => vec![(108, 0, 2), (0, 4, 32), (32, 36, 64), (96, 100, 12)],
         QuantType::Q4_K => vec![(0, 0, 144)],
         QuantType::Q5_K => vec![(0, 0, 176)],
         QuantType::Q6_K => vec![(208, 0, 2), (0, 4, 128), (128, 132, 64), (192, 196, 16)],
@@ -49,8 +55,11 @@ fn f16_offsets(ty: QuantType) -> Vec<usize> {
     match ty {
         QuantType::F32 => vec![],
         QuantType::F16 => vec![0],
+        QuantType::BF16 => vec![], // made finite below
         QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 => vec![0],
-        QuantType::Q4_K | QuantType::Q5_K => vec![0, 2],
+        QuantType::Q4_1 | QuantType::Q5_1 | QuantType::Q4_K | QuantType::Q5_K => vec![0, 2],
+        QuantType::Q2_K => vec![80, 82],
+        QuantType::Q3_K => vec![108],
         QuantType::Q6_K => vec![208],
     }
 }
@@ -62,6 +71,10 @@ fn random_blocks(rng: &mut Rng, ty: QuantType, n_blocks: usize) -> Vec<u8> {
         if ty == QuantType::F32 {
             let v = (rng.next() as i32 as f32) / 1e6;
             block.copy_from_slice(&v.to_le_bytes());
+        }
+        if ty == QuantType::BF16 {
+            let v = (rng.next() as i32 as f32) / 1e6;
+            block.copy_from_slice(&v.to_bits().to_le_bytes()[2..]);
         }
         for at in f16_offsets(ty) {
             block[at..at + 2].copy_from_slice(&rng.sane_f16());
@@ -102,7 +115,7 @@ fn gpu_blocks_follow_the_layout_table() {
 fn gpu_layout_round_trip_every_type() {
     let mut rng = Rng(2);
     for ty in QuantType::ALL {
-        let n_blocks = 2 * (1 + rng.below(20)); // even, so F16 is whole GPU blocks
+        let n_blocks = 2 * (1 + rng.below(20)); // even, so F16/BF16 are whole GPU blocks
         let file = random_blocks(&mut rng, ty, n_blocks);
         let mut want = vec![0.0; n_blocks * ty.block_elems()];
         dequantize(ty, &file, &mut want).unwrap();
@@ -115,14 +128,14 @@ fn gpu_layout_round_trip_every_type() {
     }
 }
 
-/// The expected GPU tensor: one-shot repack per row, except F16 rows of odd length, which the
+/// The expected GPU tensor: one-shot repack per row, except F16/BF16 rows of odd length, which the
 /// spec defines as the row's halves followed by one zero half.
 fn expected_gpu(ty: QuantType, file: &[u8], rows: u64, cols: u64) -> Vec<u8> {
     let row_bytes = ty.row_bytes(cols).unwrap() as usize;
     let mut out = Vec::new();
     for r in 0..rows as usize {
         let row = &file[r * row_bytes..(r + 1) * row_bytes];
-        if ty == QuantType::F16 && cols % 2 == 1 {
+        if ty.gpu_block_elems() == 2 && cols % 2 == 1 {
             out.extend_from_slice(row);
             out.extend_from_slice(&[0, 0]);
         } else {
@@ -171,7 +184,7 @@ fn streaming_matches_one_shot_under_any_chunking() {
     let mut rng = Rng(3);
     for ty in QuantType::ALL {
         let be = ty.block_elems() as u64;
-        // F32/F16: include odd and length-1 rows; blocks: 1..3 blocks per row.
+        // F32/F16/BF16: include odd and length-1 rows; blocks: 1..3 blocks per row.
         let shapes: Vec<(u64, u64)> = if be == 1 {
             vec![(3, 7), (1, 1), (4, 16), (5, 13)]
         } else {
@@ -222,6 +235,20 @@ fn odd_f16_rows_get_a_zero_half() {
     dequantize_gpu_block(QuantType::F16, &gpu, &mut out).unwrap();
     for r in 0..3 {
         assert_eq!(&out[r * 6..r * 6 + 5], &halves[r * 5..r * 5 + 5], "row {r}");
+        assert_eq!(out[r * 6 + 5].to_bits(), 0, "row {r} pad");
+    }
+}
+
+#[test]
+fn odd_bf16_rows_get_a_zero_half() {
+    let values: Vec<f32> = (0..15).map(|i| i as f32 * 0.25 - 2.0).collect(); // 3 rows × 5, exact in bf16
+    let file: Vec<u8> = values.iter().flat_map(|v| v.to_bits().to_le_bytes()[2..].to_vec()).collect();
+    let gpu = stream(QuantType::BF16, &file, 3, 5, 8, &mut || 3);
+    assert_eq!(gpu.len(), 3 * 3 * 4, "3 rows of ceil(5/2) words");
+    let mut out = vec![f32::NAN; 18];
+    dequantize_gpu_block(QuantType::BF16, &gpu, &mut out).unwrap();
+    for r in 0..3 {
+        assert_eq!(&out[r * 6..r * 6 + 5], &values[r * 5..r * 5 + 5], "row {r}");
         assert_eq!(out[r * 6 + 5].to_bits(), 0, "row {r} pad");
     }
 }

@@ -4,7 +4,7 @@
 //! results are bit-equal to ggml's and to the Python `gguf` package's.
 
 use super::layout::{f16_to_f32, Layout};
-use super::{q4_0, q4_k, q5_0, q5_k, q6_k, q8_0, QuantType};
+use super::{q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, QuantType};
 use crate::error::{Error, Result};
 
 /// Dequantize whole blocks of `ty` from file-format `bytes` into `out`
@@ -17,8 +17,8 @@ pub fn dequantize(ty: QuantType, bytes: &[u8], out: &mut [f32]) -> Result<()> {
 }
 
 /// Dequantize whole GPU blocks of `ty` (the layout [`super::repack`] writes) into `out`
-/// (`out.len() == n_gpu_blocks * ty.gpu_block_elems()`). For F16 a GPU block is two halves; the
-/// zero pad half at the end of an odd row comes out as a 0.0 like any other.
+/// (`out.len() == n_gpu_blocks * ty.gpu_block_elems()`). For F16 and BF16 a GPU block is two
+/// halves; the zero pad half at the end of an odd row comes out as a 0.0 like any other.
 ///
 /// Errors with [`Error::InvalidArgument`] on lengths as [`dequantize`] does.
 pub fn dequantize_gpu_block(ty: QuantType, gpu_bytes: &[u8], out: &mut [f32]) -> Result<()> {
@@ -55,7 +55,7 @@ fn dequantize_layout(ty: QuantType, layout: Layout, bytes: &[u8], out: &mut [f32
 /// One block; `block` and `out` have exactly the block's sizes for `layout`.
 fn dequant_block(ty: QuantType, layout: Layout, block: &[u8], out: &mut [f32]) {
     match ty {
-        // F32 and F16 are the same in both layouts, element for element.
+        // F32, F16 and BF16 are the same in both layouts, element for element.
         QuantType::F32 => {
             for (o, b) in out.iter_mut().zip(block.chunks_exact(4)) {
                 *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
@@ -66,9 +66,19 @@ fn dequant_block(ty: QuantType, layout: Layout, block: &[u8], out: &mut [f32]) {
                 *o = f16_to_f32([b[0], b[1]]);
             }
         }
+        QuantType::BF16 => {
+            // The top half of an f32: exact, NaN payloads included.
+            for (o, b) in out.iter_mut().zip(block.chunks_exact(2)) {
+                *o = f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16);
+            }
+        }
         QuantType::Q4_0 => q4_0::dequant_block(block, layout, out),
+        QuantType::Q4_1 => q4_1::dequant_block(block, layout, out),
         QuantType::Q5_0 => q5_0::dequant_block(block, layout, out),
+        QuantType::Q5_1 => q5_1::dequant_block(block, layout, out),
         QuantType::Q8_0 => q8_0::dequant_block(block, layout, out),
+        QuantType::Q2_K => q2_k::dequant_block(block, layout, out),
+        QuantType::Q3_K => q3_k::dequant_block(block, layout, out),
         QuantType::Q4_K => q4_k::dequant_block(block, layout, out),
         QuantType::Q5_K => q5_k::dequant_block(block, layout, out),
         QuantType::Q6_K => q6_k::dequant_block(block, layout, out),

@@ -7,16 +7,38 @@
 //! block's size rounded up to a multiple of 4 bytes. WGSL reads it as `array<u32>`. See each
 //! format's module for the exact field offsets, which the WGSL include for that format mirrors.
 //!
-//! F32 and F16 are the same in both layouts, except that a GPU F16 block is a `u32` holding two
-//! halves (`half[2i] | half[2i + 1] << 16`) and an F16 row of odd length gets a zero half at its
-//! end. [`dequantize`] is the CPU reference (bit-equal to ggml and the `gguf` Python package);
+//! F32, F16 and BF16 are the same in both layouts, except that a GPU F16 or BF16 block is a `u32`
+//! holding two halves (`half[2i] | half[2i + 1] << 16`) and a row of odd length gets a zero half
+//! at its end.
+//!
+//! | type | file block | GPU block | fields in the GPU block (byte offsets) |
+//! |------|-----------:|----------:|----------------------------------------|
+//! | F32  | 4 B / 1 | 4 B / 1 | the value |
+//! | F16, BF16 | 2 B / 1 | 4 B / 2 | two halves |
+//! | Q4_0 | 18 B / 32 | 20 B | d 0, qs 4 |
+//! | Q4_1 | 20 B / 32 | 20 B | d 0, m 2, qs 4 (as in the file) |
+//! | Q5_0 | 22 B / 32 | 24 B | d 0, qh 4, qs 8 |
+//! | Q5_1 | 24 B / 32 | 24 B | d 0, m 2, qh 4, qs 8 (as in the file) |
+//! | Q8_0 | 34 B / 32 | 36 B | d 0, qs 4 |
+//! | Q2_K | 84 B / 256 | 84 B | d 0, dmin 2, scales 4, qs 20 |
+//! | Q3_K | 110 B / 256 | 112 B | d 0, hmask 4, qs 36, scales 100 |
+//! | Q4_K | 144 B / 256 | 144 B | as in the file |
+//! | Q5_K | 176 B / 256 | 176 B | as in the file |
+//! | Q6_K | 210 B / 256 | 212 B | d 0, ql 4, qh 132, scales 196 |
+//!
+//! Every other ggml type (IQ*, TQ*, Q8_1, Q8_K, MXFP4 …) is refused with
+//! [`Error::UnsupportedType`] naming the tensor and the type. [`dequantize`] is the CPU reference (bit-equal to ggml and the `gguf` Python package);
 //! [`repack`] and [`BlockRepacker`] make the GPU layout; [`dequantize_gpu_block`] reads it back.
 
 mod dequant;
 mod layout;
+pub mod q2_k;
+pub mod q3_k;
 pub mod q4_0;
+pub mod q4_1;
 pub mod q4_k;
 pub mod q5_0;
+pub mod q5_1;
 pub mod q5_k;
 pub mod q6_k;
 pub mod q8_0;
@@ -33,20 +55,30 @@ pub enum QuantType {
     F32 = 0,
     F16 = 1,
     Q4_0 = 2,
+    Q4_1 = 3,
     Q5_0 = 6,
+    Q5_1 = 7,
     Q8_0 = 8,
+    Q2_K = 10,
+    Q3_K = 11,
     Q4_K = 12,
     Q5_K = 13,
     Q6_K = 14,
+    BF16 = 30,
 }
 
 impl QuantType {
-    pub const ALL: [QuantType; 8] = [
+    pub const ALL: [QuantType; 13] = [
         QuantType::F32,
         QuantType::F16,
+        QuantType::BF16,
         QuantType::Q4_0,
+        QuantType::Q4_1,
         QuantType::Q5_0,
+        QuantType::Q5_1,
         QuantType::Q8_0,
+        QuantType::Q2_K,
+        QuantType::Q3_K,
         QuantType::Q4_K,
         QuantType::Q5_K,
         QuantType::Q6_K,
@@ -86,9 +118,9 @@ impl QuantType {
     /// Elements per block in the file.
     pub const fn block_elems(self) -> usize {
         match self {
-            QuantType::F32 | QuantType::F16 => 1,
-            QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 => 32,
-            QuantType::Q4_K | QuantType::Q5_K | QuantType::Q6_K => 256,
+            QuantType::F32 | QuantType::F16 | QuantType::BF16 => 1,
+            QuantType::Q4_0 | QuantType::Q4_1 | QuantType::Q5_0 | QuantType::Q5_1 | QuantType::Q8_0 => 32,
+            QuantType::Q2_K | QuantType::Q3_K | QuantType::Q4_K | QuantType::Q5_K | QuantType::Q6_K => 256,
         }
     }
 
@@ -96,21 +128,25 @@ impl QuantType {
     pub const fn block_bytes(self) -> usize {
         match self {
             QuantType::F32 => 4,
-            QuantType::F16 => 2,
+            QuantType::F16 | QuantType::BF16 => 2,
             QuantType::Q4_0 => 18,
+            QuantType::Q4_1 => 20,
             QuantType::Q5_0 => 22,
+            QuantType::Q5_1 => 24,
             QuantType::Q8_0 => 34,
+            QuantType::Q2_K => 84,
+            QuantType::Q3_K => 110,
             QuantType::Q4_K => 144,
             QuantType::Q5_K => 176,
             QuantType::Q6_K => 210,
         }
     }
 
-    /// Elements per GPU block. Equal to [`Self::block_elems`] except for F16, whose GPU block is
-    /// a pair of halves in one `u32` (rows of odd length get a zero pad).
+    /// Elements per GPU block. Equal to [`Self::block_elems`] except for F16 and BF16, whose GPU
+    /// block is a pair of halves in one `u32` (rows of odd length get a zero pad).
     pub const fn gpu_block_elems(self) -> usize {
         match self {
-            QuantType::F16 => 2,
+            QuantType::F16 | QuantType::BF16 => 2,
             t => t.block_elems(),
         }
     }
@@ -119,10 +155,14 @@ impl QuantType {
     pub const fn gpu_block_bytes(self) -> usize {
         match self {
             QuantType::F32 => 4,
-            QuantType::F16 => 4,
+            QuantType::F16 | QuantType::BF16 => 4,
             QuantType::Q4_0 => 20,  // d:f16, pad:2, qs:16
+            QuantType::Q4_1 => 20,  // d:f16, m:f16, qs:16 (already aligned)
             QuantType::Q5_0 => 24,  // d:f16, pad:2, qh:4, qs:16
+            QuantType::Q5_1 => 24,  // d:f16, m:f16, qh:4, qs:16 (already aligned)
             QuantType::Q8_0 => 36,  // d:f16, pad:2, qs:32
+            QuantType::Q2_K => 84,  // d:f16, dmin:f16, scales:16, qs:64
+            QuantType::Q3_K => 112, // d:f16, pad:2, hmask:32, qs:64, scales:12
             QuantType::Q4_K => 144, // d:f16, dmin:f16, scales:12, qs:128 (already aligned)
             QuantType::Q5_K => 176, // d:f16, dmin:f16, scales:12, qh:32, qs:128 (already aligned)
             QuantType::Q6_K => 212, // d:f16, pad:2, ql:128, qh:64, scales:16
@@ -169,5 +209,34 @@ mod tests {
         let e = QuantType::for_tensor("blk.0.attn_q.weight", 16).unwrap_err();
         assert_eq!(e.code(), "unsupported_type");
         assert!(e.to_string().contains("IQ2_XXS") && e.to_string().contains("blk.0.attn_q"));
+    }
+
+    /// Exactly the listed types are supported; every other ggml id (IQ*, TQ*, Q8_1, Q8_K, the
+    /// integer and f64 types, MXFP4 …) is an `unsupported_type` error naming tensor and type.
+    #[test]
+    fn every_other_ggml_type_is_refused_by_name() {
+        let supported = [0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 30];
+        for id in 0..48u32 {
+            let name = QuantType::ggml_name(id);
+            match QuantType::for_tensor("blk.3.ffn_up.weight", id) {
+                Ok(t) => {
+                    assert!(supported.contains(&id), "{name} ({id}) should be refused");
+                    assert_eq!((t as u32, t.name()), (id, name));
+                }
+                Err(e) => {
+                    assert!(!supported.contains(&id), "{name} ({id}) should be supported");
+                    assert_eq!(e.code(), "unsupported_type");
+                    let msg = e.to_string();
+                    assert!(msg.contains("blk.3.ffn_up.weight") && msg.contains(name), "{msg}");
+                    assert!(matches!(e, Error::UnsupportedType { type_id, .. } if type_id == id));
+                }
+            }
+        }
+        for (id, name) in
+            [(9, "Q8_1"), (15, "Q8_K"), (20, "IQ4_NL"), (23, "IQ4_XS"), (34, "TQ1_0"), (35, "TQ2_0")]
+        {
+            let e = QuantType::for_tensor("token_embd.weight", id).unwrap_err();
+            assert!(e.to_string().contains(name) && e.to_string().contains("token_embd.weight"), "{e}");
+        }
     }
 }

@@ -2,15 +2,15 @@
 //! shot ([`repack`]) or streamed row-aware over one tensor ([`BlockRepacker`]).
 
 use super::layout::repack_fields;
-use super::{q4_0, q4_k, q5_0, q5_k, q6_k, q8_0, QuantType};
+use super::{q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0, QuantType};
 use crate::error::{Error, Result};
 
-/// File bytes that make up one GPU block (for F16 two halves, for the rest one block).
+/// File bytes that make up one GPU block (for F16 and BF16 two halves, for the rest one block).
 fn file_bytes_per_gpu_block(ty: QuantType) -> usize {
     ty.block_bytes() * ty.gpu_block_elems() / ty.block_elems()
 }
 
-/// Repack whole file blocks into GPU blocks appended to `dst`. For F16 `src` must hold an even
+/// Repack whole file blocks into GPU blocks appended to `dst`. For F16 and BF16 `src` must hold an even
 /// number of halves (rows of odd length go through [`BlockRepacker`], which pads them).
 pub fn repack(ty: QuantType, src: &[u8], dst: &mut Vec<u8>) -> Result<()> {
     let unit = file_bytes_per_gpu_block(ty);
@@ -31,16 +31,20 @@ pub fn repack(ty: QuantType, src: &[u8], dst: &mut Vec<u8>) -> Result<()> {
 }
 
 /// Repack one GPU block's worth of file bytes. `gpu` is one GPU block; `file` is one file unit,
-/// or for F16 at the end of an odd row a single half, which gets a zero half after it.
+/// or for F16 and BF16 at the end of an odd row a single half, which gets a zero half after it.
 fn repack_block(ty: QuantType, file: &[u8], gpu: &mut [u8]) {
     match ty {
-        QuantType::F32 | QuantType::F16 => {
+        QuantType::F32 | QuantType::F16 | QuantType::BF16 => {
             gpu[..file.len()].copy_from_slice(file);
             gpu[file.len()..].fill(0);
         }
         QuantType::Q4_0 => repack_fields(q4_0::FIELDS, file, gpu),
+        QuantType::Q4_1 => repack_fields(q4_1::FIELDS, file, gpu),
         QuantType::Q5_0 => repack_fields(q5_0::FIELDS, file, gpu),
+        QuantType::Q5_1 => repack_fields(q5_1::FIELDS, file, gpu),
         QuantType::Q8_0 => repack_fields(q8_0::FIELDS, file, gpu),
+        QuantType::Q2_K => repack_fields(q2_k::FIELDS, file, gpu),
+        QuantType::Q3_K => repack_fields(q3_k::FIELDS, file, gpu),
         QuantType::Q4_K => repack_fields(q4_k::FIELDS, file, gpu),
         QuantType::Q5_K => repack_fields(q5_k::FIELDS, file, gpu),
         QuantType::Q6_K => repack_fields(q6_k::FIELDS, file, gpu),
@@ -52,8 +56,8 @@ fn repack_block(ty: QuantType, file: &[u8], gpu: &mut [u8]) {
 /// Push the tensor's file bytes in any chunking (a piece may end mid-block: the partial block is
 /// kept as carry); GPU-layout bytes come out through `out(gpu_offset_in_tensor, bytes)` in order,
 /// in pieces of at most `max_piece` bytes (rounded down to a multiple of 4), each offset and
-/// length a multiple of 4. The GPU tensor is `rows × ty.gpu_row_bytes(cols)` bytes: for F16 rows
-/// of odd length, each row gets a zero half at its end.
+/// length a multiple of 4. The GPU tensor is `rows × ty.gpu_row_bytes(cols)` bytes: for F16 and
+/// BF16 rows of odd length, each row gets a zero half at its end.
 pub struct BlockRepacker {
     ty: QuantType,
     cols: u64,
@@ -172,17 +176,17 @@ impl BlockRepacker {
     }
 
     /// File bytes of the GPU block starting at `self.col`: a whole unit, except a single half
-    /// at the end of an odd F16 row.
+    /// at the end of an odd F16 or BF16 row.
     fn next_unit_bytes(&self) -> usize {
         let elems = (self.ty.gpu_block_elems() as u64).min(self.cols - self.col);
         elems as usize / self.ty.block_elems() * self.ty.block_bytes()
     }
 
-    /// F32 and F16 GPU blocks are their file bytes as they are (bar the pad of an odd F16 row),
+    /// F32, F16 and BF16 GPU blocks are their file bytes as they are (bar the pad of an odd row),
     /// so copy as many whole ones as `input` holds before the row's end in one go, up to what
     /// fits in a piece. Returns the bytes consumed (0 for the other types).
     fn copy_run(&mut self, input: &[u8]) -> usize {
-        if !matches!(self.ty, QuantType::F32 | QuantType::F16) {
+        if !matches!(self.ty, QuantType::F32 | QuantType::F16 | QuantType::BF16) {
             return 0;
         }
         let unit = file_bytes_per_gpu_block(self.ty); // 4 bytes, also in the GPU layout

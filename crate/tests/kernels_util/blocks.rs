@@ -258,8 +258,30 @@ pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> 
                 dense.extend(v.iter().map(|x| x.to_f32()));
             }
             _ => {
-                for _ in 0..cols / ty.block_elems() {
-                    block(ty, rng, &mut gpu, &mut dense);
+                // Each block in its single GPU layout (d, [pad,] body) ...
+                let singles: Vec<Vec<u8>> = (0..cols / ty.block_elems())
+                    .map(|_| {
+                        let mut b = Vec::new();
+                        block(ty, rng, &mut b, &mut dense);
+                        b
+                    })
+                    .collect();
+                // ... then, for the paired types, two blocks share one header word: d0 | d1 << 16,
+                // body 0, body 1; an odd row ends with a single block (d1 = 0).
+                let paired = matches!(
+                    ty,
+                    QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 | QuantType::Q3_K | QuantType::Q6_K
+                );
+                if paired {
+                    for pair in singles.chunks(2) {
+                        gpu.extend_from_slice(&pair[0][..2]);
+                        gpu.extend_from_slice(pair.get(1).map_or(&[0, 0][..], |b| &b[..2]));
+                        for b in pair {
+                            gpu.extend_from_slice(&b[4..]);
+                        }
+                    }
+                } else {
+                    singles.iter().for_each(|b| gpu.extend_from_slice(b));
                 }
             }
         }

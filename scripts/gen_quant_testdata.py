@@ -8,8 +8,9 @@ little-endian f32), and one line in `index.txt`:
     <name> <TYPE> <n_blocks> <cols> <source>
 
 Blocks come from three sources:
-  - random floats quantized by `gguf.quants.quantize` (F32, F16, Q4_0, Q5_0, Q8_0);
-  - random bytes with sane f16 super-block scales (Q4_K, Q5_K, Q6_K, which gguf cannot quantize);
+  - random floats quantized by `gguf.quants.quantize` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0);
+  - random bytes with sane f16 super-block scales (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, which gguf cannot
+    quantize);
   - a few rows of real tensors of gemma-3-270m (Q4_K, Q5_0, Q6_K, Q8_0, F32), if the model is there.
 
 Run: /work/main/.venv/bin/python scripts/gen_quant_testdata.py [--model PATH]
@@ -91,6 +92,37 @@ def gen_k_cases(rng, index):
         write_case(index, f"{qtype.name.lower()}_random", qtype, raw.reshape(-1), 256, "random")
 
 
+def gen_added_cases(index):
+    """The types added after the first set, from their own generator so the older cases' data
+    stays byte for byte what it was."""
+    rng = np.random.default_rng(20250512)
+    # Odd rows (63 elements: the GPU layout pads each row with a zero half), finite specials: zeros,
+    # f32 subnormals, a huge value, values that bf16 rounds.
+    x = random_floats(rng, 4, 63)
+    x.reshape(-1)[:7] = [0.0, -0.0, 1e-40, -9e-41, 3.0e38, 1.0, -1.0e-3]
+    write_case(index, "bf16_random", T.BF16, quantize(x, T.BF16).view(np.uint8), 63, "random")
+    # Non-finite values (kept apart: the GPU matmul tests skip cases holding them): infinities, a
+    # value that rounds up to inf, a NaN (quieted by the quantizer).
+    x = np.array([[np.inf, -np.inf, 3.4e38, np.nan, -np.nan, 65504.0, 1e-45]], dtype=np.float32)
+    write_case(index, "bf16_special", T.BF16, quantize(x, T.BF16).view(np.uint8), 7, "special values")
+
+    for qtype in (T.Q4_1, T.Q5_1):
+        x = random_floats(rng, 8, 128)
+        x[0, :32] = 0.0  # an all-zero block (d = 0, m = 0)
+        x[1, 32:64] = 2.5  # a constant block (d = 0, m = 2.5)
+        raw = quantize(x, qtype)
+        write_case(index, f"{qtype.name.lower()}_random", qtype, raw, 128, "random")
+
+    n = 8
+    for qtype, d_at in ((T.Q2_K, [80, 82]), (T.Q3_K, [108])):
+        _, nbytes = block_size(qtype)
+        raw = rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8)
+        for at in d_at:
+            raw[:, at : at + 2] = sane_f16(rng, n)
+        raw[1, d_at[0] : d_at[0] + 2] = [0x01, 0x00]  # a subnormal super-block scale
+        write_case(index, f"{qtype.name.lower()}_random", qtype, raw.reshape(-1), 256, "random")
+
+
 def gen_model_cases(model, index):
     reader = gguf.GGUFReader(str(model))
     # (type, tensor, first row, rows): about 8k elements per case keeps the data small.
@@ -129,6 +161,7 @@ def main():
     gen_float_cases(rng, index)
     gen_legacy_cases(rng, index)
     gen_k_cases(rng, index)
+    gen_added_cases(index)
     if args.model.exists():
         gen_model_cases(args.model, index)
     else:

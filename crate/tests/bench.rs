@@ -129,14 +129,14 @@ fn bench_json_with_tiny_sizes() {
         let ratio = num(d, "per_token.weight_read_ratio");
         assert!((ratio - num(d, "per_token.weight_bytes") / gguf_bytes as f64).abs() < 1e-9);
         // Every weight is read once per token, the tied LM head (the embedding) included, so
-        // the ratio is at least 1; the padded GPU blocks are at most 24/22 (Q5_0) of the file's.
-        assert!((0.99..=24.0 / 22.0 + 0.01).contains(&ratio), "weight read ratio {ratio}");
-        assert!((0.9..=1.2).contains(&ratio));
+        // the ratio is at least 1; GPU rows are at most 2 bytes longer than the file's (paired
+        // blocks), and the embedding lookup reads one row more: within the 1.05 target.
+        assert!((0.99..=1.05).contains(&ratio), "weight read ratio {ratio}");
     }
     assert!(decode[0]["depth_prefill"].is_null());
     assert_eq!(num(&decode[1], "depth_prefill.tokens"), 8.0);
     assert_eq!(num(&r, "targets.dispatches_per_token.value"), expected);
-    assert!(r["targets"]["weight_read_ratio"]["met"].is_boolean());
+    assert_eq!(r["targets"]["weight_read_ratio"]["met"], true, "weight read ratio within its target");
 
     // Roofline: the copy kernel, one mat-vec per block format of the layer matrices, the LM head.
     let copy = num(&r, "roofline.copy.gb_s");
@@ -172,7 +172,7 @@ fn counters_follow_submitted_batches() {
     let ctx = &g.ctx;
     let (rows, cols) = (100u64, 256u64);
     let w = ctx.create_weight("w", QuantType::Q8_0, rows, cols).unwrap();
-    let row_bytes = cols / 32 * 36; // Q8_0 blocks padded from 34 to 36 bytes
+    let row_bytes = cols / 32 * 34; // Q8_0 blocks in pairs: as many bytes as in the file
     assert!(w.parts.len() >= 2, "the split context splits a {} B weight", rows * row_bytes);
     let norm = ctx.create_weight("norm", QuantType::F32, 1, cols).unwrap();
     let before = ctx.counters();

@@ -17,12 +17,15 @@ use kernels_util::{assert_close, gpu, gpu_split, Gpu, Rng};
 const BUDGET: f64 = 1e-4;
 
 /// Columns per format: two blocks or more, and odd lengths for the element types (exercising
-/// the tail of a group of 8).
+/// the tail of a group of 8); an odd number of blocks for the paired types (a pair, then a
+/// single block).
 fn cols_for(ty: QuantType) -> usize {
     match ty {
         QuantType::F32 => 37,
         QuantType::F16 => 75,
-        QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 => 96,
+        QuantType::BF16 => 45,
+        QuantType::Q4_0 | QuantType::Q4_1 | QuantType::Q5_0 | QuantType::Q5_1 | QuantType::Q8_0 => 96,
+        QuantType::Q3_K | QuantType::Q6_K => 768,
         _ => 512,
     }
 }
@@ -171,7 +174,8 @@ fn bad_arguments_are_errors_not_panics() {
     assert_eq!(g.ctx.create_weight("w", QuantType::Q4_K, 4, 100).unwrap_err().code(), "invalid_model");
     assert_eq!(g.ctx.create_weight("w", QuantType::F32, 1, 1 << 20).unwrap_err().code(), "device_limit");
     assert_eq!(g.ctx.write_weight(&w, 2, &[0; 4]).unwrap_err().code(), "invalid_argument");
-    assert_eq!(g.ctx.write_weight(&w, 0, &vec![0; 4 * 36 * 2 + 4]).unwrap_err().code(), "invalid_argument");
+    // 4 rows of one Q8_0 pair (68 B) each, and a word too many.
+    assert_eq!(g.ctx.write_weight(&w, 0, &vec![0; 4 * 68 + 4]).unwrap_err().code(), "invalid_argument");
     // The context is still healthy afterwards.
     g.ctx.check().unwrap();
 }
@@ -183,19 +187,16 @@ fn bad_arguments_are_errors_not_panics() {
 fn generator_matches_quant_dequantizer() {
     let mut rng = Rng(5);
     for ty in QuantType::ALL {
-        let cols = if ty == QuantType::F16 { 74 } else { cols_for(ty) };
+        let cols = if ty.gpu_block_elems() == 2 { cols_for(ty) - 1 } else { cols_for(ty) };
         let rw = random_weight(ty, 3, cols, &mut rng);
-        let padded_cols =
-            ty.gpu_row_bytes(cols as u64) as usize / ty.gpu_block_bytes() * ty.gpu_block_elems();
-        let mut out = vec![0f32; 3 * padded_cols];
-        brasa::quant::dequantize_gpu_block(ty, &rw.gpu, &mut out).unwrap();
-        let out: Vec<f32> = out.chunks(padded_cols).flat_map(|r| r[..cols].to_vec()).collect();
+        let mut out = vec![0f32; 3 * cols];
+        brasa::quant::dequantize_gpu_rows(ty, cols as u64, &rw.gpu, &mut out).unwrap();
         assert_eq!(out, rw.dense, "{ty:?}");
     }
 }
 
 /// Real gemma-3-270m rows and random blocks, as the file stores them, repacked by
-/// brasa::quant::repack, embedded and multiplied on the GPU, against the values the Python
+/// brasa::quant::BlockRepacker, embedded and multiplied on the GPU, against the values the Python
 /// gguf package dequantizes (tests/data/quant, made by scripts/gen_quant_testdata.py).
 #[test]
 fn gguf_py_oracle_rows_on_gpu() {
@@ -218,10 +219,12 @@ fn gguf_py_oracle_rows_on_gpu() {
             continue; // random F32/F16 bit patterns include inf and NaN: no use for a matmul
         }
         let rows = dense.len() / cols;
-        let mut gpu_bytes = Vec::new();
-        brasa::quant::repack(ty, &file, &mut gpu_bytes).unwrap();
         let w = g.ctx.create_weight(f[0], ty, rows as u64, cols as u64).unwrap();
-        g.ctx.write_weight(&w, 0, &gpu_bytes).unwrap();
+        // Row-aware, as the upload repacks (rows may end mid-pair or mid-word).
+        let mut rp = brasa::quant::BlockRepacker::new(ty, rows as u64, cols as u64, 1 << 20).unwrap();
+        let mut put = |at: u64, b: &[u8]| g.ctx.write_weight(&w, at, b);
+        rp.push(&file, &mut put).unwrap();
+        rp.finish(&mut put).unwrap();
 
         let tokens: Vec<u32> = (0..rows as u32).rev().collect();
         let (tb, eb) = (g.u32_buffer(&tokens), g.zeros(rows * cols));

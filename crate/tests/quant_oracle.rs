@@ -8,7 +8,7 @@
 //! numpy applies one ufunc at a time and brasa uses no fused multiply-add), so any difference is
 //! a layout or formula bug, not rounding.
 
-use brasa::quant::{dequantize, dequantize_gpu_block, repack, BlockRepacker, QuantType};
+use brasa::quant::{dequantize, dequantize_gpu_rows, repack, BlockRepacker, QuantType};
 use std::path::PathBuf;
 
 struct Case {
@@ -120,12 +120,17 @@ fn gpu_layout_dequantizes_to_gguf_py() {
         }
         rp.finish(&mut put).unwrap();
 
-        let mut one_shot = Vec::new();
-        repack(c.ty, &c.raw, &mut one_shot).unwrap();
-        assert_eq!(gpu, one_shot, "{}: streamed and one-shot repack differ", c.name);
+        // One-shot repack knows no rows: it agrees where rows need no pad.
+        if c.cols.is_multiple_of(c.ty.gpu_block_elems() as u64) {
+            let mut one_shot = Vec::new();
+            repack(c.ty, &c.raw, &mut one_shot).unwrap();
+            assert_eq!(gpu, one_shot, "{}: streamed and one-shot repack differ", c.name);
+        }
 
-        let mut out = vec![f32::NAN; gpu.len() / c.ty.gpu_block_bytes() * c.ty.gpu_block_elems()];
-        dequantize_gpu_block(c.ty, &gpu, &mut out).unwrap();
+        // Rows of odd length (F16, BF16) end in a zero pad half in the GPU layout, rows with an
+        // odd number of blocks of a paired type in a single block: read by rows.
+        let mut out = vec![f32::NAN; c.expected.len()];
+        dequantize_gpu_rows(c.ty, c.cols, &gpu, &mut out).unwrap();
         assert_same(&format!("{} via GPU layout", c.name), c.ty, &out, &c.expected);
     }
 }

@@ -2,7 +2,7 @@
 //! from the spec, independently of the format modules), the dequantize round trip through the
 //! GPU layout, the streaming repacker under arbitrary chunkings and piece sizes, and errors.
 
-use brasa::quant::{dequantize, dequantize_gpu_block, repack, BlockRepacker, QuantType};
+use brasa::quant::{dequantize, dequantize_gpu_block, dequantize_gpu_rows, repack, BlockRepacker, QuantType};
 use brasa::Result;
 
 /// splitmix64: a small deterministic generator, so failures reproduce.
@@ -29,19 +29,50 @@ impl Rng {
     }
 }
 
-/// The spec's table: (file offset, GPU offset, length) of every field; everything else in the
-/// GPU block is zero.
+/// The spec's table: (file offset, GPU offset, length) of every field of one GPU unit (for the
+/// paired types, two file blocks and their pair); everything else in the GPU unit is zero.
 fn spec_fields(ty: QuantType) -> Vec<(usize, usize, usize)> {
     match ty {
         QuantType::F32 => vec![(0, 0, 4)],
-        QuantType::F16 => vec![(0, 0, 4)], // two halves as they are
-        QuantType::Q4_0 => vec![(0, 0, 2), (2, 4, 16)],
-        QuantType::Q5_0 => vec![(0, 0, 2), (2, 4, 4), (6, 8, 16)],
-        QuantType::Q8_0 => vec![(0, 0, 2), (2, 4, 32)],
+        QuantType::F16 | QuantType::BF16 => vec![(0, 0, 4)], // two halves as they are
+        // Pairs: d0, d1 in word 0, then block 0's body, then block 1's.
+        QuantType::Q4_0 => vec![(0, 0, 2), (18, 2, 2), (2, 4, 16), (20, 20, 16)],
+        QuantType::Q4_1 => vec![(0, 0, 20)],
+        QuantType::Q5_0 => vec![(0, 0, 2), (22, 2, 2), (2, 4, 4), (6, 8, 16), (24, 24, 4), (28, 28, 16)],
+        QuantType::Q5_1 => vec![(0, 0, 24)],
+        QuantType::Q8_0 => vec![(0, 0, 2), (34, 2, 2), (2, 4, 32), (36, 36, 32)],
+        // d and dmin first, then scales and qs.
+        QuantType::Q2_K => vec![(80, 0, 4), (0, 4, 16), (16, 20, 64)],
+        // Pairs of d; bodies of hmask, qs, scales.
+        QuantType::Q3_K => vec![
+            (108, 0, 2),
+            (218, 2, 2),
+            (0, 4, 32),
+            (32, 36, 64),
+            (96, 100, 12),
+            (110, 112, 32),
+            (142, 144, 64),
+            (206, 208, 12),
+        ],
         QuantType::Q4_K => vec![(0, 0, 144)],
         QuantType::Q5_K => vec![(0, 0, 176)],
-        QuantType::Q6_K => vec![(208, 0, 2), (0, 4, 128), (128, 132, 64), (192, 196, 16)],
+        // Pairs of d; bodies of ql, qh, scales.
+        QuantType::Q6_K => vec![
+            (208, 0, 2),
+            (418, 2, 2),
+            (0, 4, 128),
+            (128, 132, 64),
+            (192, 196, 16),
+            (210, 212, 128),
+            (338, 340, 64),
+            (402, 404, 16),
+        ],
     }
+}
+
+/// The types whose GPU layout pairs blocks, per the spec.
+fn spec_paired(ty: QuantType) -> bool {
+    matches!(ty, QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 | QuantType::Q3_K | QuantType::Q6_K)
 }
 
 /// Offsets of the f16 scales in a file block (set to sane values so no block dequantizes to NaN).
@@ -49,8 +80,11 @@ fn f16_offsets(ty: QuantType) -> Vec<usize> {
     match ty {
         QuantType::F32 => vec![],
         QuantType::F16 => vec![0],
+        QuantType::BF16 => vec![], // made finite below
         QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 => vec![0],
-        QuantType::Q4_K | QuantType::Q5_K => vec![0, 2],
+        QuantType::Q4_1 | QuantType::Q5_1 | QuantType::Q4_K | QuantType::Q5_K => vec![0, 2],
+        QuantType::Q2_K => vec![80, 82],
+        QuantType::Q3_K => vec![108],
         QuantType::Q6_K => vec![208],
     }
 }
@@ -62,6 +96,10 @@ fn random_blocks(rng: &mut Rng, ty: QuantType, n_blocks: usize) -> Vec<u8> {
         if ty == QuantType::F32 {
             let v = (rng.next() as i32 as f32) / 1e6;
             block.copy_from_slice(&v.to_le_bytes());
+        }
+        if ty == QuantType::BF16 {
+            let v = (rng.next() as i32 as f32) / 1e6;
+            block.copy_from_slice(&v.to_bits().to_le_bytes()[2..]);
         }
         for at in f16_offsets(ty) {
             block[at..at + 2].copy_from_slice(&rng.sane_f16());
@@ -102,7 +140,7 @@ fn gpu_blocks_follow_the_layout_table() {
 fn gpu_layout_round_trip_every_type() {
     let mut rng = Rng(2);
     for ty in QuantType::ALL {
-        let n_blocks = 2 * (1 + rng.below(20)); // even, so F16 is whole GPU blocks
+        let n_blocks = 2 * (1 + rng.below(20)); // even, so F16/BF16 and pairs are whole GPU units
         let file = random_blocks(&mut rng, ty, n_blocks);
         let mut want = vec![0.0; n_blocks * ty.block_elems()];
         dequantize(ty, &file, &mut want).unwrap();
@@ -115,18 +153,33 @@ fn gpu_layout_round_trip_every_type() {
     }
 }
 
-/// The expected GPU tensor: one-shot repack per row, except F16 rows of odd length, which the
-/// spec defines as the row's halves followed by one zero half.
+/// The expected GPU tensor: one-shot repack per row, except at the end of a row that is not a
+/// whole number of units, which the spec defines as: for F16/BF16, the last half followed by one
+/// zero half; for the paired types, a single block laid out as the first block of a pair whose
+/// second block is missing (its `d` half zero), i.e. the pair cut after the first body.
 fn expected_gpu(ty: QuantType, file: &[u8], rows: u64, cols: u64) -> Vec<u8> {
+    assert_eq!(spec_paired(ty), ty.paired(), "{ty:?}");
     let row_bytes = ty.row_bytes(cols).unwrap() as usize;
+    let unit = ty.block_bytes() * ty.gpu_block_elems() / ty.block_elems();
     let mut out = Vec::new();
     for r in 0..rows as usize {
         let row = &file[r * row_bytes..(r + 1) * row_bytes];
-        if ty == QuantType::F16 && cols % 2 == 1 {
-            out.extend_from_slice(row);
+        let whole = row.len() / unit * unit;
+        repack(ty, &row[..whole], &mut out).unwrap();
+        let tail = &row[whole..];
+        if tail.is_empty() {
+            continue;
+        }
+        if ty.gpu_block_elems() == 2 {
+            out.extend_from_slice(tail);
             out.extend_from_slice(&[0, 0]);
         } else {
-            repack(ty, row, &mut out).unwrap();
+            assert!(spec_paired(ty) && tail.len() == ty.block_bytes(), "{ty:?}");
+            let mut padded = tail.to_vec();
+            padded.resize(2 * ty.block_bytes(), 0);
+            let mut pair = Vec::new();
+            repack(ty, &padded, &mut pair).unwrap();
+            out.extend_from_slice(&pair[..ty.block_bytes() + 2]);
         }
     }
     out
@@ -171,7 +224,7 @@ fn streaming_matches_one_shot_under_any_chunking() {
     let mut rng = Rng(3);
     for ty in QuantType::ALL {
         let be = ty.block_elems() as u64;
-        // F32/F16: include odd and length-1 rows; blocks: 1..3 blocks per row.
+        // F32/F16/BF16: include odd and length-1 rows; blocks: 1..3 blocks per row.
         let shapes: Vec<(u64, u64)> = if be == 1 {
             vec![(3, 7), (1, 1), (4, 16), (5, 13)]
         } else {
@@ -212,6 +265,26 @@ fn streaming_matches_one_shot_under_any_chunking() {
     }
 }
 
+/// Rows that end mid-unit (a single block of a paired type, an odd F16/BF16 row) read back
+/// through the row-aware dequantizer as the file's values.
+#[test]
+fn gpu_rows_dequantize_like_the_file() {
+    let mut rng = Rng(5);
+    for ty in QuantType::ALL {
+        let be = ty.block_elems() as u64;
+        for (rows, blocks) in [(3u64, 1u64), (2, 3), (1, 2), (4, 5)] {
+            let cols = blocks * be;
+            let file = random_blocks(&mut rng, ty, (rows * blocks) as usize);
+            let mut want = vec![0.0; (rows * cols) as usize];
+            dequantize(ty, &file, &mut want).unwrap();
+            let gpu = stream(ty, &file, rows, cols, 1 << 20, &mut || 1000);
+            let mut got = vec![f32::NAN; want.len()];
+            dequantize_gpu_rows(ty, cols, &gpu, &mut got).unwrap();
+            assert!(bit_eq(&got, &want), "{ty:?} {rows}x{cols}");
+        }
+    }
+}
+
 #[test]
 fn odd_f16_rows_get_a_zero_half() {
     let halves: Vec<f32> = (0..15).map(|i| i as f32 - 7.5).collect(); // 3 rows × 5
@@ -222,6 +295,20 @@ fn odd_f16_rows_get_a_zero_half() {
     dequantize_gpu_block(QuantType::F16, &gpu, &mut out).unwrap();
     for r in 0..3 {
         assert_eq!(&out[r * 6..r * 6 + 5], &halves[r * 5..r * 5 + 5], "row {r}");
+        assert_eq!(out[r * 6 + 5].to_bits(), 0, "row {r} pad");
+    }
+}
+
+#[test]
+fn odd_bf16_rows_get_a_zero_half() {
+    let values: Vec<f32> = (0..15).map(|i| i as f32 * 0.25 - 2.0).collect(); // 3 rows × 5, exact in bf16
+    let file: Vec<u8> = values.iter().flat_map(|v| v.to_bits().to_le_bytes()[2..].to_vec()).collect();
+    let gpu = stream(QuantType::BF16, &file, 3, 5, 8, &mut || 3);
+    assert_eq!(gpu.len(), 3 * 3 * 4, "3 rows of ceil(5/2) words");
+    let mut out = vec![f32::NAN; 18];
+    dequantize_gpu_block(QuantType::BF16, &gpu, &mut out).unwrap();
+    for r in 0..3 {
+        assert_eq!(&out[r * 6..r * 6 + 5], &values[r * 5..r * 5 + 5], "row {r}");
         assert_eq!(out[r * 6 + 5].to_bits(), 0, "row {r} pad");
     }
 }

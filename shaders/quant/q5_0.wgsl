@@ -1,6 +1,9 @@
-// Q5_0 GPU block (32 elements, 6 words): word 0 = d (f16, low half); word 1 = qh (bit e is the
-// fifth bit of element e); words 2..5 = qs[16] (element j < 16: low nibble of qs[j], element
-// j + 16: high nibble). Value d * (q - 16). See f32.wgsl for the shared dequant8 contract.
+// Q5_0 GPU layout (blocks of 32 elements in pairs of 11 words): word 0 = d of the pair's first
+// block (low half) and second block (high half); words 1..5 = the first block's qh (bit e is the
+// fifth bit of element e) and qs[16], words 6..10 the second's. A row with an odd number of
+// blocks ends with a single block of 6 words (d in the low half of word 0). Element j < 16 of a
+// block: low nibble of qs[j]; element j + 16: high nibble. Value d * (q - 16).
+// See f32.wgsl for the shared dequant8 contract.
 
 // Four 5-bit values: the low nibbles of the bytes of `word`, fifth bits from bits 0..3 of `hb`.
 fn q5_0_quad(word: u32, hb: u32) -> vec4<f32> {
@@ -10,11 +13,14 @@ fn q5_0_quad(word: u32, hb: u32) -> vec4<f32> {
 }
 
 fn dequant8(row_word: u32, g: u32) -> mat2x4<f32> {
-    let base = row_word + (g / 4u) * 6u;
+    let blk = g / 4u;
+    let pair = row_word + (blk / 2u) * 11u;
+    let j = blk % 2u; // which block of the pair
+    let d = unpack2x16float(w[pair] >> (16u * j)).x;
+    let body = pair + 1u + j * 5u; // qh, then qs
     let sub = g % 4u;
-    let d = unpack2x16float(w[base]).x;
-    let qh = w[base + 1u] >> (sub * 8u); // fifth bits of elements 8 sub .. 8 sub + 7
-    let q = base + 2u + (sub % 2u) * 2u;
+    let qh = w[body] >> (sub * 8u); // fifth bits of elements 8 sub .. 8 sub + 7
+    let q = body + 1u + (sub % 2u) * 2u;
     let shift = (sub / 2u) * 4u;
     let lo = q5_0_quad(w[q] >> shift, qh) - 16.0;
     let hi = q5_0_quad(w[q + 1u] >> shift, qh >> 4u) - 16.0;

@@ -1,5 +1,8 @@
-// Q6_K GPU block (256 elements, 53 words): word 0 = d (f16, low half); words 1..32 = ql[128];
-// words 33..48 = qh[64]; words 49..52 = scales[16] (i8).
+// Q6_K GPU layout (blocks of 256 elements in pairs of 105 words): word 0 = d of the pair's first
+// block (low half) and second block (high half); then each block's body of 52 words, the first
+// block's at word 1, the second's at word 53. A row with an odd number of blocks ends with a
+// single block of 53 words (d in the low half of word 0). A body: words 0..31 = ql[128];
+// words 32..47 = qh[64]; words 48..51 = scales[16] (i8).
 // Element e: half n = e / 128, quarter k = (e % 128) / 32, l = e % 32.
 //   low 4 bits:  ql[64n + 32(k % 2) + l] >> (4 (k / 2))
 //   high 2 bits: qh[32n + l] >> (2k)
@@ -16,17 +19,20 @@ fn q6k_quad(lw: u32, hw: u32) -> vec4<f32> {
 }
 
 fn dequant8(row_word: u32, g: u32) -> mat2x4<f32> {
-    let base = row_word + (g / 32u) * 53u;
+    let blk = g / 32u;
+    let pair = row_word + (blk / 2u) * 105u;
+    let j = blk % 2u; // which block of the pair
+    let body = pair + 1u + j * 52u;
     let e0 = (g % 32u) * 8u;
     let n = e0 / 128u;
     let k = (e0 % 128u) / 32u;
     let l0 = e0 % 32u;
-    let d = unpack2x16float(w[base]).x;
+    let d = unpack2x16float(w[pair] >> (16u * j)).x;
     let si = n * 8u + l0 / 16u + k * 2u;
-    let sc = f32(bitcast<i32>(w[base + 49u + si / 4u] << (24u - 8u * (si % 4u))) >> 24u);
+    let sc = f32(bitcast<i32>(w[body + 48u + si / 4u] << (24u - 8u * (si % 4u))) >> 24u);
     let scale = d * sc;
-    let ql = base + 1u + (n * 64u + (k % 2u) * 32u + l0) / 4u;
-    let qh = base + 33u + (n * 32u + l0) / 4u;
+    let ql = body + (n * 64u + (k % 2u) * 32u + l0) / 4u;
+    let qh = body + 32u + (n * 32u + l0) / 4u;
     let lshift = (k / 2u) * 4u;
     let hshift = k * 2u;
     let lo = q6k_quad(w[ql] >> lshift, w[qh] >> hshift) - 32.0;

@@ -55,3 +55,36 @@ pub(crate) fn repack_fields(fields: &[Field], file: &[u8], gpu: &mut [u8]) {
         gpu[f.gpu..f.gpu + f.len].copy_from_slice(&file[f.file..f.file + f.len]);
     }
 }
+
+/// Where field `f` of block `j` (0 or 1) of a pair sits in the paired GPU layout: the `d` field
+/// (GPU offset 0 in a single block) at `2j`, the body fields at their single-block offset plus
+/// `j` bodies (a body is the `block_bytes - 2` bytes after `d`).
+pub(crate) fn pair_offset(f: &Field, j: usize, block_bytes: usize) -> usize {
+    if f.gpu == 0 {
+        2 * j
+    } else {
+        f.gpu + j * (block_bytes - 2)
+    }
+}
+
+/// Repack one or two file blocks (`file.len()` is 1 or 2 × `block_bytes`) into a pair, or the
+/// single block that ends an odd row: zero `gpu`, then copy each block's fields.
+pub(crate) fn repack_pair(fields: &[Field], block_bytes: usize, file: &[u8], gpu: &mut [u8]) {
+    gpu.fill(0);
+    for (j, block) in file.chunks_exact(block_bytes).enumerate() {
+        for f in fields {
+            let at = pair_offset(f, j, block_bytes);
+            gpu[at..at + f.len].copy_from_slice(&block[f.file..f.file + f.len]);
+        }
+    }
+}
+
+/// Block `j` of a pair (or single block) `gpu`, rewritten as a single GPU block into `single`
+/// (`block_bytes + 2` bytes), which the format's dequantizer reads with [`Layout::Gpu`].
+pub(crate) fn unpair(fields: &[Field], block_bytes: usize, gpu: &[u8], j: usize, single: &mut [u8]) {
+    single.fill(0);
+    for f in fields {
+        let at = pair_offset(f, j, block_bytes);
+        single[f.gpu..f.gpu + f.len].copy_from_slice(&gpu[at..at + f.len]);
+    }
+}

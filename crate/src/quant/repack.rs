@@ -1,17 +1,29 @@
 //! Repacking file blocks into the GPU layout (see each format module for the offsets), in one
 //! shot ([`repack`]) or streamed row-aware over one tensor ([`BlockRepacker`]).
 
-use super::layout::repack_fields;
-use super::{q4_0, q4_k, q5_0, q5_k, q6_k, q8_0, QuantType};
+use super::layout::{repack_fields, repack_pair};
+use super::{pair_fields, q2_k, q4_1, q4_k, q5_1, q5_k, QuantType};
 use crate::error::{Error, Result};
 
-/// File bytes that make up one GPU block (for F16 two halves, for the rest one block).
+/// File bytes that make up one GPU unit (for F16 and BF16 two halves, for the paired types two
+/// blocks, for the rest one block).
 fn file_bytes_per_gpu_block(ty: QuantType) -> usize {
     ty.block_bytes() * ty.gpu_block_elems() / ty.block_elems()
 }
 
-/// Repack whole file blocks into GPU blocks appended to `dst`. For F16 `src` must hold an even
-/// number of halves (rows of odd length go through [`BlockRepacker`], which pads them).
+/// GPU bytes made of `file_len` file bytes: a whole unit, or at the end of a row the short unit
+/// (an F16/BF16 half padded to a whole unit, a paired type's single block).
+fn gpu_bytes_of(ty: QuantType, file_len: usize) -> usize {
+    if ty.paired() && file_len < file_bytes_per_gpu_block(ty) {
+        ty.gpu_single_bytes()
+    } else {
+        ty.gpu_block_bytes()
+    }
+}
+
+/// Repack whole GPU units of file bytes into GPU units appended to `dst`. For F16 and BF16 `src`
+/// must hold an even number of halves and for the paired types an even number of blocks (rows
+/// that end mid-unit go through [`BlockRepacker`], which knows the rows).
 pub fn repack(ty: QuantType, src: &[u8], dst: &mut Vec<u8>) -> Result<()> {
     let unit = file_bytes_per_gpu_block(ty);
     if !src.len().is_multiple_of(unit) {
@@ -30,20 +42,26 @@ pub fn repack(ty: QuantType, src: &[u8], dst: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-/// Repack one GPU block's worth of file bytes. `gpu` is one GPU block; `file` is one file unit,
-/// or for F16 at the end of an odd row a single half, which gets a zero half after it.
+/// Repack one GPU unit's worth of file bytes into `gpu` (sized by [`gpu_bytes_of`]). `file` is
+/// one file unit, or at the end of a row a single F16/BF16 half (which gets a zero half after
+/// it) or a paired type's single block.
 fn repack_block(ty: QuantType, file: &[u8], gpu: &mut [u8]) {
+    if let Some(fields) = pair_fields(ty) {
+        return repack_pair(fields, ty.block_bytes(), file, gpu);
+    }
     match ty {
-        QuantType::F32 | QuantType::F16 => {
+        QuantType::F32 | QuantType::F16 | QuantType::BF16 => {
             gpu[..file.len()].copy_from_slice(file);
             gpu[file.len()..].fill(0);
         }
-        QuantType::Q4_0 => repack_fields(q4_0::FIELDS, file, gpu),
-        QuantType::Q5_0 => repack_fields(q5_0::FIELDS, file, gpu),
-        QuantType::Q8_0 => repack_fields(q8_0::FIELDS, file, gpu),
+        QuantType::Q4_1 => repack_fields(q4_1::FIELDS, file, gpu),
+        QuantType::Q5_1 => repack_fields(q5_1::FIELDS, file, gpu),
+        QuantType::Q2_K => repack_fields(q2_k::FIELDS, file, gpu),
         QuantType::Q4_K => repack_fields(q4_k::FIELDS, file, gpu),
         QuantType::Q5_K => repack_fields(q5_k::FIELDS, file, gpu),
-        QuantType::Q6_K => repack_fields(q6_k::FIELDS, file, gpu),
+        QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 | QuantType::Q3_K | QuantType::Q6_K => {
+            unreachable!("paired types are handled above")
+        }
     }
 }
 
@@ -52,8 +70,9 @@ fn repack_block(ty: QuantType, file: &[u8], gpu: &mut [u8]) {
 /// Push the tensor's file bytes in any chunking (a piece may end mid-block: the partial block is
 /// kept as carry); GPU-layout bytes come out through `out(gpu_offset_in_tensor, bytes)` in order,
 /// in pieces of at most `max_piece` bytes (rounded down to a multiple of 4), each offset and
-/// length a multiple of 4. The GPU tensor is `rows × ty.gpu_row_bytes(cols)` bytes: for F16 rows
-/// of odd length, each row gets a zero half at its end.
+/// length a multiple of 4. The GPU tensor is `rows × ty.gpu_row_bytes(cols)` bytes: for F16 and
+/// BF16 rows of odd length, each row gets a zero half at its end; for the paired types, rows with
+/// an odd number of blocks end with a single block.
 pub struct BlockRepacker {
     ty: QuantType,
     cols: u64,
@@ -171,18 +190,18 @@ impl BlockRepacker {
         self.emit(true, out)
     }
 
-    /// File bytes of the GPU block starting at `self.col`: a whole unit, except a single half
-    /// at the end of an odd F16 row.
+    /// File bytes of the GPU unit starting at `self.col`: a whole unit, except a single half at
+    /// the end of an odd F16 or BF16 row and a single block at the end of an odd paired row.
     fn next_unit_bytes(&self) -> usize {
         let elems = (self.ty.gpu_block_elems() as u64).min(self.cols - self.col);
         elems as usize / self.ty.block_elems() * self.ty.block_bytes()
     }
 
-    /// F32 and F16 GPU blocks are their file bytes as they are (bar the pad of an odd F16 row),
+    /// F32, F16 and BF16 GPU blocks are their file bytes as they are (bar the pad of an odd row),
     /// so copy as many whole ones as `input` holds before the row's end in one go, up to what
     /// fits in a piece. Returns the bytes consumed (0 for the other types).
     fn copy_run(&mut self, input: &[u8]) -> usize {
-        if !matches!(self.ty, QuantType::F32 | QuantType::F16) {
+        if !matches!(self.ty, QuantType::F32 | QuantType::F16 | QuantType::BF16) {
             return 0;
         }
         let unit = file_bytes_per_gpu_block(self.ty); // 4 bytes, also in the GPU layout
@@ -198,12 +217,12 @@ impl BlockRepacker {
         n * unit
     }
 
-    /// Repack one GPU block's file bytes onto `pending` and advance the column.
+    /// Repack one GPU unit's file bytes onto `pending` and advance the column.
     fn convert(&mut self, file: &[u8]) {
         let at = self.pending.len();
-        self.pending.resize(at + self.ty.gpu_block_bytes(), 0);
+        self.pending.resize(at + gpu_bytes_of(self.ty, file.len()), 0);
         repack_block(self.ty, file, &mut self.pending[at..]);
-        self.col += self.ty.gpu_block_elems() as u64;
+        self.col += (file.len() / self.ty.block_bytes() * self.ty.block_elems()) as u64;
         if self.col >= self.cols {
             self.col = 0;
         }

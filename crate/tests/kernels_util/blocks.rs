@@ -39,7 +39,9 @@ fn scale_min_k4(j: usize, q: &[u8]) -> (f32, f32) {
 /// Append one random block of `ty` to `gpu` (GPU layout) and its values to `dense`.
 fn block(ty: QuantType, rng: &mut Rng, gpu: &mut Vec<u8>, dense: &mut Vec<f32>) {
     match ty {
-        QuantType::F32 | QuantType::F16 => unreachable!("element types are handled by rows"),
+        QuantType::F32 | QuantType::F16 | QuantType::BF16 => {
+            unreachable!("element types are handled by rows")
+        }
         QuantType::Q4_0 => {
             let d = h(rng, 0.05, 0.15);
             let qs = bytes(rng, 16);
@@ -49,6 +51,93 @@ fn block(ty: QuantType, rng: &mut Rng, gpu: &mut Vec<u8>, dense: &mut Vec<f32>) 
             let d = d.to_f32();
             dense.extend(qs.iter().map(|&q| d * ((q & 15) as f32 - 8.0)));
             dense.extend(qs.iter().map(|&q| d * ((q >> 4) as f32 - 8.0)));
+        }
+        QuantType::Q4_1 | QuantType::Q5_1 => {
+            // d, m, [qh], qs: already aligned, so the GPU block is the file block.
+            let d = h(rng, 0.03, 0.1);
+            let m = h(rng, 0.0, 1.0);
+            let qh = rng.u32();
+            let qs = bytes(rng, 16);
+            push_f16(gpu, d);
+            push_f16(gpu, m);
+            let five = ty == QuantType::Q5_1;
+            if five {
+                gpu.extend_from_slice(&qh.to_le_bytes());
+            }
+            gpu.extend_from_slice(&qs);
+            let (d, m) = (d.to_f32(), m.to_f32());
+            let fifth = |i: usize| if five { ((qh >> i) & 1) << 4 } else { 0 };
+            for j in 0..32 {
+                let nib = if j < 16 { qs[j] & 15 } else { qs[j - 16] >> 4 };
+                dense.push(d * (nib as u32 | fifth(j)) as f32 + m);
+            }
+        }
+        QuantType::Q2_K => {
+            let d = h(rng, 0.002, 0.004);
+            let dmin = h(rng, 0.001, 0.003);
+            let scales = bytes(rng, 16);
+            let qs = bytes(rng, 64);
+            push_f16(gpu, d);
+            push_f16(gpu, dmin);
+            gpu.extend_from_slice(&scales);
+            gpu.extend_from_slice(&qs);
+            let (d, dmin) = (d.to_f32(), dmin.to_f32());
+            // ggml's dequantize_row_q2_K, loop for loop.
+            let mut is = 0;
+            for n in 0..2 {
+                let q = &qs[32 * n..];
+                for shift in [0, 2, 4, 6] {
+                    for half in 0..2 {
+                        let sc = scales[is];
+                        is += 1;
+                        let (dl, ml) = (d * (sc & 0xF) as f32, dmin * (sc >> 4) as f32);
+                        for l in 0..16 {
+                            dense.push(dl * ((q[l + 16 * half] >> shift) & 3) as f32 - ml);
+                        }
+                    }
+                }
+            }
+        }
+        QuantType::Q3_K => {
+            let d = h(rng, 0.002, 0.004);
+            let hmask = bytes(rng, 32);
+            let qs = bytes(rng, 64);
+            let scales = bytes(rng, 12);
+            push_f16(gpu, d);
+            gpu.extend_from_slice(&[0, 0]);
+            gpu.extend_from_slice(&hmask);
+            gpu.extend_from_slice(&qs);
+            gpu.extend_from_slice(&scales);
+            let d = d.to_f32();
+            // ggml's scale unpacking through four u32 words.
+            let word = |i: usize| {
+                u32::from_le_bytes([scales[4 * i], scales[4 * i + 1], scales[4 * i + 2], scales[4 * i + 3]])
+            };
+            let (a0, a1, tmp) = (word(0), word(1), word(2));
+            let (k1, k2) = (0x0303_0303u32, 0x0f0f_0f0fu32);
+            let aux = [
+                (a0 & k2) | ((tmp & k1) << 4),
+                (a1 & k2) | (((tmp >> 2) & k1) << 4),
+                ((a0 >> 4) & k2) | (((tmp >> 4) & k1) << 4),
+                ((a1 >> 4) & k2) | (((tmp >> 6) & k1) << 4),
+            ];
+            let sc: Vec<i32> = aux.iter().flat_map(|w| w.to_le_bytes()).map(|b| b as i8 as i32).collect();
+            // ggml's dequantize_row_q3_K, loop for loop.
+            let (mut is, mut m) = (0, 1u8);
+            for n in 0..2 {
+                let q = &qs[32 * n..];
+                for shift in [0, 2, 4, 6] {
+                    for half in 0..2 {
+                        let dl = d * (sc[is] - 32) as f32;
+                        is += 1;
+                        for l in 16 * half..16 * half + 16 {
+                            let v = ((q[l] >> shift) & 3) as i32 - if hmask[l] & m != 0 { 0 } else { 4 };
+                            dense.push(dl * v as f32);
+                        }
+                    }
+                    m <<= 1;
+                }
+            }
         }
         QuantType::Q5_0 => {
             let d = h(rng, 0.03, 0.1);
@@ -151,6 +240,15 @@ pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> 
                 gpu.extend(v.iter().flat_map(|x| x.to_le_bytes()));
                 dense.extend(v);
             }
+            QuantType::BF16 => {
+                let v: Vec<half::bf16> =
+                    (0..cols).map(|_| half::bf16::from_f32(rng.f32(-1.0, 1.0))).collect();
+                gpu.extend(v.iter().flat_map(|x| x.to_bits().to_le_bytes()));
+                if cols % 2 == 1 {
+                    gpu.extend_from_slice(&[0, 0]); // pad the row to whole u32 words
+                }
+                dense.extend(v.iter().map(|x| x.to_f32()));
+            }
             QuantType::F16 => {
                 let v: Vec<f16> = (0..cols).map(|_| h(rng, 0.0, 1.0)).collect();
                 gpu.extend(v.iter().flat_map(|x| x.to_bits().to_le_bytes()));
@@ -160,8 +258,30 @@ pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> 
                 dense.extend(v.iter().map(|x| x.to_f32()));
             }
             _ => {
-                for _ in 0..cols / ty.block_elems() {
-                    block(ty, rng, &mut gpu, &mut dense);
+                // Each block in its single GPU layout (d, [pad,] body) ...
+                let singles: Vec<Vec<u8>> = (0..cols / ty.block_elems())
+                    .map(|_| {
+                        let mut b = Vec::new();
+                        block(ty, rng, &mut b, &mut dense);
+                        b
+                    })
+                    .collect();
+                // ... then, for the paired types, two blocks share one header word: d0 | d1 << 16,
+                // body 0, body 1; an odd row ends with a single block (d1 = 0).
+                let paired = matches!(
+                    ty,
+                    QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 | QuantType::Q3_K | QuantType::Q6_K
+                );
+                if paired {
+                    for pair in singles.chunks(2) {
+                        gpu.extend_from_slice(&pair[0][..2]);
+                        gpu.extend_from_slice(pair.get(1).map_or(&[0, 0][..], |b| &b[..2]));
+                        for b in pair {
+                            gpu.extend_from_slice(&b[4..]);
+                        }
+                    }
+                } else {
+                    singles.iter().for_each(|b| gpu.extend_from_slice(b));
                 }
             }
         }

@@ -25,7 +25,12 @@ export class LocalEngine {
 
   async #gpuEngine() {
     this.#gpu ??= await createGpuEngine().catch((e) => {
-      throw toBrasaError(e, 'webgpu_unavailable');
+      if (e?.code && e.code !== 'gpu_unavailable') throw toBrasaError(e, 'gpu');
+      const why = globalThis.navigator?.gpu ? (e?.message ?? String(e)) : 'this browser has no navigator.gpu';
+      throw new BrasaError(
+        'webgpu_unavailable',
+        `WebGPU is not available (${why}): it needs Chrome or Edge 113+, Safari 26, or Firefox 141+ on Windows, over HTTPS or localhost`,
+      );
     });
     return this.#gpu;
   }

@@ -1,0 +1,197 @@
+/// <reference lib="esnext.disposable" />
+// (wasm-bindgen's generated classes implement Symbol.dispose.)
+// Types of brasa's JavaScript API (index.js and core.js; the wasm classes are in wasm/brasa.d.ts).
+import type { Engine as GpuEngine, Model } from './wasm/brasa.js';
+
+export * from './wasm/brasa.js';
+
+/** Every failure the package reports; `code` is stable (see README "Errors"). */
+export class BrasaError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string);
+}
+
+// ---- The OpenAI-shaped engine -------------------------------------------------------------
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | string;
+  content: string | Array<{ type: 'text'; text: string }>;
+}
+
+export interface SamplingOptions {
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  repetition_penalty?: number;
+  frequency_penalty?: number;
+  presence_penalty?: number;
+  /** Token id → bias added to its logit; -Infinity bans it. */
+  logit_bias?: Record<number, number>;
+  seed?: number;
+  stop?: string | string[];
+  signal?: AbortSignal;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** Prompt tokens reused from the previous request's cache. */
+  prompt_tokens_details: { cached_tokens: number };
+  timings: {
+    ttft_ms: number;
+    prefill_tokens_per_s: number;
+    decode_tokens_per_s: number;
+    total_ms: number;
+    context_shifts: number;
+  };
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{ index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason; logprobs: null }>;
+  usage: Usage;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{ index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: FinishReason | null; logprobs: null }>;
+  /** On the last chunk only. */
+  usage?: Usage;
+}
+
+export interface Completion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: Array<{ index: 0; text: string; finish_reason: FinishReason | null; logprobs: null }>;
+  usage?: Usage;
+}
+
+export interface LoadOptions {
+  onProgress?: (bytesDone: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Keep the file(s) in Cache Storage: a later load fetches nothing. */
+  cache?: boolean;
+  /** `sha256-BASE64` or 64 hex digits; one per file of a split model. */
+  integrity?: string | string[];
+  /** Bytes of a ReadableStream source. */
+  size?: number;
+  /** Tokens of K/V cache (default 4096). */
+  contextLength?: number;
+  /** When the context is full, drop its oldest half (keeping the system prompt) instead of stopping. */
+  contextShift?: boolean;
+}
+
+export type ModelSource = string | URL | Blob | ReadableStream<Uint8Array> | Array<string | URL | Blob>;
+
+export interface ModelSummary {
+  id: string;
+  name: string;
+  architecture: string;
+  contextLength: number;
+  bytes: number;
+  weightBytes: number;
+  nLayer: number;
+  nEmbd: number;
+  nVocab: number;
+  types: Record<string, number>;
+}
+
+export interface Engine {
+  /** The loaded model, or null. */
+  readonly model: ModelSummary | null;
+  readonly chat: {
+    completions: {
+      create(request: SamplingOptions & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
+      create(request: SamplingOptions & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+    };
+  };
+  readonly completions: {
+    create(request: SamplingOptions & { prompt: string; stream?: false }): Promise<Completion>;
+    create(request: SamplingOptions & { prompt: string; stream: true }): Promise<AsyncIterable<Completion>>;
+  };
+  gpuInfo(): Promise<{ description: string; adapter: { vendor: string; architecture: string; device: string; description: string } | null }>;
+  load(source: ModelSource, options?: LoadOptions): Promise<ModelSummary>;
+  unload(): Promise<void>;
+  terminate(): void;
+}
+
+/** Starts an engine, in a dedicated Worker unless `worker: false`. */
+export function createEngine(options?: { worker?: boolean }): Promise<Engine>;
+
+// ---- Will it fit? -------------------------------------------------------------------------
+
+export interface ModelInspection {
+  name: string;
+  architecture: string;
+  parameters: number;
+  fileBytes: number;
+  types: Record<string, number>;
+  /** The model's trained context. */
+  contextLength: number;
+  nLayer: number;
+  nEmbd: number;
+  nVocab: number;
+  weightBytes: number;
+  kvCacheBytes: number;
+  scratchBytes: number;
+  totalBytes: number;
+  largestBuffer: number;
+  fits: boolean;
+  reasons: string[];
+  bytesFetched: number;
+}
+
+export function inspectModel(
+  url: string | URL,
+  options?: {
+    contextLength?: number;
+    limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
+    memoryBudget?: number;
+    signal?: AbortSignal;
+  },
+): Promise<ModelInspection>;
+
+// ---- Cache --------------------------------------------------------------------------------
+
+export const MODEL_CACHE: string;
+export function listCachedModels(): Promise<Array<{ url: string; bytes: number }>>;
+export function deleteCachedModel(url: string | URL): Promise<boolean>;
+
+// ---- Prompt API facade ----------------------------------------------------------------------
+
+export interface LanguageModelOptions {
+  model: string;
+  contextLength?: number;
+  maxTokens?: number;
+  cache?: boolean;
+  worker?: boolean;
+}
+export function installLanguageModel(options: LanguageModelOptions): unknown;
+export function languageModelClass(options: LanguageModelOptions): unknown;
+
+// ---- The low-level layer (core.js) -------------------------------------------------------
+
+export function initBrasa(): Promise<unknown>;
+export function wasmMemoryBytes(): number;
+export function createGpuEngine(): Promise<GpuEngine>;
+export function loadModel(
+  engine: GpuEngine,
+  source: ModelSource,
+  options?: Pick<LoadOptions, 'onProgress' | 'signal' | 'cache' | 'integrity' | 'size'>,
+): Promise<Model>;
+export function splitUrls(url: string | URL): string[];
+export function adapterInfo(): Promise<{ vendor: string; architecture: string; device: string; description: string } | null>;

@@ -16,9 +16,19 @@ export class LocalEngine {
   #contextLength = 0;
   #queue = Promise.resolve();
 
-  /** Runs `fn` after every call made before it; a failure does not block later calls. */
+  /**
+   * Runs `fn` after every call made before it; a failure does not block later calls. A lost GPU
+   * drops the engine, model and session: the next `load` starts on a new device.
+   */
   #enqueue(fn) {
-    const run = this.#queue.then(fn);
+    const run = this.#queue.then(async () => {
+      try {
+        return await fn();
+      } catch (e) {
+        if (e?.code === 'device_lost') this.#dropGpu();
+        throw e;
+      }
+    });
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -68,6 +78,17 @@ export class LocalEngine {
       this.#modelId = typeof source === 'string' ? source.split('/').pop() : (source?.name ?? 'model');
       return { id: this.#modelId, contextLength, ...model.summary() };
     });
+  }
+
+  #dropGpu() {
+    this.#unloadNow();
+    this.#gpu?.free();
+    this.#gpu = null;
+  }
+
+  /** Destroys the GPU device as a lost GPU would, for fault tests (the next call reports `device_lost`). */
+  loseDevice() {
+    return this.#enqueue(async () => this.#gpu?.loseDevice());
   }
 
   /** Frees the model and its session (GPU memory). */

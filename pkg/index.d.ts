@@ -126,6 +126,8 @@ export interface Engine {
   gpuInfo(): Promise<{ description: string; adapter: { vendor: string; architecture: string; device: string; description: string } | null }>;
   load(source: ModelSource, options?: LoadOptions): Promise<ModelSummary>;
   unload(): Promise<void>;
+  /** For fault tests: destroys the GPU device; the next call rejects with `device_lost`. */
+  loseDevice(): Promise<void>;
   terminate(): void;
 }
 

@@ -66,6 +66,14 @@ class Engine {
     this.model = null;
   }
 
+  /**
+   * For fault tests: destroys the GPU device as a lost GPU would. The next call rejects with
+   * `device_lost`; `load` then starts on a new device.
+   */
+  loseDevice() {
+    return this.#backend.call('loseDevice', {});
+  }
+
   /** Stops the Worker (the engine is unusable afterwards). */
   terminate() {
     this.#backend.terminate();
@@ -126,6 +134,8 @@ class InlineBackend {
         return e.load(args.source, { ...args.opts, onProgress, signal });
       case 'unload':
         return e.unload();
+      case 'loseDevice':
+        return e.loseDevice();
       case 'chat':
         return e.chatCompletion(args.request, onDelta, signal);
       case 'completion':

@@ -32,6 +32,9 @@ self.onmessage = async ({ data: { id, op, args } }) => {
       case 'unload':
         result = await engine.unload();
         break;
+      case 'loseDevice':
+        result = await engine.loseDevice();
+        break;
       case 'chat':
         result = await engine.chatCompletion(args.request, args.stream ? (t) => post('delta', t) : null, signal);
         break;

@@ -178,3 +178,25 @@ test('a page written for the Prompt API (LanguageModel) runs on brasa unchanged'
   assert.equal(r.a, r.b, 'a clone answers like its original (same conversation, greedy)');
   assert.equal(r.afterDestroy, 'InvalidStateError');
 });
+
+test('a lost GPU device is reported as `device_lost`, and the engine loads again on a new device', async () => {
+  await env.page.goto(`${env.url}/__blank`);
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const ask = { messages: [{ role: 'user', content: 'Name a color.' }], max_tokens: 3, temperature: 0 };
+    const codeOf = (p) => p.then(() => 'no error', (e) => e.code);
+    const engine = await brasa.createEngine();
+    await engine.load('/model.gguf', { contextLength: 128 });
+    const before = (await engine.chat.completions.create(ask)).choices[0].message.content;
+    await engine.loseDevice();
+    const lost = await codeOf(engine.chat.completions.create(ask));
+    const noModel = await codeOf(engine.chat.completions.create(ask));
+    await engine.load('/model.gguf', { contextLength: 128 });
+    const after = (await engine.chat.completions.create(ask)).choices[0].message.content;
+    engine.terminate();
+    return { before, lost, noModel, after };
+  });
+  assert.equal(r.lost, 'device_lost');
+  assert.equal(r.noModel, 'no_model');
+  assert.equal(r.after, r.before, 'the same greedy reply on the new device');
+});

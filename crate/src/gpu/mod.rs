@@ -151,6 +151,14 @@ impl GpuContext {
         )
     }
 
+    /// Destroys the device, as a lost GPU would (for fault tests): every later call fails with
+    /// [`Error::DeviceLost`].
+    pub fn lose_device(&self) {
+        self.device.destroy();
+        let mut s = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        s.lost.get_or_insert_with(|| "the device was destroyed".to_string());
+    }
+
     /// Return (and clear) a GPU error recorded since the last check; device loss stays reported.
     pub fn check(&self) -> Result<()> {
         let mut s = self.errors.lock().unwrap_or_else(|p| p.into_inner());

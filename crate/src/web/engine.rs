@@ -43,4 +43,12 @@ impl Engine {
         set(&o, "submits", (c.submits as f64).into());
         o
     }
+
+    /// Destroys the GPU device as a lost GPU would (`device.destroy()`), for fault tests: every
+    /// later call on this engine, its models and sessions rejects with `device_lost`; create a
+    /// new engine to go on.
+    #[wasm_bindgen(js_name = loseDevice)]
+    pub fn lose_device(&self) {
+        self.inner.ctx.lose_device();
+    }
 }

@@ -67,8 +67,10 @@ export async function createGpuEngine() {
  * A dropped connection resumes where it stopped (Range request, 3 attempts). `integrity`
  * (`sha256-BASE64` or hex, one per file) is checked before the model is returned or cached:
  * a mismatch rejects with code `integrity`. A `ReadableStream` source needs `size` (bytes).
- * @param {{ onProgress?: (bytesDone: number, total: number) => void, signal?: AbortSignal,
- *           cache?: boolean, integrity?: string | string[], size?: number }} [opts]
+ * `onProgress(done, total, {phase, bytesPerSecond})`: `phase` is `download`, `cache` (from Cache
+ * Storage) or `read` (a File or stream); the bytes go into GPU buffers as they arrive.
+ * @param {{ onProgress?: (bytesDone: number, total: number, info: { phase: string, bytesPerSecond: number }) => void,
+ *           signal?: AbortSignal, cache?: boolean, integrity?: string | string[], size?: number }} [opts]
  * @returns {Promise<wasm.Model>}
  */
 export async function loadModel(engine, url, opts = {}) {
@@ -87,6 +89,7 @@ export async function loadModel(engine, url, opts = {}) {
   const total = files.reduce((sum, f) => sum + f.len, 0);
   let loader;
   let done = 0;
+  const t0 = performance.now();
   for (const [i, f] of files.entries()) {
     // A cold load with the cache on also writes every chunk into a cache entry.
     const copy = store && !f.fromCache ? cacheWriter(store, f.key, f.len) : null;
@@ -99,7 +102,11 @@ export async function loadModel(engine, url, opts = {}) {
         digest?.update(value);
         await copy?.write(value);
         done += value.byteLength;
-        onProgress?.(done, total);
+        if (onProgress) {
+          // Bytes go to the GPU as they arrive: reading and uploading are one phase.
+          const phase = f.key === null ? 'read' : f.fromCache ? 'cache' : 'download';
+          onProgress(done, total, { phase, bytesPerSecond: done / Math.max((performance.now() - t0) / 1000, 1e-3) });
+        }
       }
       // Checked before the model is returned and before the cache entry is committed.
       if (digest && digest.hex() !== hashes[i]) {

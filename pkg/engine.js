@@ -61,6 +61,8 @@ export class LocalEngine {
    */
   load(source, opts = {}) {
     return this.#enqueue(async () => {
+      // The first load compiles the kernels (creating the GPU engine) before any byte moves.
+      if (!this.#gpu) opts.onProgress?.(0, 0, { phase: 'compile', bytesPerSecond: 0 });
       const gpu = await this.#gpuEngine();
       this.#unloadNow();
       const { onProgress, signal, cache = false, integrity, size, contextLength = 4096, contextShift = false } = opts;

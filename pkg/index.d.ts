@@ -80,8 +80,15 @@ export interface Completion {
   usage?: Usage;
 }
 
+export interface LoadProgress {
+  /** `compile` (kernels, when a new GPU device is set up, e.g. after a device loss), then `download`, `cache` (Cache Storage) or `read` (File/stream). */
+  phase: 'compile' | 'download' | 'cache' | 'read';
+  bytesPerSecond: number;
+}
+
 export interface LoadOptions {
-  onProgress?: (bytesDone: number, total: number) => void;
+  /** Bytes go into GPU buffers as they arrive: `bytesDone` counts both. */
+  onProgress?: (bytesDone: number, total: number, info: LoadProgress) => void;
   signal?: AbortSignal;
   /** Keep the file(s) in Cache Storage: a later load fetches nothing. */
   cache?: boolean;

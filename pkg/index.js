@@ -50,7 +50,8 @@ class Engine {
   /**
    * Loads a model, replacing the loaded one. `source`: a URL, the URLs of a split model's files
    * (or the URL of any one of them), a `File`/`Blob`, or a `ReadableStream` (give `size`).
-   * `opts`: `onProgress(bytesDone, total)`, `signal`, `cache` (keep the file in Cache Storage),
+   * `opts`: `onProgress(bytesDone, total, {phase, bytesPerSecond})` (phases `compile` when a new device is set up, then
+   * `download`, `cache` or `read`), `signal`, `cache` (keep the file in Cache Storage),
    * `integrity` (`sha256-BASE64` or hex; one per file), `contextLength` (default 4096),
    * `contextShift` (when the context is full, drop its oldest half instead of stopping).
    */
@@ -159,7 +160,7 @@ class WorkerBackend {
     this.#worker.onmessage = ({ data: { id, type, data } }) => {
       const call = this.#calls.get(id);
       if (!call) return;
-      if (type === 'progress') call.onProgress?.(data.done, data.total);
+      if (type === 'progress') call.onProgress?.(data.done, data.total, data.info);
       else if (type === 'delta') call.onDelta?.(data);
       else {
         this.#calls.delete(id);

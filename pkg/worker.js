@@ -26,7 +26,7 @@ self.onmessage = async ({ data: { id, op, args } }) => {
         result = await engine.load(args.source, {
           ...args.opts,
           signal,
-          onProgress: (done, total) => post('progress', { done, total }),
+          onProgress: (done, total, info) => post('progress', { done, total, info }),
         });
         break;
       case 'unload':

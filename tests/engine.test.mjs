@@ -28,11 +28,15 @@ test('the Worker engine loads with progress and streams the same reply it return
     const noModel = await codeOf(engine.chat.completions.create(ask('Hi')));
     let events = 0;
     let last = [0, 0];
+    const phases = [];
+    let rate = 0;
     const summary = await engine.load('/model.gguf', {
       contextLength: 256,
-      onProgress: (done, total) => {
+      onProgress: (done, total, info) => {
         events += 1;
         last = [done, total];
+        if (phases.at(-1) !== info.phase) phases.push(info.phase);
+        rate = info.bytesPerSecond;
       },
     });
     const whole = await engine.chat.completions.create(ask('Name a color.'));
@@ -47,7 +51,7 @@ test('the Worker engine loads with progress and streams the same reply it return
     await inline.load('/model.gguf', { contextLength: 256 });
     const inlineReply = await inline.chat.completions.create(ask('Name a color.'));
     await inline.unload();
-    return { gpu, noModel, events, last, summary, whole, chunks, badMessages, completion, inlineReply, workerLongTasks, longTasks };
+    return { gpu, noModel, events, last, phases, rate, summary, whole, chunks, badMessages, completion, inlineReply, workerLongTasks, longTasks };
   });
   assert.ok(r.gpu.description.length > 0);
   assert.equal(r.noModel, 'true:no_model');
@@ -55,6 +59,9 @@ test('the Worker engine loads with progress and streams the same reply it return
   assert.equal(r.summary.architecture, 'gemma3');
   assert.ok(r.events > 10, `${r.events} progress events`);
   assert.equal(r.last[0], r.last[1], 'progress reaches the total');
+  // createEngine() already compiled the kernels, so the load only downloads.
+  assert.deepEqual(r.phases, ['download']);
+  assert.ok(r.rate > 0);
 
   const text = r.whole.choices[0].message.content;
   assert.equal(r.whole.object, 'chat.completion');
@@ -104,6 +111,17 @@ test('an aborted request rejects with `aborted` and the next one works; concurre
         }
       })(),
     );
+    // Abort during the download (then the same engine loads), and during prefill.
+    const loadCtl = new AbortController();
+    const abortedLoad = await codeOf(
+      engine.load('/model.gguf', { onProgress: (done, total) => done > total / 3 && loadCtl.abort(), signal: loadCtl.signal }),
+    );
+    await engine.load('/model.gguf', { contextLength: 256 });
+    const prefillCtl = new AbortController();
+    const long = 'Tell me about the sea. '.repeat(12);
+    const pending = engine.chat.completions.create({ ...ask(long), signal: prefillCtl.signal });
+    setTimeout(() => prefillCtl.abort(), 50);
+    const abortedPrefill = await codeOf(pending);
     // Aborted before it starts.
     const early = new AbortController();
     early.abort();
@@ -126,11 +144,13 @@ test('an aborted request rejects with `aborted` and the next one works; concurre
     );
     const color = await engine.chat.completions.create(ask('Name a color.'));
     engine.terminate();
-    return { aborted, streamed: streamed.length, abortedEarly, after: after.choices[0].message.content, firstUsage: after.usage, followUsage: followUp.usage, replies, order, color: color.choices[0].message.content };
+    return { aborted, abortedLoad, abortedPrefill, streamed: streamed.length, abortedEarly, after: after.choices[0].message.content, firstUsage: after.usage, followUsage: followUp.usage, replies, order, color: color.choices[0].message.content };
   });
   assert.equal(r.aborted, 'true:aborted');
   assert.ok(r.streamed >= 1 && r.streamed < 40, `${r.streamed} chunks before the abort took effect`);
   assert.equal(r.abortedEarly, 'true:aborted');
+  assert.equal(r.abortedLoad, 'true:aborted');
+  assert.equal(r.abortedPrefill, 'true:aborted');
   assert.ok(r.after.length > 0);
   assert.ok(
     r.followUsage.prompt_tokens_details.cached_tokens >= r.firstUsage.prompt_tokens &&

@@ -121,7 +121,7 @@ export class LocalEngine {
         object: 'chat.completion',
         created: out.created,
         model: this.#modelId,
-        choices: [{ index: 0, message: { role: 'assistant', content: out.text }, finish_reason: out.finish, logprobs: null }],
+        choices: [{ index: 0, message: { role: 'assistant', content: out.text }, finish_reason: out.finish, logprobs: out.logprobs }],
         usage: out.usage,
       };
     });
@@ -141,7 +141,7 @@ export class LocalEngine {
         object: 'text_completion',
         created: out.created,
         model: this.#modelId,
-        choices: [{ index: 0, text: out.text, finish_reason: out.finish, logprobs: null }],
+        choices: [{ index: 0, text: out.text, finish_reason: out.finish, logprobs: out.logprobs }],
         usage: out.usage,
       };
     });
@@ -174,6 +174,7 @@ export class LocalEngine {
       id: `brasa-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
       created: Math.floor(Date.now() / 1000),
       text: stats.text,
+      logprobs: stats.logprobs ? { content: stats.logprobs.map(openaiLogprob) } : null,
       // OpenAI has no "context full": like a token limit, it is `length`.
       finish: stats.finish === 'stop' ? 'stop' : 'length',
       usage: {
@@ -208,6 +209,14 @@ function checkMessages(messages) {
   });
 }
 
+const utf8 = new TextEncoder();
+
+/** One token's log-probabilities in OpenAI's shape (`top_logprobs` most likely first). */
+function openaiLogprob(t) {
+  const one = (x) => ({ token: x.text, logprob: x.logprob, bytes: Array.from(utf8.encode(x.text)) });
+  return { ...one(t), top_logprobs: t.top.map(one) };
+}
+
 /** OpenAI request fields → the wasm Session's generation parameters. */
 function samplingParams(r) {
   const stop = r.stop == null ? [] : Array.isArray(r.stop) ? r.stop : [r.stop];
@@ -226,5 +235,10 @@ function samplingParams(r) {
   // Without a seed every request samples differently, as OpenAI's API does.
   p.seed = r.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (r.logit_bias != null) p.logitBias = r.logit_bias;
+  // The distribution the sampler saw (after bias and penalties, at temperature 1).
+  if (r.logprobs) {
+    p.logprobs = true;
+    p.topLogprobs = r.top_logprobs ?? 0;
+  }
   return p;
 }

@@ -32,7 +32,21 @@ export interface SamplingOptions {
   logit_bias?: Record<number, number>;
   seed?: number;
   stop?: string | string[];
+  /** Log-probabilities of the reply's tokens (the sampler's distribution at temperature 1). */
+  logprobs?: boolean;
+  /** With `logprobs`: the 0–20 most likely tokens at each step. */
+  top_logprobs?: number;
   signal?: AbortSignal;
+}
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+export interface Logprobs {
+  content: Array<TokenLogprob & { top_logprobs: TokenLogprob[] }>;
 }
 
 export interface Usage {
@@ -57,7 +71,7 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: Array<{ index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason; logprobs: null }>;
+  choices: Array<{ index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason; logprobs: Logprobs | null }>;
   usage: Usage;
 }
 
@@ -66,7 +80,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: FinishReason | null; logprobs: null }>;
+  choices: Array<{ index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: FinishReason | null; logprobs: Logprobs | null }>;
   /** On the last chunk only. */
   usage?: Usage;
 }
@@ -76,7 +90,7 @@ export interface Completion {
   object: 'text_completion';
   created: number;
   model: string;
-  choices: Array<{ index: 0; text: string; finish_reason: FinishReason | null; logprobs: null }>;
+  choices: Array<{ index: 0; text: string; finish_reason: FinishReason | null; logprobs: Logprobs | null }>;
   usage?: Usage;
 }
 

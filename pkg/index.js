@@ -119,7 +119,9 @@ async function* streamChunks(backend, kind, request, signal, model) {
   while (pending.length) yield { id, object, created, model, choices: [choice(pending.shift(), null)] };
   if (final.err) throw final.err;
   const r = final.ok;
-  yield { id, object, created, model, choices: [choice(null, r.choices[0].finish_reason)], usage: r.usage };
+  // The log-probabilities of the whole reply come with the last chunk.
+  const last = { ...choice(null, r.choices[0].finish_reason), logprobs: r.choices[0].logprobs };
+  yield { id, object, created, model, choices: [last], usage: r.usage };
 }
 
 /** Runs the engine in this thread. */

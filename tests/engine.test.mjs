@@ -43,6 +43,7 @@ test('the Worker engine loads with progress and streams the same reply it return
     const chunks = [];
     for await (const chunk of await engine.chat.completions.create({ ...ask('Name a color.'), stream: true })) chunks.push(chunk);
     const badMessages = await codeOf(engine.chat.completions.create({ messages: [{ role: 'user' }] }));
+    const withLogprobs = await engine.chat.completions.create({ ...ask('Name a color.'), logprobs: true, top_logprobs: 3 });
     const completion = await engine.completions.create({ prompt: 'The capital of France is', max_tokens: 3, temperature: 0 });
     engine.terminate();
     const workerLongTasks = longTasks.slice();
@@ -51,7 +52,7 @@ test('the Worker engine loads with progress and streams the same reply it return
     await inline.load('/model.gguf', { contextLength: 256 });
     const inlineReply = await inline.chat.completions.create(ask('Name a color.'));
     await inline.unload();
-    return { gpu, noModel, events, last, phases, rate, summary, whole, chunks, badMessages, completion, inlineReply, workerLongTasks, longTasks };
+    return { gpu, noModel, events, last, phases, rate, summary, whole, chunks, badMessages, withLogprobs, completion, inlineReply, workerLongTasks, longTasks };
   });
   assert.ok(r.gpu.description.length > 0);
   assert.equal(r.noModel, 'true:no_model');
@@ -82,6 +83,17 @@ test('the Worker engine loads with progress and streams the same reply it return
     { p: u.prompt_tokens, c: u.completion_tokens },
   );
   assert.equal(r.inlineReply.choices[0].message.content, text, 'Worker and in-page engines agree');
+  // Greedy with logprobs: the same reply; each token is its step's most likely one.
+  const lp = r.withLogprobs.choices[0].logprobs.content;
+  assert.equal(r.withLogprobs.choices[0].message.content, text);
+  assert.equal(lp.length, r.withLogprobs.usage.completion_tokens);
+  for (const t of lp) {
+    assert.equal(t.top_logprobs.length, 3);
+    assert.equal(t.top_logprobs[0].token, t.token);
+    assert.equal(t.top_logprobs[0].logprob, t.logprob);
+    assert.ok(t.logprob <= 0 && t.top_logprobs[1].logprob <= t.logprob);
+  }
+  assert.equal(r.whole.choices[0].logprobs, null);
   assert.equal(r.completion.object, 'text_completion');
   assert.ok(r.completion.choices[0].text.length > 0);
   // The page's thread stays responsive while the Worker loads and generates: no long task near

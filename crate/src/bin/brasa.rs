@@ -218,7 +218,7 @@ async fn run(cli: Cli) -> Result<()> {
                 logit_bias,
                 seed,
                 stop,
-                ignore_eos: false,
+                ..Default::default()
             };
             let mut out = std::io::stdout();
             let stats = session

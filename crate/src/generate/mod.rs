@@ -9,8 +9,11 @@ mod session;
 mod stats;
 
 pub use engine::Engine;
-pub(crate) use penalties::RING_BYTES as PENALTY_RING_BYTES;
+/// Bytes of a session's small buffers (readback slots, logprobs output, penalty ring), for
+/// `model::plan`.
+pub(crate) const SESSION_SMALL_BUFFER_BYTES: u64 =
+    2 * session::READBACK_BYTES + session::LOGPROBS_BYTES + penalties::RING_BYTES;
 pub use perplexity::{perplexity, perplexity_of_tokens, PerplexityOptions, PerplexityResult};
 pub use sampler::{GenParams, Sampler};
 pub use session::{ContextOverflow, FinishReason, Session, SessionOptions};
-pub use stats::GenStats;
+pub use stats::{GenStats, TokenLogprobs};

@@ -44,6 +44,10 @@ pub struct GenParams {
     /// End-of-generation tokens do not stop generation: exactly `max_tokens` tokens are
     /// generated (unless a stop string or the context size ends it first). For benchmarks.
     pub ignore_eos: bool,
+    /// Report each generated token's log-probability ([`super::GenStats::logprobs`]).
+    pub logprobs: bool,
+    /// With `logprobs`, also the this many most likely tokens at each step (at most 20).
+    pub top_logprobs: u32,
 }
 
 impl Default for GenParams {
@@ -62,6 +66,8 @@ impl Default for GenParams {
             seed: 0,
             stop: Vec::new(),
             ignore_eos: false,
+            logprobs: false,
+            top_logprobs: 0,
         }
     }
 }
@@ -70,6 +76,9 @@ impl GenParams {
     pub fn validate(&self) -> Result<()> {
         if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
             return Err(Error::InvalidArgument(format!("temperature {}", self.temperature)));
+        }
+        if self.top_logprobs > crate::kernels::MAX_TOP_LOGPROBS {
+            return Err(Error::InvalidArgument(format!("top_logprobs {} (at most 20)", self.top_logprobs)));
         }
         if self.top_k > 256 {
             return Err(Error::InvalidArgument(format!("top_k {} (at most 256)", self.top_k)));
@@ -133,6 +142,11 @@ pub struct Sampler {
 }
 
 impl Sampler {
+    /// `Some(top_logprobs)` when each step's log-probabilities are wanted.
+    pub fn logprobs(&self) -> Option<u32> {
+        self.params.logprobs.then_some(self.params.top_logprobs)
+    }
+
     pub fn new(params: &GenParams) -> Self {
         Sampler { params: params.clone(), rng: Pcg64Mcg::seed_from_u64(params.seed) }
     }

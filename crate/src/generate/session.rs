@@ -26,8 +26,9 @@ use crate::error::{Error, Result};
 use crate::generate::engine::Engine;
 use crate::generate::penalties::{self, PenaltyState};
 use crate::generate::sampler::{GenParams, Sampler};
+use crate::generate::stats::TokenLogprobs;
 use crate::generate::stats::{DecodeMeter, GenStats};
-use crate::kernels::BindGroupCache;
+use crate::kernels::{logprob_words, BindGroupCache, MAX_TOP_LOGPROBS};
 use crate::model::{ForwardBuffers, LogitRows, Model};
 use crate::tokenizer::Detokenizer;
 
@@ -82,8 +83,11 @@ pub struct Session {
     overflow: ContextOverflow,
     /// Tokens at the start a context shift keeps when `overflow` does not say (BOS, system prompt).
     auto_keep: u32,
-    /// Two MAP_READ slots of `u32 [1]`: each decode step copies its sampled token into one.
+    /// Two MAP_READ slots: each decode step copies its sampled token into one, followed by its
+    /// log-probabilities when asked (`READBACK_BYTES`).
     readback: [wgpu::Buffer; 2],
+    /// The logprobs kernel's output (`u32 [logprob_words(MAX_TOP_LOGPROBS)]`).
+    logprobs_out: wgpu::Buffer,
     /// `u32 [MAX_PENALTY_WINDOW]`: recent token ids for the repetition penalties.
     recent: wgpu::Buffer,
     bind_groups: BindGroupCache,
@@ -104,9 +108,11 @@ impl Session {
         let max_batch = opts.max_batch.min(opts.ctx_size);
         let bufs = ForwardBuffers::new(&engine.ctx, &model.hp, opts.ctx_size, max_batch, 16)?;
         let slot = |label| {
-            engine.ctx.create_buffer(label, 4, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST)
+            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+            engine.ctx.create_buffer(label, READBACK_BYTES, usage)
         };
         let readback = [slot("sampled token 0")?, slot("sampled token 1")?];
+        let logprobs_out = engine.ctx.storage_buffer("logprobs", LOGPROBS_BYTES)?;
         Ok(Session {
             engine: engine.clone(),
             model,
@@ -116,6 +122,7 @@ impl Session {
             overflow: opts.overflow,
             auto_keep: 0,
             readback,
+            logprobs_out,
             recent: penalties::ring_buffer(&engine.ctx)?,
             bind_groups: BindGroupCache::new(),
         })
@@ -378,6 +385,8 @@ impl Session {
         let mut context_shifts = usize::from(self.make_room(new_ids.len())?);
         // Prefill; the batch holding the last prompt token also samples the first new token.
         let slot0 = self.readback[0].clone();
+        let lp_out = self.logprobs_out.clone();
+        let want_logprobs = sampler.logprobs();
         let mut args = Some(sampler.next_args());
         let submission = self.feed(new_ids, &mut |b, bufs, first, n| {
             if first + n as usize > last {
@@ -385,7 +394,7 @@ impl Session {
                 bufs.encode_logits(b, &model, LogitRows { first: row, count: 1 });
                 let a = args.take().expect("one batch holds the last prompt token");
                 penalty.sample(b, &bufs.logits, 0, n_vocab, &a, &bufs.tokens, 0);
-                b.copy_buffer(&bufs.tokens, 0, &slot0, 0, 4);
+                copy_result(b, bufs, &lp_out, &slot0, n_vocab, want_logprobs);
             }
             Ok(())
         })?;
@@ -398,6 +407,7 @@ impl Session {
         let mut emitted = 0; // bytes of `text` already passed to on_text
         let mut generated = 0;
         let mut ids = Vec::new();
+        let mut logprobs = Vec::new();
         let hold = params.stop.iter().map(|s| s.len()).max().unwrap_or(0);
         let finish = loop {
             // Keep the GPU one step ahead: feed the token being read back (already in
@@ -408,7 +418,8 @@ impl Session {
             } else {
                 None
             };
-            let token = self.read_token(&pending).await?;
+            let (token, token_logprobs) = self.read_token(&pending, want_logprobs).await?;
+            logprobs.extend(token_logprobs);
             if prefill_s.is_none() {
                 prefill_s = Some(t0.elapsed().as_secs_f64());
                 meter.first_token_read();
@@ -482,6 +493,7 @@ impl Session {
             decode_buffers_created: 0,
             decode_host_s: 0.0,
             context_shifts,
+            logprobs,
         };
         meter.finish(&self.engine.ctx, &mut stats);
         Ok(stats)
@@ -506,25 +518,67 @@ impl Session {
         self.bufs.encode_layers(&mut b, &self.model, 1, self.n_past);
         self.bufs.encode_logits(&mut b, &self.model, LogitRows { first: 0, count: 1 });
         penalty.sample(&mut b, &self.bufs.logits, 0, n_vocab, &sampler.next_args(), &self.bufs.tokens, 0);
-        b.copy_buffer(&self.bufs.tokens, 0, &self.readback[slot], 0, 4);
+        copy_result(
+            &mut b,
+            &self.bufs,
+            &self.logprobs_out,
+            &self.readback[slot],
+            n_vocab,
+            sampler.logprobs(),
+        );
         let submitted = b.submit()?;
         meter.step(submitted.encoded_at.saturating_duration_since(t0));
         Ok(Pending { slot, submission: submitted.index })
     }
 
-    /// Waits for `pending`'s sampled token and returns it.
-    async fn read_token(&self, pending: &Pending) -> Result<u32> {
+    /// Waits for `pending`'s sampled token and returns it, with its log-probabilities when
+    /// `logprobs` is `Some(top_logprobs)`.
+    async fn read_token(
+        &self,
+        pending: &Pending,
+        logprobs: Option<u32>,
+    ) -> Result<(u32, Option<TokenLogprobs>)> {
         let ctx = &self.engine.ctx;
-        let bytes = ctx.map_read(&self.readback[pending.slot], 4, pending.submission.clone()).await?;
-        let id = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        let len = 4 + logprobs.map_or(0, |n| logprob_words(n) as u64 * 4);
+        let bytes = ctx.map_read(&self.readback[pending.slot], len, pending.submission.clone()).await?;
+        let words: Vec<u32> =
+            bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+        let id = words[0];
         if id >= self.model.hp.n_vocab {
             return Err(Error::Gpu(format!("sampler returned token {id}, outside the vocabulary")));
         }
-        Ok(id)
+        let logprobs = logprobs.map(|_| {
+            let pairs: Vec<(u32, f32)> =
+                words[1..].chunks_exact(2).map(|p| (p[0], f32::from_bits(p[1]))).collect();
+            TokenLogprobs { token: pairs[0].0, logprob: pairs[0].1, top: pairs[1..].to_vec() }
+        });
+        Ok((id, logprobs))
     }
 
     /// Bind groups reused instead of created since the session began.
     pub fn bind_groups_reused(&self) -> u64 {
         self.bind_groups.hits()
+    }
+}
+
+/// Bytes of a readback slot: the sampled token, then its log-probabilities (at most).
+pub(crate) const READBACK_BYTES: u64 = 4 + LOGPROBS_BYTES;
+/// Bytes of the logprobs kernel's output.
+pub(crate) const LOGPROBS_BYTES: u64 = logprob_words(MAX_TOP_LOGPROBS) as u64 * 4;
+
+/// Copies the sampled token (and, when `logprobs` is `Some(top)`, its log-probabilities and the
+/// `top` best) into a readback slot.
+fn copy_result(
+    b: &mut crate::kernels::Batch,
+    bufs: &ForwardBuffers,
+    lp_out: &wgpu::Buffer,
+    slot: &wgpu::Buffer,
+    n_vocab: u32,
+    logprobs: Option<u32>,
+) {
+    b.copy_buffer(&bufs.tokens, 0, slot, 0, 4);
+    if let Some(top) = logprobs {
+        b.logprobs(&bufs.logits, 0, n_vocab, &bufs.tokens, 0, top, lp_out, 0);
+        b.copy_buffer(lp_out, 0, slot, 4, logprob_words(top) as u64 * 4);
     }
 }

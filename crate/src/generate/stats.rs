@@ -36,6 +36,18 @@ pub struct GenStats {
     pub decode_host_s: f64,
     /// Times the context was full and shifted ([`super::ContextOverflow::Slide`]).
     pub context_shifts: usize,
+    /// Per generated token, when [`super::GenParams::logprobs`] asked for them.
+    pub logprobs: Vec<TokenLogprobs>,
+}
+
+/// A generated token's log-probability and the most likely tokens at its step (the
+/// distribution the sampler saw: after logit bias and penalties, at temperature 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenLogprobs {
+    pub token: u32,
+    pub logprob: f32,
+    /// `(token, logprob)`, most likely first.
+    pub top: Vec<(u32, f32)>,
 }
 
 impl GenStats {

@@ -16,6 +16,7 @@ mod bind_cache;
 mod copy;
 mod elementwise;
 mod embed;
+mod logprobs;
 mod matmul;
 mod nll;
 mod norm;
@@ -29,6 +30,7 @@ mod transpose;
 pub use attention::AttentionArgs;
 pub use batch::{Batch, Submitted};
 pub use bind_cache::BindGroupCache;
+pub use logprobs::{logprob_words, MAX_TOP_LOGPROBS};
 pub use penalty::Penalties;
 pub use qk_rope::{QkNorms, QkRopeArgs};
 pub use sample::SampleArgs;
@@ -91,6 +93,8 @@ pub enum PipelineKey {
     Penalty,
     Sample,
     Nll,
+    /// Log-probabilities of a sampled token and its top alternatives: shaders/logprobs.wgsl.
+    Logprobs,
     /// The benchmark's plain copy kernel: shaders/copy.wgsl.
     Copy,
     /// Transposing row copy (K cache writes): shaders/transpose.wgsl.

@@ -24,6 +24,7 @@ enum Family {
     Penalty,
     Sample,
     Nll,
+    Logprobs,
     Copy,
     Transpose,
 }
@@ -43,6 +44,7 @@ impl Family {
             Family::Penalty => include_str!("../../../shaders/penalty.wgsl"),
             Family::Sample => include_str!("../../../shaders/sample.wgsl"),
             Family::Nll => include_str!("../../../shaders/nll.wgsl"),
+            Family::Logprobs => include_str!("../../../shaders/logprobs.wgsl"),
             Family::Copy => include_str!("../../../shaders/copy.wgsl"),
             Family::Transpose => include_str!("../../../shaders/transpose.wgsl"),
         }
@@ -95,6 +97,7 @@ impl PipelineKey {
             PipelineKey::Penalty,
             PipelineKey::Sample,
             PipelineKey::Nll,
+            PipelineKey::Logprobs,
             PipelineKey::Copy,
             PipelineKey::Transpose,
         ]);
@@ -118,6 +121,7 @@ impl PipelineKey {
             PipelineKey::Penalty => (None, Family::Penalty),
             PipelineKey::Sample => (None, Family::Sample),
             PipelineKey::Nll => (None, Family::Nll),
+            PipelineKey::Logprobs => (None, Family::Logprobs),
             PipelineKey::Copy => (None, Family::Copy),
             PipelineKey::Transpose => (None, Family::Transpose),
         }
@@ -178,6 +182,7 @@ impl PipelineKey {
             PipelineKey::Penalty => "penalty".into(),
             PipelineKey::Sample => "sample".into(),
             PipelineKey::Nll => "nll".into(),
+            PipelineKey::Logprobs => "logprobs".into(),
             PipelineKey::Copy => "copy".into(),
             PipelineKey::Transpose => "transpose".into(),
         }
@@ -208,6 +213,7 @@ impl PipelineKey {
             PipelineKey::Penalty => ("PenaltyParams", size_of::<super::penalty::PenaltyParams>()),
             PipelineKey::Sample => ("SampleParams", size_of::<super::sample::SampleParams>()),
             PipelineKey::Nll => ("NllParams", size_of::<super::nll::NllParams>()),
+            PipelineKey::Logprobs => ("LogprobParams", size_of::<super::logprobs::LogprobParams>()),
             PipelineKey::Copy => ("CopyParams", size_of::<super::copy::CopyParams>()),
             PipelineKey::Transpose => ("TransposeParams", size_of::<super::transpose::TransposeParams>()),
         }

@@ -140,7 +140,7 @@ fn activation_bytes(hp: &HParams, t: u64, logit_rows: u64) -> u64 {
     elems * F32
 }
 
-/// A session's own small buffers: two 4-byte readback slots and the penalty ring.
+/// A session's own small buffers: two readback slots, the logprobs output and the penalty ring.
 fn session_extra_bytes() -> u64 {
-    2 * 4 + crate::generate::PENALTY_RING_BYTES
+    crate::generate::SESSION_SMALL_BUFFER_BYTES
 }

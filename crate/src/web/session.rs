@@ -138,6 +138,9 @@ impl Session {
         set(&o, "decodeS", s.decode_s.into());
         set(&o, "ttftS", s.ttft_s.into());
         set(&o, "tokens", js_sys::Uint32Array::from(&s.tokens[..]).into());
+        if params.logprobs {
+            set(&o, "logprobs", logprobs_array(&session.model().tokenizer, &s.logprobs).into());
+        }
         set(&o, "prefillTokS", s.prefill_tok_s().into());
         set(&o, "decodeTokS", s.decode_tok_s().into());
         let finish = match s.finish {
@@ -189,6 +192,28 @@ pub async fn perplexity(
 /// presencePenalty, penaltyLastN, logitBias, seed, stop, ignoreEos}` from a JS object (`logitBias`:
 /// `{tokenId: bias}` as OpenAI's); absent fields keep [`GenParams::default`]; wrong types are an
 /// `invalid_argument` error. Ranges are checked by [`GenParams::validate`].
+/// `[{token, text, logprob, top: [{token, text, logprob}]}]` for JS.
+fn logprobs_array(
+    tok: &crate::tokenizer::Tokenizer,
+    lps: &[crate::generate::TokenLogprobs],
+) -> js_sys::Array {
+    let entry = |id: u32, logprob: f32| {
+        let o = js_sys::Object::new();
+        set(&o, "token", id.into());
+        set(&o, "text", tok.decode(&[id], true).into());
+        set(&o, "logprob", logprob.into());
+        o
+    };
+    lps.iter()
+        .map(|lp| {
+            let o = entry(lp.token, lp.logprob);
+            let top: js_sys::Array = lp.top.iter().map(|&(id, l)| JsValue::from(entry(id, l))).collect();
+            set(&o, "top", top.into());
+            JsValue::from(o)
+        })
+        .collect()
+}
+
 fn gen_params(v: &JsValue) -> Result<GenParams, JsValue> {
     let mut p = GenParams::default();
     if v.is_undefined() || v.is_null() {
@@ -252,6 +277,13 @@ fn gen_params(v: &JsValue) -> Result<GenParams, JsValue> {
     let ignore_eos = get("ignoreEos")?;
     if !ignore_eos.is_undefined() {
         p.ignore_eos = ignore_eos.as_bool().ok_or_else(|| bad("ignoreEos must be a boolean"))?;
+    }
+    let logprobs = get("logprobs")?;
+    if !logprobs.is_undefined() {
+        p.logprobs = logprobs.as_bool().ok_or_else(|| bad("logprobs must be a boolean"))?;
+    }
+    if let Some(n) = count("topLogprobs")? {
+        p.top_logprobs = n;
     }
     let stop = get("stop")?;
     if !stop.is_undefined() {

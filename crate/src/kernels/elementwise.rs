@@ -114,7 +114,7 @@ impl Batch<'_> {
         if src == dst {
             return self.fail(Error::InvalidArgument("copy: src and dst are the same buffer".into()));
         }
-        if (src_offset | dst_offset | bytes) % 4 != 0 {
+        if !(src_offset | dst_offset | bytes).is_multiple_of(4) {
             return self.fail(Error::InvalidArgument(format!(
                 "copy: offsets {src_offset}/{dst_offset} and size {bytes} must be multiples of 4"
             )));

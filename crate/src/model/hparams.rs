@@ -221,13 +221,13 @@ impl HParams {
         if self.n_embd == 0 || self.n_layer == 0 || self.n_ff == 0 || self.n_vocab == 0 {
             return bad(format!("zero-sized model dimension in {self:?}"));
         }
-        if self.n_head == 0 || self.n_head_kv == 0 || self.n_head % self.n_head_kv != 0 {
+        if self.n_head == 0 || self.n_head_kv == 0 || !self.n_head.is_multiple_of(self.n_head_kv) {
             return bad(format!(
                 "head counts {} / {} (query heads must be a multiple of KV heads)",
                 self.n_head, self.n_head_kv
             ));
         }
-        if self.head_dim == 0 || self.head_dim % 2 != 0 || self.head_dim > 512 {
+        if self.head_dim == 0 || !self.head_dim.is_multiple_of(2) || self.head_dim > 512 {
             return bad(format!("head dimension {} (must be even and at most 512)", self.head_dim));
         }
         if self.n_layer > 1024 || self.n_head > 1024 {

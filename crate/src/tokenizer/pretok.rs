@@ -64,7 +64,7 @@ impl PreTokenizer {
 
     /// Splits `text` into pieces (byte ranges, in order, covering all of `text`).
     pub(crate) fn split(&self, text: &str) -> Vec<std::ops::Range<usize>> {
-        let mut pieces = vec![0..text.len()];
+        let mut pieces = Vec::from([0..text.len()]);
         for re in &self.regexes {
             let mut next = Vec::with_capacity(pieces.len());
             for p in pieces {

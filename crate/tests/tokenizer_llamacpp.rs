@@ -102,6 +102,8 @@ fn llama_cpp_tokenizer_cases() {
         "ggml-vocab-qwen2.gguf",
         "ggml-vocab-gpt-2.gguf",
         "ggml-vocab-starcoder.gguf",
+        "ggml-vocab-deepseek-llm.gguf",
+        "ggml-vocab-deepseek-coder.gguf",
     ] {
         assert!(tested.iter().any(|n| n == required), "{required} was not tested (tested: {tested:?})");
     }
@@ -129,6 +131,8 @@ fn bpe_round_trips() {
         "ggml-vocab-qwen2.gguf",
         "ggml-vocab-gpt-2.gguf",
         "ggml-vocab-starcoder.gguf",
+        "ggml-vocab-deepseek-llm.gguf",
+        "ggml-vocab-deepseek-coder.gguf",
     ] {
         let path = dir.join(name);
         let tok = tokenizer_support::tokenizer_from_file(&path);
@@ -142,8 +146,10 @@ fn bpe_round_trips() {
 /// 116 texts mixing words, many scripts, emoji, whitespace runs and special-token strings
 /// (`<start_of_turn>`, `</s>`, `<|user|>`, `<0x41>` …), with the ids llama.cpp (commit 0c1e570,
 /// `llama_tokenize` with `add_special = true`, vocab-only load) gives for them on three SPM
-/// vocabularies, with `parse_special` off and on. Exercises the special-token partition, the
-/// space prefix after special tokens, Phi-3's whitespace stripping and byte fallback.
+/// vocabularies and (`llama-tokenize`, the same call) four byte-level BPE ones, with
+/// `parse_special` off and on. Exercises the special-token partition, the space prefix after
+/// special tokens, Phi-3's whitespace stripping, byte fallback, and the BPE pre-tokenizers on
+/// text far from their own test cases.
 #[test]
 fn llama_cpp_ids_for_mixed_texts() {
     let data = fs::read_to_string(
@@ -159,6 +165,10 @@ fn llama_cpp_ids_for_mixed_texts() {
         ("llama-spm", testdata.as_ref().map(|d| d.join("ggml-vocab-llama-spm.gguf"))),
         ("phi-3", testdata.as_ref().map(|d| d.join("ggml-vocab-phi-3.gguf"))),
         ("gemma-3-270m", tokenizer_support::gemma3_gguf()),
+        ("llama-bpe", testdata.as_ref().map(|d| d.join("ggml-vocab-llama-bpe.gguf"))),
+        ("qwen2", testdata.as_ref().map(|d| d.join("ggml-vocab-qwen2.gguf"))),
+        ("deepseek-llm", testdata.as_ref().map(|d| d.join("ggml-vocab-deepseek-llm.gguf"))),
+        ("deepseek-coder", testdata.as_ref().map(|d| d.join("ggml-vocab-deepseek-coder.gguf"))),
     ];
     for (name, path) in vocabs {
         let Some(path) = path else { continue };
@@ -173,7 +183,8 @@ fn llama_cpp_ids_for_mixed_texts() {
                     .iter()
                     .map(|v| v.as_u64().expect("id") as u32)
                     .collect();
-                let got = tok.encode(text, true, parse_special);
+                // llama.cpp's add_special: BOS when the vocabulary asks for it (not Qwen 2).
+                let got = tok.encode(text, tok.add_bos(), parse_special);
                 if got != want {
                     failures += 1;
                     eprintln!(
@@ -186,5 +197,37 @@ fn llama_cpp_ids_for_mixed_texts() {
         }
         assert_eq!(failures, 0, "{name}: {failures} encodings differ from llama.cpp");
         println!("{name}: {} texts × 2 match llama.cpp", cases.len());
+    }
+}
+
+/// Each Unicode whitespace character (and U+000B, U+000C, U+001C, U+200B, U+FEFF) between letters,
+/// CJK, Hangul, digits and CJK / full-width punctuation, with llama-tokenize's ids on four
+/// byte-level BPE vocabularies (`tests/tokenizer_data/bpe_whitespace_ids.json`, no special-token
+/// parsing). llama.cpp matches the pre-tokenizer expressions after turning non-ASCII whitespace
+/// into U+000B; brasa's `\s` and explicit ranges must split exactly as that does.
+#[test]
+fn llama_cpp_ids_for_whitespace_texts() {
+    let Some(dir) = llama_testdata() else { return };
+    let data = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tokenizer_data/bpe_whitespace_ids.json"),
+    )
+    .expect("read bpe_whitespace_ids.json");
+    let data: serde_json::Value = serde_json::from_str(&data).expect("parse bpe_whitespace_ids.json");
+    let cases = data["cases"].as_array().expect("cases");
+    for name in ["llama-bpe", "qwen2", "deepseek-llm", "deepseek-coder"] {
+        let tok = tokenizer_support::tokenizer_from_file(&dir.join(format!("ggml-vocab-{name}.gguf")));
+        let mut failures = 0;
+        for case in cases {
+            let text = case["text"].as_str().expect("text");
+            let want: Vec<u32> =
+                case[name].as_array().expect("ids").iter().map(|v| v.as_u64().expect("id") as u32).collect();
+            let got = tok.encode(text, tok.add_bos(), false);
+            if got != want {
+                failures += 1;
+                eprintln!("{name} {text:?}\n  want {}\n  got  {}", show(&tok, &want), show(&tok, &got));
+            }
+        }
+        assert_eq!(failures, 0, "{name}: {failures} encodings differ from llama.cpp");
+        println!("{name}: {} texts match llama.cpp", cases.len());
     }
 }

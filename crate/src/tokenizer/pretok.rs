@@ -59,50 +59,67 @@ const DEEPSEEK_CODER: [&str; 5] = [r"[\r\n]", r"\s?\p{L}+", r"\s?\p{P}+", CJK_RU
 /// Jamo extensions (U+AC00–U+D7FF).
 const CJK_RUNS: &str = r"[\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}&&\S]+";
 
+/// How a BPE vocabulary spells text in its tokens (llama.cpp's `byte_encode` and
+/// `escape_whitespaces`, set by the pre-tokenizer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextForm {
+    /// GPT-2's byte-to-character map: every byte a printable character (byte-level BPE).
+    Bytes,
+    /// SentencePiece's: raw UTF-8 with each space written U+2581, and bytes no token covers as
+    /// `<0xXX>` tokens (Gemma 4's BPE).
+    SpaceMarked,
+}
+
 /// The pre-tokenizer of one vocabulary.
 #[derive(Debug, Clone)]
 pub(crate) struct PreTokenizer {
     regexes: Vec<Regex>,
+    /// A whole piece that is a vocabulary token is taken as is before merging (llama.cpp's
+    /// `ignore_merges`).
+    pub(crate) ignore_merges: bool,
+    pub(crate) form: TextForm,
 }
 
-/// What a `tokenizer.ggml.pre` value selects: its expressions, and whether a whole piece that is
-/// a vocabulary token is taken as is before merging (llama.cpp's `ignore_merges`).
-fn expressions(pre: &str) -> Option<(Vec<&'static str>, bool)> {
+/// What a `tokenizer.ggml.pre` value selects: its expressions, `ignore_merges`, and the text form.
+fn expressions(pre: &str) -> Option<(Vec<&'static str>, bool, TextForm)> {
+    use TextForm::Bytes;
     Some(match pre {
         "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral" | "midm-2.0" | "lfm2"
-        | "jina-v5-nano" => (vec![LLAMA3], true),
-        "dbrx" | "smaug-bpe" | "chatglm-bpe" => (vec![LLAMA3], false),
+        | "jina-v5-nano" => (vec![LLAMA3], true, Bytes),
+        "dbrx" | "smaug-bpe" | "chatglm-bpe" => (vec![LLAMA3], false, Bytes),
         "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "stablelm2" | "hunyuan" | "solar-open" => {
-            (vec![QWEN2], false)
+            (vec![QWEN2], false, Bytes)
         }
-        "qwen35" => (vec![QWEN35], false),
-        "deepseek-llm" => (DEEPSEEK_LLM.to_vec(), false),
-        "deepseek-coder" => (DEEPSEEK_CODER.to_vec(), false),
+        "qwen35" => (vec![QWEN35], false, Bytes),
+        "deepseek-llm" => (DEEPSEEK_LLM.to_vec(), false, Bytes),
+        "deepseek-coder" => (DEEPSEEK_CODER.to_vec(), false, Bytes),
         "gpt-2" | "phi-2" | "jina-es" | "jina-de" | "gigachat" | "jina-v2-es" | "jina-v2-de" | "a.x-4.0"
         | "mellum" | "modern-bert" | "mpt" | "olmo" | "jais" | "trillion" | "granite-docling" => {
-            (vec![GPT2], false)
+            (vec![GPT2], false, Bytes)
         }
         "starcoder" | "refact" | "command-r" | "smollm" | "codeshell" | "exaone" | "minerva-7b"
-        | "mellum2" => (vec![r"\p{N}", GPT2], false),
-        "falcon" => (vec![r"[\p{P}\$\+<=>\^~\|`]+", GPT2, "[0-9][0-9][0-9]"], false),
-        "default" => (vec![r"[\p{P}\$\+<=>\^~\|]+", GPT2, r"\p{N}+", "[0-9][0-9][0-9]"], false),
+        | "mellum2" => (vec![r"\p{N}", GPT2], false, Bytes),
+        "falcon" => (vec![r"[\p{P}\$\+<=>\^~\|`]+", GPT2, "[0-9][0-9][0-9]"], false, Bytes),
+        "default" => (vec![r"[\p{P}\$\+<=>\^~\|]+", GPT2, r"\p{N}+", "[0-9][0-9][0-9]"], false, Bytes),
+        // Gemma 4: no word splitting, only newline runs apart from the rest (merges run over
+        // whole lines, spaces included as U+2581).
+        "gemma4" | "granite-embed-multi-311m" => (vec![r"[^\n]+|[\n]+"], false, TextForm::SpaceMarked),
         _ => return None,
     })
 }
 
 impl PreTokenizer {
-    /// The pre-tokenizer llama.cpp uses for `pre` (`tokenizer.ggml.pre`; `None`: "default"),
-    /// and its `ignore_merges` flag.
-    pub(crate) fn for_name(pre: Option<&str>) -> Result<(Self, bool)> {
+    /// The pre-tokenizer llama.cpp uses for `pre` (`tokenizer.ggml.pre`; `None`: "default").
+    pub(crate) fn for_name(pre: Option<&str>) -> Result<Self> {
         let name = pre.unwrap_or("default");
-        let (exprs, ignore_merges) = expressions(name).ok_or_else(|| {
+        let (exprs, ignore_merges, form) = expressions(name).ok_or_else(|| {
             Error::Tokenizer(format!("unsupported pre-tokenizer {name:?} (tokenizer.ggml.pre)"))
         })?;
         let regexes = exprs
             .iter()
             .map(|e| Regex::new(e).map_err(|err| Error::Tokenizer(format!("pre-tokenizer {name:?}: {err}"))))
             .collect::<Result<_>>()?;
-        Ok((PreTokenizer { regexes }, ignore_merges))
+        Ok(PreTokenizer { regexes, ignore_merges, form })
     }
 
     /// Splits `text` into pieces (byte ranges, in order, covering all of `text`).
@@ -139,7 +156,7 @@ mod tests {
     use super::*;
 
     fn split<'a>(pre: &str, s: &'a str) -> Vec<&'a str> {
-        let (p, _) = PreTokenizer::for_name(Some(pre)).unwrap();
+        let p = PreTokenizer::for_name(Some(pre)).unwrap();
         p.split(s).into_iter().map(|r| &s[r]).collect()
     }
 

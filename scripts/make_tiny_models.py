@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Writes tiny GGUF models of the architectures brasa runs besides gemma3 (llama, qwen2, qwen3):
-real metadata keys and tensor names per family, random weights from a fixed seed (so every run
-writes the same bytes), and the SentencePiece vocabulary of llama.cpp's ggml-vocab-llama-spm.gguf.
+"""Writes tiny GGUF models of the architectures brasa runs besides gemma3 (llama, qwen2, qwen3,
+gemma, gemma2, phi3): real metadata keys and tensor names per family, random weights from a fixed
+seed (so every run writes the same bytes), and a real vocabulary from llama.cpp's test data.
 The tests compare brasa's logits on them with llama.cpp's (tests/reference/tiny/). tiny-llama3
 adds Llama 3.1's RoPE frequency factors (rope_freqs.weight); tiny-gemma2 has 4 layers so that
 its alternating local/global attention has two of each.
 
     .venv/bin/python scripts/make_tiny_models.py OUT_DIR TESTDATA_DIR
 
-TESTDATA_DIR holds llama.cpp's vocabulary files (.cache/llama-testdata): ggml-vocab-llama-spm.gguf
-for every model but tiny-phi3, which takes ggml-vocab-phi-3.gguf (llama.cpp's Phi-3 loader needs
-its special tokens).
+TESTDATA_DIR holds llama.cpp's vocabulary files (.cache/llama-testdata). The byte-level BPE
+families get their own real vocabulary, every tokenizer.* key of the file copied (merges, token
+types, pre-tokenizer, special ids, chat template): tiny-llama3 Llama 3's ggml-vocab-llama-bpe.gguf
+(128,256 tokens), tiny-qwen2 and tiny-qwen3 Qwen 2's ggml-vocab-qwen2.gguf (151,936 tokens).
+tiny-phi3 takes ggml-vocab-phi-3.gguf (llama.cpp's Phi-3 loader needs its special tokens); the
+others the SentencePiece vocabulary of ggml-vocab-llama-spm.gguf (tokens, scores, types and
+bos/eos/unk only, as when their reference logits were made).
 
-Small but real shapes: GQA (4 query heads, 2 KV heads), head_dim 16, 2 layers, F32 weights.
+Small but real shapes: GQA (4 query heads, 2 KV heads), head_dim 16, 2 layers, F32 weights;
+on the BPE vocabularies token_embd is Q8_0 (an embedding lookup dequantizes it exactly, in
+llama.cpp as in brasa) so that a file stays ~50 MB, while the LM head stays F32 (llama.cpp's CPU
+would quantize the activations to 8 bits for a Q8_0 head, an error far above the test's budget).
 """
 import sys
 from pathlib import Path
@@ -24,11 +31,23 @@ import gguf
 MODELS = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "llama3": "llama", "gemma": "gemma", "gemma2": "gemma2", "phi3": "phi3"}
 SEEDS = {"llama": 1, "qwen2": 2, "qwen3": 3, "llama3": 4, "gemma": 5, "gemma2": 6, "phi3": 7}
 N_EMBD, N_HEAD, N_KV, HEAD_DIM, N_FF = 64, 4, 2, 16, 96
+# File stem -> vocabulary file in TESTDATA_DIR (default ggml-vocab-llama-spm.gguf).
+VOCABS = {"llama3": "ggml-vocab-llama-bpe.gguf", "qwen2": "ggml-vocab-qwen2.gguf",
+          "qwen3": "ggml-vocab-qwen2.gguf", "phi3": "ggml-vocab-phi-3.gguf"}
 
 
 def vocab_fields(path):
     r = gguf.GGUFReader(path)
     out = {}
+    if r.fields["tokenizer.ggml.model"].contents() == "gpt2":
+        # Byte-level BPE: every tokenizer.* key, in the file's order, with its GGUF types.
+        out["kvs"] = [
+            (k, f.contents(), f.types[0], f.types[-1] if f.types[0] == gguf.GGUFValueType.ARRAY else None)
+            for k, f in r.fields.items()
+            if k.startswith("tokenizer.")
+        ]
+        out["tokenizer.ggml.tokens"] = r.fields["tokenizer.ggml.tokens"].contents()
+        return out
     for name in ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
         f = r.fields[name]
         out[name] = [f.contents(i) for i in range(len(f.data))] if hasattr(f, "contents") else None
@@ -61,19 +80,28 @@ def write(stem, out_dir, vocab):
         w.add_float32("gemma2.attn_logit_softcapping", 1.5)
         w.add_float32("gemma2.final_logit_softcapping", 10.0)
         w.add_uint32("gemma2.attention.sliding_window", 8)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(vocab["tokenizer.ggml.tokens"])
-    w.add_token_scores(vocab["tokenizer.ggml.scores"])
-    w.add_token_types(vocab["tokenizer.ggml.token_type"])
-    w.add_bos_token_id(vocab["tokenizer.ggml.bos_token_id"])
-    w.add_eos_token_id(vocab["tokenizer.ggml.eos_token_id"])
-    w.add_unk_token_id(vocab["tokenizer.ggml.unknown_token_id"])
+    if "kvs" in vocab:
+        for key, value, vtype, sub_type in vocab["kvs"]:
+            w.add_key_value(key, value, vtype, sub_type)
+    else:
+        w.add_tokenizer_model("llama")
+        w.add_token_list(vocab["tokenizer.ggml.tokens"])
+        w.add_token_scores(vocab["tokenizer.ggml.scores"])
+        w.add_token_types(vocab["tokenizer.ggml.token_type"])
+        w.add_bos_token_id(vocab["tokenizer.ggml.bos_token_id"])
+        w.add_eos_token_id(vocab["tokenizer.ggml.eos_token_id"])
+        w.add_unk_token_id(vocab["tokenizer.ggml.unknown_token_id"])
 
-    def t(name, *shape, scale=0.08, center=0.0):
-        w.add_tensor(name, (center + scale * rng.standard_normal(shape)).astype(np.float32))
+    def t(name, *shape, scale=0.08, center=0.0, qtype=None):
+        data = (center + scale * rng.standard_normal(shape)).astype(np.float32)
+        if qtype is None:
+            w.add_tensor(name, data)
+        else:
+            w.add_tensor(name, gguf.quants.quantize(data, qtype), raw_dtype=qtype)
 
     q, kv = N_HEAD * HEAD_DIM, N_KV * HEAD_DIM
-    t("token_embd.weight", n_vocab, N_EMBD, scale=0.5)
+    embd_type = gguf.GGMLQuantizationType.Q8_0 if "kvs" in vocab else None
+    t("token_embd.weight", n_vocab, N_EMBD, scale=0.5, qtype=embd_type)
     t("output_norm.weight", N_EMBD, scale=0.1, center=1.0)
     if not arch.startswith("gemma"):  # Gemma ties the LM head to the embedding
         t("output.weight", n_vocab, N_EMBD, scale=0.2)
@@ -121,7 +149,7 @@ def main():
     out_dir.mkdir(parents=True, exist_ok=True)
     vocabs = {}
     for stem in MODELS:
-        name = "ggml-vocab-phi-3.gguf" if stem == "phi3" else "ggml-vocab-llama-spm.gguf"
+        name = VOCABS.get(stem, "ggml-vocab-llama-spm.gguf")
         if name not in vocabs:
             vocabs[name] = vocab_fields(str(data / name))
         print(write(stem, out_dir, vocabs[name]))

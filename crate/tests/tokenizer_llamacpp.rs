@@ -102,6 +102,9 @@ fn llama_cpp_tokenizer_cases() {
         "ggml-vocab-qwen2.gguf",
         "ggml-vocab-gpt-2.gguf",
         "ggml-vocab-starcoder.gguf",
+        "ggml-vocab-deepseek-llm.gguf",
+        "ggml-vocab-deepseek-coder.gguf",
+        "ggml-vocab-gemma-4.gguf",
     ] {
         assert!(tested.iter().any(|n| n == required), "{required} was not tested (tested: {tested:?})");
     }
@@ -120,7 +123,8 @@ fn llama_spm_round_trips() {
     }
 }
 
-/// Byte-level BPE is lossless: every case's text decodes back unchanged, for each BPE vocabulary.
+/// BPE is lossless: every case's text decodes back unchanged, for each BPE vocabulary (Gemma 4's
+/// too, whose texts hold no literal U+2581).
 #[test]
 fn bpe_round_trips() {
     let Some(dir) = llama_testdata() else { return };
@@ -129,6 +133,9 @@ fn bpe_round_trips() {
         "ggml-vocab-qwen2.gguf",
         "ggml-vocab-gpt-2.gguf",
         "ggml-vocab-starcoder.gguf",
+        "ggml-vocab-deepseek-llm.gguf",
+        "ggml-vocab-deepseek-coder.gguf",
+        "ggml-vocab-gemma-4.gguf",
     ] {
         let path = dir.join(name);
         let tok = tokenizer_support::tokenizer_from_file(&path);
@@ -142,8 +149,10 @@ fn bpe_round_trips() {
 /// 116 texts mixing words, many scripts, emoji, whitespace runs and special-token strings
 /// (`<start_of_turn>`, `</s>`, `<|user|>`, `<0x41>` …), with the ids llama.cpp (commit 0c1e570,
 /// `llama_tokenize` with `add_special = true`, vocab-only load) gives for them on three SPM
-/// vocabularies, with `parse_special` off and on. Exercises the special-token partition, the
-/// space prefix after special tokens, Phi-3's whitespace stripping and byte fallback.
+/// vocabularies and (`llama-tokenize`, the same call) four byte-level BPE ones and Gemma 4's, with
+/// `parse_special` off and on. Exercises the special-token partition, the space prefix after
+/// special tokens, Phi-3's whitespace stripping, byte fallback, and the BPE pre-tokenizers on
+/// text far from their own test cases.
 #[test]
 fn llama_cpp_ids_for_mixed_texts() {
     let data = fs::read_to_string(
@@ -162,6 +171,9 @@ fn llama_cpp_ids_for_mixed_texts() {
         ("llama-bpe", testdata.as_ref().map(|d| d.join("ggml-vocab-llama-bpe.gguf"))),
         ("qwen2", testdata.as_ref().map(|d| d.join("ggml-vocab-qwen2.gguf"))),
         ("gpt-2", testdata.as_ref().map(|d| d.join("ggml-vocab-gpt-2.gguf"))),
+        ("deepseek-llm", testdata.as_ref().map(|d| d.join("ggml-vocab-deepseek-llm.gguf"))),
+        ("deepseek-coder", testdata.as_ref().map(|d| d.join("ggml-vocab-deepseek-coder.gguf"))),
+        ("gemma-4", testdata.as_ref().map(|d| d.join("ggml-vocab-gemma-4.gguf"))),
     ];
     for (name, path) in vocabs {
         let Some(path) = path else { continue };
@@ -179,7 +191,7 @@ fn llama_cpp_ids_for_mixed_texts() {
                     .iter()
                     .map(|v| v.as_u64().expect("id") as u32)
                     .collect();
-                // add_special=true in llama.cpp: BOS when the vocabulary asks for it.
+                // llama.cpp's add_special: BOS when the vocabulary asks for it (not Qwen 2).
                 let got = tok.encode(text, tok.add_bos(), parse_special);
                 if got != want {
                     failures += 1;
@@ -193,5 +205,37 @@ fn llama_cpp_ids_for_mixed_texts() {
         }
         assert_eq!(failures, 0, "{name}: {failures} encodings differ from llama.cpp");
         println!("{name}: {} texts × 2 match llama.cpp", cases.len());
+    }
+}
+
+/// Each Unicode whitespace character (and U+000B, U+000C, U+001C, U+200B, U+FEFF) between letters,
+/// CJK, Hangul, digits and CJK / full-width punctuation, with llama-tokenize's ids on four
+/// byte-level BPE vocabularies and Gemma 4's (`tests/tokenizer_data/bpe_whitespace_ids.json`, no special-token
+/// parsing). llama.cpp matches the pre-tokenizer expressions after turning non-ASCII whitespace
+/// into U+000B; brasa's `\s` and explicit ranges must split exactly as that does.
+#[test]
+fn llama_cpp_ids_for_whitespace_texts() {
+    let Some(dir) = llama_testdata() else { return };
+    let data = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tokenizer_data/bpe_whitespace_ids.json"),
+    )
+    .expect("read bpe_whitespace_ids.json");
+    let data: serde_json::Value = serde_json::from_str(&data).expect("parse bpe_whitespace_ids.json");
+    let cases = data["cases"].as_array().expect("cases");
+    for name in ["llama-bpe", "qwen2", "deepseek-llm", "deepseek-coder", "gemma-4"] {
+        let tok = tokenizer_support::tokenizer_from_file(&dir.join(format!("ggml-vocab-{name}.gguf")));
+        let mut failures = 0;
+        for case in cases {
+            let text = case["text"].as_str().expect("text");
+            let want: Vec<u32> =
+                case[name].as_array().expect("ids").iter().map(|v| v.as_u64().expect("id") as u32).collect();
+            let got = tok.encode(text, tok.add_bos(), false);
+            if got != want {
+                failures += 1;
+                eprintln!("{name} {text:?}\n  want {}\n  got  {}", show(&tok, &want), show(&tok, &got));
+            }
+        }
+        assert_eq!(failures, 0, "{name}: {failures} encodings differ from llama.cpp");
+        println!("{name}: {} texts match llama.cpp", cases.len());
     }
 }

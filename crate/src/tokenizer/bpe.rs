@@ -7,10 +7,15 @@
 //! with the lowest rank in `tokenizer.ggml.merges` (ties: the leftmost) until no pair has a rank
 //! → each result's token id, or its bytes' tokens when the vocabulary lacks it. With
 //! `ignore_merges` (Llama 3) a piece that is itself a token is taken whole.
+//!
+//! Gemma 4 (`tokenizer.ggml.model = "gemma4"`) runs the same merging over SentencePiece-style text
+//! instead ([`TextForm::SpaceMarked`]): raw UTF-8 with spaces written U+2581, split only at
+//! newline runs, and `<0xXX>` tokens for bytes no token covers.
 
 use std::collections::HashMap;
 
-use super::pretok::PreTokenizer;
+use super::pretok::{PreTokenizer, TextForm};
+use super::spm::SPACE_MARK;
 use super::vocab::Vocab;
 use crate::error::{Error, Result};
 
@@ -42,7 +47,6 @@ pub(crate) struct BpeModel {
     /// `"left right"` (as stored in `tokenizer.ggml.merges`) → rank (its index).
     ranks: HashMap<String, u32>,
     pre: PreTokenizer,
-    ignore_merges: bool,
 }
 
 impl BpeModel {
@@ -50,17 +54,38 @@ impl BpeModel {
         if merges.is_empty() {
             return Err(Error::Tokenizer("a BPE vocabulary needs tokenizer.ggml.merges".into()));
         }
-        let (pre, ignore_merges) = PreTokenizer::for_name(pre)?;
+        let pre = PreTokenizer::for_name(pre)?;
         let ranks = merges.iter().enumerate().map(|(i, m)| (m.clone(), i as u32)).collect();
-        Ok(BpeModel { ranks, pre, ignore_merges })
+        Ok(BpeModel { ranks, pre })
+    }
+
+    /// How the vocabulary spells text (GPT-2's byte map, or SentencePiece's U+2581 for spaces).
+    pub(crate) fn form(&self) -> TextForm {
+        self.pre.form
     }
 
     /// Appends the tokens of a plain-text fragment (no special tokens in it) to `out`.
     pub(crate) fn encode(&self, vocab: &Vocab, text: &str, out: &mut Vec<u32>) {
+        let spaces_marked;
+        let text = match self.pre.form {
+            TextForm::Bytes => text,
+            TextForm::SpaceMarked => {
+                spaces_marked = text.replace(' ', SPACE_MARK);
+                spaces_marked.as_str()
+            }
+        };
         let mut key = String::new();
         for range in self.pre.split(text) {
-            let word: String = text[range].bytes().map(byte_to_char).collect();
-            if self.ignore_merges {
+            let piece = &text[range];
+            let word: std::borrow::Cow<str> = match self.pre.form {
+                TextForm::Bytes => piece.bytes().map(byte_to_char).collect::<String>().into(),
+                TextForm::SpaceMarked => piece.into(),
+            };
+            // A piece that is a token is taken whole: with `ignore_merges`, and for a run of
+            // newlines in Gemma 4's form (its merges would not rebuild them).
+            let whole = self.pre.ignore_merges
+                || (self.pre.form == TextForm::SpaceMarked && word.bytes().all(|b| b == b'\n'));
+            if whole {
                 if let Some(id) = vocab.token_id(&word) {
                     out.push(id);
                     continue;
@@ -69,11 +94,17 @@ impl BpeModel {
             for part in self.merge(&word, &mut key) {
                 match vocab.token_id(part) {
                     Some(id) => out.push(id),
-                    // Not in the vocabulary: one token per byte (each byte's character).
-                    None => out.extend(part.chars().filter_map(|c| {
-                        let mut buf = [0u8; 4];
-                        vocab.token_id(c.encode_utf8(&mut buf))
-                    })),
+                    // Not in the vocabulary: one token per byte (each byte's character, or its
+                    // `<0xXX>` token); bytes without one are dropped, as llama.cpp does.
+                    None => match self.pre.form {
+                        TextForm::Bytes => out.extend(part.chars().filter_map(|c| {
+                            let mut buf = [0u8; 4];
+                            vocab.token_id(c.encode_utf8(&mut buf))
+                        })),
+                        TextForm::SpaceMarked => {
+                            out.extend(part.bytes().filter_map(|b| vocab.hex_byte_token(b)))
+                        }
+                    },
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Token ids back to text: llama.cpp's `token_to_piece` and `detokenize` rules, and an
 //! incremental detokenizer that never emits half a UTF-8 character.
 
+use super::pretok::TextForm;
 use super::spm::SPACE_MARK;
 use super::vocab::{attr, Vocab};
 use super::Tokenizer;
@@ -30,10 +31,11 @@ pub(crate) fn spm_piece(vocab: &Vocab, id: u32, render_special: bool) -> Vec<u8>
     Vec::new()
 }
 
-/// The bytes of one token of a byte-level BPE vocabulary (llama.cpp's `token_to_piece` for BPE):
-/// NORMAL tokens map each character back to its byte (GPT-2's map); USER_DEFINED tokens are
-/// their text; CONTROL tokens their text only when `render_special`.
-pub(crate) fn bpe_piece(vocab: &Vocab, id: u32, render_special: bool) -> Vec<u8> {
+/// The bytes of one token of a BPE vocabulary (llama.cpp's `token_to_piece` for BPE): NORMAL
+/// tokens map each character back to its byte (GPT-2's map), or in Gemma 4's form turn U+2581
+/// back into spaces; BYTE tokens (`<0xXX>`) are their byte; USER_DEFINED tokens are their text;
+/// CONTROL tokens their text only when `render_special`.
+pub(crate) fn bpe_piece(vocab: &Vocab, id: u32, render_special: bool, form: TextForm) -> Vec<u8> {
     let Some(text) = vocab.text(id) else {
         return Vec::new();
     };
@@ -45,6 +47,9 @@ pub(crate) fn bpe_piece(vocab: &Vocab, id: u32, render_special: bool) -> Vec<u8>
     if a & attr::USER_DEFINED != 0 {
         return text.as_bytes().to_vec();
     }
+    if a & attr::NORMAL != 0 && form == TextForm::SpaceMarked {
+        return text.replace(SPACE_MARK, " ").into_bytes();
+    }
     if a & attr::NORMAL != 0 {
         // A character outside the map (a malformed vocabulary) stays as its UTF-8.
         let mut out = Vec::with_capacity(text.len());
@@ -55,6 +60,9 @@ pub(crate) fn bpe_piece(vocab: &Vocab, id: u32, render_special: bool) -> Vec<u8>
             }
         }
         return out;
+    }
+    if a & attr::BYTE != 0 {
+        return vocab.token_to_byte(id).map(|b| vec![b]).unwrap_or_default();
     }
     Vec::new()
 }

@@ -6,8 +6,8 @@
 //! - `vocab.rs`, `special.rs`: the vocabulary and llama.cpp's load-time special-token rules;
 //! - `partition.rs`: splitting input at special tokens (common to all kinds);
 //! - `spm.rs`: SentencePiece bigram merging (`tokenizer.ggml.model = "llama"`);
-//! - `bpe.rs`, `pretok.rs`: byte-level BPE (`"gpt2"`) and its pre-tokenizers
-//!   (`tokenizer.ggml.pre`);
+//! - `bpe.rs`, `pretok.rs`: byte-level BPE (`"gpt2"`, and Gemma 4's `"gemma4"` variant) and its
+//!   pre-tokenizers (`tokenizer.ggml.pre`);
 //! - `detok.rs`: ids back to text, and the streaming [`Detokenizer`];
 //! - `gguf_load.rs`: metadata → [`VocabData`].
 //!
@@ -41,7 +41,8 @@ use vocab::KindDefaults;
 pub enum ModelKind {
     /// `"llama"`: SentencePiece with byte fallback (Llama 2, Mistral, TinyLlama, Gemma 1–3, Phi-3).
     Spm,
-    /// `"gpt2"`: byte-level BPE (Llama 3, Qwen 2/3, SmolLM, GPT-2, Phi-2, StarCoder, …).
+    /// `"gpt2"`: byte-level BPE (Llama 3, Qwen 2/3, SmolLM, GPT-2, Phi-2, StarCoder, …); also
+    /// `"gemma4"`, BPE over SentencePiece-style text (Gemma 4).
     Bpe,
 }
 
@@ -50,9 +51,10 @@ impl ModelKind {
     pub fn from_gguf_name(name: &str) -> Result<Self> {
         match name {
             "llama" => Ok(ModelKind::Spm),
-            "gpt2" => Ok(ModelKind::Bpe),
+            // Gemma 4: BPE merges over SentencePiece-style text (see `bpe.rs`).
+            "gpt2" | "gemma4" => Ok(ModelKind::Bpe),
             other => Err(Error::Tokenizer(format!(
-                "unsupported tokenizer model {other:?} (tokenizer.ggml.model); brasa supports \"llama\" (SentencePiece) and \"gpt2\" (byte-level BPE)"
+                "unsupported tokenizer model {other:?} (tokenizer.ggml.model); brasa supports \"llama\" (SentencePiece), \"gpt2\" (byte-level BPE) and \"gemma4\""
             ))),
         }
     }
@@ -94,12 +96,25 @@ impl Tokenizer {
     /// for an unsupported `tokenizer.ggml.model`, and with a metadata error for missing or
     /// mistyped keys.
     pub fn from_gguf(md: &Metadata) -> Result<Self> {
-        let kind = ModelKind::from_gguf_name(md.get_str(gguf_load::KEY_MODEL)?)?;
-        let mut tok = Self::from_data(kind, gguf_load::vocab_data(md)?)?;
+        let model = md.get_str(gguf_load::KEY_MODEL)?;
+        let kind = ModelKind::from_gguf_name(model)?;
+        // llama.cpp's "gemma4" model has no default special ids and always its own pre-tokenizer.
+        let gemma4 = model == "gemma4";
+        let defaults = if gemma4 {
+            KindDefaults { bos: None, eos: None, unk: None, add_bos: false, add_space_prefix: false }
+        } else {
+            kind.defaults()
+        };
+        let vocab = Vocab::build(gguf_load::vocab_data(md)?, defaults)?;
+        let mut tok = Tokenizer { kind, vocab, bpe: None };
         if kind == ModelKind::Bpe {
             let merges = md.get_str_array("tokenizer.ggml.merges")?;
-            let pre = md.opt_str("tokenizer.ggml.pre")?;
+            let pre = if gemma4 { Some("gemma4") } else { md.opt_str("tokenizer.ggml.pre")? };
             tok.bpe = Some(std::sync::Arc::new(bpe::BpeModel::new(merges, pre)?));
+            // Gemma 4 always adds BOS, whatever the metadata says (as llama.cpp overrides it).
+            if matches!(pre, Some("gemma4" | "granite-embed-multi-311m")) {
+                tok.vocab.add_bos = true;
+            }
             // The Llama 3 family adds BOS when the metadata is silent, as llama.cpp does.
             if md.opt_bool("tokenizer.ggml.add_bos_token")?.is_none()
                 && matches!(
@@ -208,7 +223,10 @@ impl Tokenizer {
     pub fn token_to_piece(&self, id: u32, render_special: bool) -> Vec<u8> {
         match self.kind {
             ModelKind::Spm => detok::spm_piece(&self.vocab, id, render_special),
-            ModelKind::Bpe => detok::bpe_piece(&self.vocab, id, render_special),
+            ModelKind::Bpe => {
+                let form = self.bpe.as_ref().map_or(pretok::TextForm::Bytes, |b| b.form());
+                detok::bpe_piece(&self.vocab, id, render_special, form)
+            }
         }
     }
 

@@ -220,13 +220,17 @@ impl Vocab {
     /// The token for one raw byte: `<0xXX>`, else the byte itself as a one-character token, else
     /// the unknown token (llama.cpp aborts there; we degrade instead of panicking).
     pub fn byte_to_token(&self, b: u8) -> Option<u32> {
+        self.hex_byte_token(b)
+            .or_else(|| std::str::from_utf8(&[b]).ok().and_then(|s| self.token_id(s)))
+            .or(self.unk)
+    }
+
+    /// The `<0xXX>` token of one byte, if the vocabulary has it.
+    pub(crate) fn hex_byte_token(&self, b: u8) -> Option<u32> {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
         let name = [b'<', b'0', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize], b'>'];
         // The name is ASCII, so this cannot fail.
-        let name = std::str::from_utf8(&name).unwrap_or_default();
-        self.token_id(name)
-            .or_else(|| std::str::from_utf8(&[b]).ok().and_then(|s| self.token_id(s)))
-            .or(self.unk)
+        self.token_id(std::str::from_utf8(&name).unwrap_or_default())
     }
 
     /// The byte a BYTE token stands for, parsed from its `<0xXX>` text.

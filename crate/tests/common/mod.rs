@@ -68,22 +68,34 @@ pub fn margin(v: &[f32]) -> f32 {
     s[0] - s[1]
 }
 
-/// The tiny models of every architecture (scripts/make_tiny_models.py), generated into
-/// target/tiny-models on first use; `None` (with a message) when the script's inputs are missing.
+/// The tiny models of every architecture (scripts/make_tiny_models.py) in target/tiny-models,
+/// (re)written when a file is missing or is not the one the reference was made on (its sha256 in
+/// tests/reference/tiny/logits.json); checked once per test binary, so that tests never write the
+/// files concurrently. `None` (with a message) when the script's inputs are missing.
 pub fn tiny_models_dir() -> Option<PathBuf> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(write_tiny_models).clone()
+}
+
+fn write_tiny_models() -> Option<PathBuf> {
     let root = repo_root();
     let testdata = root.join(".cache/llama-testdata");
-    let vocab = testdata.join("ggml-vocab-phi-3.gguf");
     let python = root.join(".venv/bin/python");
-    if !vocab.exists() || !python.exists() {
-        eprintln!("skipping: needs {} and {} (scripts/setup.sh --test)", vocab.display(), python.display());
+    let vocabs =
+        ["llama-spm", "phi-3", "llama-bpe", "qwen2"].map(|v| testdata.join(format!("ggml-vocab-{v}.gguf")));
+    if let Some(missing) = vocabs.iter().chain([&python]).find(|p| !p.exists()) {
+        eprintln!("skipping: needs {} (scripts/setup.sh --test)", missing.display());
         return None;
     }
+    let text =
+        std::fs::read_to_string(root.join("tests/reference/tiny/logits.json")).expect("tiny/logits.json");
+    let reference: serde_json::Value = serde_json::from_str(&text).expect("tiny/logits.json");
     let dir = root.join("target/tiny-models");
-    if !["llama", "qwen2", "qwen3", "llama3", "gemma", "gemma2", "phi3"]
-        .iter()
-        .all(|a| dir.join(format!("tiny-{a}.gguf")).exists())
-    {
+    let stale = |want: &serde_json::Value| {
+        let path = dir.join(want["file"].as_str().unwrap());
+        !path.exists() || sha256(&path) != want["sha256"].as_str().unwrap()
+    };
+    if reference["models"].as_object().unwrap().values().any(stale) {
         let out = std::process::Command::new(&python)
             .arg(root.join("scripts/make_tiny_models.py"))
             .arg(&dir)
@@ -93,4 +105,10 @@ pub fn tiny_models_dir() -> Option<PathBuf> {
         assert!(out.status.success(), "make_tiny_models.py: {}", String::from_utf8_lossy(&out.stderr));
     }
     Some(dir)
+}
+
+/// The sha256 of a file, as `sha256sum` prints it.
+pub fn sha256(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("sha256sum").arg(path).output().expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("").to_string()
 }

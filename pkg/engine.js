@@ -45,11 +45,11 @@ export class LocalEngine {
     return this.#gpu;
   }
 
-  /** Adapter, features and limits, plus the browser's adapter info. */
+  /** The device brasa runs on: adapter, backend, features, limits (see wasm `gpuDetails`), plus the browser's own adapter info. */
   gpuInfo() {
     return this.#enqueue(async () => {
       const gpu = await this.#gpuEngine();
-      return { description: gpu.gpuInfo(), adapter: await adapterInfo() };
+      return { ...gpu.gpuDetails(), browserAdapter: await adapterInfo() };
     });
   }
 

@@ -131,6 +131,26 @@ export interface ModelSummary {
   types: Record<string, number>;
 }
 
+export interface GpuInfo {
+  /** One line: adapter, backend, limits and what brasa uses. */
+  description: string;
+  backend: string;
+  adapter: { name: string; vendor: number; device: number; driver: string };
+  /** The device features brasa enabled (wgpu names, lower case). */
+  features: string[];
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxComputeWorkgroupStorageSize: number;
+    maxComputeInvocationsPerWorkgroup: number;
+    maxComputeWorkgroupsPerDimension: number;
+  };
+  /** Largest buffer of one weight tensor's part (tensors are split by rows below it). */
+  maxWeightPartBytes: number;
+  /** What the browser itself says about its adapter. */
+  browserAdapter: { vendor: string; architecture: string; device: string; description: string } | null;
+}
+
 export interface Engine {
   /** The loaded model, or null. */
   readonly model: ModelSummary | null;
@@ -144,7 +164,7 @@ export interface Engine {
     create(request: SamplingOptions & { prompt: string; stream?: false }): Promise<Completion>;
     create(request: SamplingOptions & { prompt: string; stream: true }): Promise<AsyncIterable<Completion>>;
   };
-  gpuInfo(): Promise<{ description: string; adapter: { vendor: string; architecture: string; device: string; description: string } | null }>;
+  gpuInfo(): Promise<GpuInfo>;
   load(source: ModelSource, options?: LoadOptions): Promise<ModelSummary>;
   unload(): Promise<void>;
   /** For fault tests: destroys the GPU device; the next call rejects with `device_lost`. */

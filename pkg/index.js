@@ -42,7 +42,7 @@ class Engine {
     this.completions = { create: (request) => this.#create('completion', request) };
   }
 
-  /** `{description, adapter}`: wgpu's adapter, features and limits line, and the browser's adapter info. */
+  /** `{description, backend, adapter, features, limits, maxWeightPartBytes, browserAdapter}`: the GPU brasa runs on. */
   gpuInfo() {
     return this.#backend.call('gpuInfo', {});
   }

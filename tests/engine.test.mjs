@@ -55,6 +55,9 @@ test('the Worker engine loads with progress and streams the same reply it return
     return { gpu, noModel, events, last, phases, rate, summary, whole, chunks, badMessages, withLogprobs, completion, inlineReply, workerLongTasks, longTasks };
   });
   assert.ok(r.gpu.description.length > 0);
+  assert.ok(Array.isArray(r.gpu.features));
+  assert.ok(r.gpu.limits.maxStorageBufferBindingSize >= 128 * 2 ** 20, JSON.stringify(r.gpu.limits));
+  assert.ok(r.gpu.maxWeightPartBytes > 0 && r.gpu.maxWeightPartBytes <= r.gpu.limits.maxStorageBufferBindingSize);
   assert.equal(r.noModel, 'true:no_model');
   assert.equal(r.badMessages, 'true:invalid_argument');
   assert.equal(r.summary.architecture, 'gemma3');
@@ -231,4 +234,23 @@ test('a lost GPU device is reported as `device_lost`, and the engine loads again
   assert.equal(r.lost, 'device_lost');
   assert.equal(r.noModel, 'no_model');
   assert.equal(r.after, r.before, 'the same greedy reply on the new device');
+});
+
+test('without WebGPU: `webgpu_unavailable`, saying which browsers have it', async () => {
+  await env.page.goto(`${env.url}/__blank`);
+  const r = await env.page.evaluate(async () => {
+    // As in a browser without WebGPU.
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+    const brasa = await import('/pkg/index.js');
+    const error = await brasa.createEngine({ worker: false }).then(
+      () => null,
+      (e) => ({ name: e.name, code: e.code, message: e.message }),
+    );
+    brasa.installLanguageModel({ model: '/model.gguf' });
+    return { error, availability: await LanguageModel.availability() };
+  });
+  assert.equal(r.error?.code, 'webgpu_unavailable', JSON.stringify(r.error));
+  assert.equal(r.error.name, 'BrasaError');
+  assert.match(r.error.message, /Chrome/);
+  assert.equal(r.availability, 'unavailable');
 });

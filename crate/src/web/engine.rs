@@ -28,6 +28,42 @@ impl Engine {
         self.inner.gpu_info()
     }
 
+    /// The device as an object: `{description, backend, adapter: {name, vendor, device,
+    /// driver}, features: [name], limits: {maxStorageBufferBindingSize, maxBufferSize,
+    /// maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup,
+    /// maxComputeWorkgroupsPerDimension}, maxWeightPartBytes}`.
+    #[wasm_bindgen(js_name = gpuDetails)]
+    pub fn gpu_details(&self) -> js_sys::Object {
+        let ctx = &self.inner.ctx;
+        let i = &ctx.adapter_info;
+        let o = js_sys::Object::new();
+        set(&o, "description", self.inner.gpu_info().into());
+        set(&o, "backend", format!("{:?}", i.backend).into());
+        let adapter = js_sys::Object::new();
+        set(&adapter, "name", i.name.as_str().into());
+        set(&adapter, "vendor", i.vendor.into());
+        set(&adapter, "device", i.device.into());
+        set(&adapter, "driver", i.driver.as_str().into());
+        set(&o, "adapter", adapter.into());
+        let features: js_sys::Array =
+            ctx.features.iter_names().map(|(name, _)| JsValue::from(name.to_lowercase())).collect();
+        set(&o, "features", features.into());
+        let l = &ctx.limits;
+        let limits = js_sys::Object::new();
+        for (key, v) in [
+            ("maxStorageBufferBindingSize", l.max_storage_buffer_binding_size as f64),
+            ("maxBufferSize", l.max_buffer_size as f64),
+            ("maxComputeWorkgroupStorageSize", l.max_compute_workgroup_storage_size as f64),
+            ("maxComputeInvocationsPerWorkgroup", l.max_compute_invocations_per_workgroup as f64),
+            ("maxComputeWorkgroupsPerDimension", l.max_compute_workgroups_per_dimension as f64),
+        ] {
+            set(&limits, key, v.into());
+        }
+        set(&o, "limits", limits.into());
+        set(&o, "maxWeightPartBytes", (ctx.max_binding_bytes as f64).into());
+        o
+    }
+
     /// The GPU work and allocation counters since the engine was created (monotonic; subtract
     /// two readings): `{buffersCreated, bufferBytesCreated, bindGroupsCreated, dispatches,
     /// weightBytesRead, submits}`.

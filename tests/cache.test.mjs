@@ -73,3 +73,32 @@ test('listCachedModels lists the cached file with its size; deleteCachedModel re
   assert.equal(r.again, false);
   assert.deepEqual(r.after, []);
 });
+
+test('a cache over its quota only loses the copy: the load succeeds, with a warning', async () => {
+  await env.page.goto(`${env.url}/__blank`);
+  const cdp = await env.page.context().newCDPSession(env.page);
+  // 50 MB for this origin: the 253 MB model cannot be stored.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.url, quotaSize: 50e6 });
+  const warnings = [];
+  const onConsole = (m) => m.type() === 'warning' && warnings.push(m.text());
+  env.page.on('console', onConsole);
+  try {
+    const r = await env.page.evaluate(async () => {
+      const brasa = await import('/pkg/index.js');
+      const engine = await brasa.createGpuEngine();
+      const model = await brasa.loadModel(engine, '/model.gguf', { cache: true });
+      const bytes = model.summary().bytes;
+      model.free();
+      // Let the failed put settle before looking.
+      await new Promise((ok) => setTimeout(ok, 500));
+      return { bytes, cached: await brasa.listCachedModels() };
+    });
+    const { bytes } = await readPreamble(MODEL);
+    assert.equal(r.bytes, bytes);
+    assert.deepEqual(r.cached, []);
+    assert.ok(warnings.some((w) => /not caching/.test(w)), `warnings: ${warnings}`);
+  } finally {
+    env.page.off('console', onConsole);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.url });
+  }
+});

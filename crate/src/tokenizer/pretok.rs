@@ -124,7 +124,9 @@ impl PreTokenizer {
 
     /// Splits `text` into pieces (byte ranges, in order, covering all of `text`).
     pub(crate) fn split(&self, text: &str) -> Vec<std::ops::Range<usize>> {
-        let mut pieces = Vec::from([0..text.len()]);
+        // One piece, the whole text (a Vec of ranges, not the range's elements).
+        let mut pieces: Vec<std::ops::Range<usize>> = Vec::new();
+        pieces.push(0..text.len());
         for re in &self.regexes {
             let mut next = Vec::with_capacity(pieces.len());
             for p in pieces {

@@ -124,9 +124,9 @@ impl PreTokenizer {
 
     /// Splits `text` into pieces (byte ranges, in order, covering all of `text`).
     pub(crate) fn split(&self, text: &str) -> Vec<std::ops::Range<usize>> {
-        // One piece, the whole text (a Vec of ranges, not the range's elements).
-        let mut pieces: Vec<std::ops::Range<usize>> = Vec::new();
-        pieces.push(0..text.len());
+        // One piece to start with: the whole text (a Vec of ranges, not the range's elements).
+        #[allow(clippy::single_range_in_vec_init)]
+        let mut pieces = vec![0..text.len()];
         for re in &self.regexes {
             let mut next = Vec::with_capacity(pieces.len());
             for p in pieces {

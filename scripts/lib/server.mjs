@@ -28,6 +28,10 @@ const ISOLATION = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
+/** The Content-Security-Policy of `/__csp`: same-origin code and connections, no `unsafe-eval`. */
+export const STRICT_CSP =
+  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'";
+
 /** An empty cross-origin-isolated page that scripts drive with `page.evaluate`. */
 const BLANK = '<!doctype html><meta charset="utf-8"><title>brasa harness</title>';
 
@@ -99,6 +103,10 @@ async function handle(req, res, root, files, traffic, drops) {
   const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (urlPath === '/' || urlPath === '/__blank') {
     return send(res, 200, BLANK, { 'Content-Type': TYPES['.html'] });
+  }
+  if (urlPath === '/__csp') {
+    // The blank page under the strictest policy brasa supports: no eval, wasm only.
+    return send(res, 200, BLANK, { 'Content-Type': TYPES['.html'], 'Content-Security-Policy': STRICT_CSP });
   }
   if (urlPath === '/favicon.ico') return send(res, 204, '');
   let file = files[urlPath];

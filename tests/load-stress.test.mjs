@@ -1,0 +1,80 @@
+// Load (issue 9), on the tiny llama model so that it fits CI time on an emulated GPU: 1,000
+// requests queued at once by several callers all complete, in the order made, each with the
+// answer its prompt gets alone; 100 load/unload cycles keep wasm memory and the JS heap flat.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot, setUp } from './helpers.mjs';
+
+const tinyDir = path.join(repoRoot, 'target/tiny-models');
+const tiny = path.join(tinyDir, 'tiny-llama.gguf');
+let env;
+
+before(async () => {
+  if (!existsSync(tiny)) {
+    const python = path.join(repoRoot, '.venv/bin/python');
+    execFileSync(python, [path.join(repoRoot, 'scripts/make_tiny_models.py'), tinyDir, path.join(repoRoot, '.cache/llama-testdata')]);
+  }
+  env = await setUp({ '/tiny.gguf': tiny });
+});
+after(async () => env?.close());
+
+test('1,000 queued requests from 4 callers complete in order with their own answers', { timeout: 1_200_000 }, async () => {
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine();
+    await engine.load('/tiny.gguf', { contextLength: 64 });
+    const prompts = ['one two', 'three four', 'five six', 'seven eight'];
+    const ask = (p) => engine.completions.create({ prompt: p, max_tokens: 2, temperature: 0 }).then((c) => c.choices[0].text);
+    const alone = [];
+    for (const p of prompts) alone.push(await ask(p));
+    const t0 = performance.now();
+    const order = [];
+    let next = 0;
+    // Four callers, interleaved: request i is caller i % 4's.
+    const all = Array.from({ length: 1000 }, (_, i) => {
+      const n = next++;
+      return ask(prompts[i % 4]).then((text) => (order.push(n), text));
+    });
+    const texts = await Promise.all(all);
+    const seconds = (performance.now() - t0) / 1000;
+    engine.terminate();
+    return { alone, texts, inOrder: order.every((n, i) => n === i), seconds };
+  });
+  console.error(`1000 requests in ${r.seconds.toFixed(1)} s`);
+  assert.equal(r.texts.length, 1000);
+  assert.ok(r.inOrder, 'completed in the order made');
+  r.texts.forEach((t, i) => assert.equal(t, r.alone[i % 4], `request ${i}`));
+});
+
+test('100 load/unload cycles keep wasm memory and the JS heap flat', { timeout: 1_200_000 }, async () => {
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine({ worker: false });
+    // After full collections (the harness starts Chromium with --expose-gc), with time for the
+    // background sweeper to free array buffers in between.
+    const settle = () => new Promise((ok) => setTimeout(ok, 300));
+    const heap = async () => {
+      for (let i = 0; i < 2; i++) {
+        globalThis.gc?.();
+        await settle();
+      }
+      return performance.memory?.usedJSHeapSize ?? 0;
+    };
+    const samples = [];
+    for (let i = 0; i < 100; i++) {
+      await engine.load('/tiny.gguf', { contextLength: 64 });
+      await engine.completions.create({ prompt: 'one two', max_tokens: 1, temperature: 0 });
+      await engine.unload();
+      if (i === 9 || i === 99) samples.push({ wasm: brasa.wasmMemoryBytes(), heap: await heap() });
+    }
+    return samples;
+  });
+  const [early, late] = r;
+  console.error(`after 10 cycles: wasm ${early.wasm >> 20} MiB, heap ${(early.heap / 2 ** 20).toFixed(1)} MiB; after 100: wasm ${late.wasm >> 20} MiB, heap ${(late.heap / 2 ** 20).toFixed(1)} MiB`);
+  // Wasm memory never shrinks: flat means it stopped growing after warm-up.
+  assert.ok(late.wasm <= early.wasm * 1.1, `wasm memory grew from ${early.wasm} to ${late.wasm}`);
+  if (early.heap > 0) assert.ok(late.heap < early.heap + 16 * 2 ** 20, `JS heap grew from ${early.heap} to ${late.heap}`);
+});

@@ -254,3 +254,25 @@ test('without WebGPU: `webgpu_unavailable`, saying which browsers have it', asyn
   assert.match(r.error.message, /Chrome/);
   assert.equal(r.availability, 'unavailable');
 });
+
+test('terminating the Worker mid-request rejects the pending calls with `worker_failed`; a new engine works', async () => {
+  await env.page.goto(`${env.url}/__blank`);
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const ask = { messages: [{ role: 'user', content: 'Count to twenty.' }], max_tokens: 30, temperature: 0 };
+    const engine = await brasa.createEngine();
+    await engine.load('/model.gguf', { contextLength: 128 });
+    const pending = engine.chat.completions.create(ask).then(() => 'no error', (e) => e.code);
+    const queued = engine.chat.completions.create(ask).then(() => 'no error', (e) => e.code);
+    await new Promise((ok) => setTimeout(ok, 200));
+    engine.terminate();
+    const codes = [await pending, await queued];
+    const fresh = await brasa.createEngine();
+    await fresh.load('/model.gguf', { contextLength: 128 });
+    const reply = await fresh.chat.completions.create({ ...ask, max_tokens: 2 });
+    fresh.terminate();
+    return { codes, text: reply.choices[0].message.content };
+  });
+  assert.deepEqual(r.codes, ['worker_failed', 'worker_failed']);
+  assert.ok(r.text.length > 0);
+});

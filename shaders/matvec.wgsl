@@ -77,8 +77,8 @@ fn main(
     let block = (wid.x + wid.y * nwg.x) * RPW; // first row of the workgroup
     let cols = params.cols;
     let full_groups = cols / 8u;
-    // Uniform trip count (1 for the baseline): every lane reaches team_sum4 each round.
-    let rounds = (QUADS + t.count - 1u) / t.count;
+    // A uniform trip count (1 for the baseline): every lane reaches team_sum4 each round.
+    let rounds = team_rounds(inv);
     for (var k = 0u; k < rounds; k++) {
         let quad = t.index + k * t.count;
         let r = block + min(quad, QUADS - 1u) * 4u; // first row of the quad

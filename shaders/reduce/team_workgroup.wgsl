@@ -2,6 +2,7 @@
 // neighbouring invocations, their partial sums added through workgroup memory.
 // Composed before a kernel file that defines `const WG: u32` (its workgroup size) and
 // `const QUADS: u32` (work items per workgroup), and whose entry points take `inv: Inv`.
+// team_sum4 has a barrier: call it in a loop of team_rounds() rounds, never under a branch.
 // Same interface as team_subgroup.wgsl.
 
 struct Inv {
@@ -25,6 +26,13 @@ var<workgroup> partial: array<vec4<f32>, WG>;
 
 fn team_of(inv: Inv) -> Team {
     return Team(inv.lid / TEAM, WG / TEAM, inv.lid % TEAM, TEAM);
+}
+
+// Rounds of work items the teams take (a trip count every invocation agrees on, which
+// WGSL's uniformity analysis must see: it does not track struct members one by one, so
+// ceil(QUADS / t.count) would count as non-uniform).
+fn team_rounds(inv: Inv) -> u32 {
+    return 1u;
 }
 
 // Sum of `v` over the team; valid in lane 0. Call in uniform control flow, once.

@@ -37,12 +37,14 @@ export function wasmMemoryBytes() {
  * Creates a GPU engine (the wasm `Engine`) on this thread's WebGPU adapter.
  * @example
  *   const engine = await createGpuEngine();
- *   console.log(engine.gpuInfo());
+ *   console.log(engine.gpuInfo()); // adapter, limits and the kernel variants chosen
+ * @param {string} [variants] restricts the kernel variants, e.g. 'nosubgroups,nof16' forces the
+ *   baseline kernels (tests use it to run every variant); default: the best the adapter offers.
  * @returns {Promise<wasm.Engine>}
  */
-export async function createGpuEngine() {
+export async function createGpuEngine(variants) {
   await initBrasa();
-  return wasm.Engine.create();
+  return wasm.Engine.create(variants);
 }
 
 /**

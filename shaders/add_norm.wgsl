@@ -4,6 +4,7 @@
 //   xn[r, :] = rms_norm(x[r, :]) * norm_w                 (the next block's input norm)
 // Replaces post-norm + add + norm (3 dispatches) or add + norm (2). Entry points: `main`
 // (with the post-norm) and `main_plain` (without; `post_w` is then unused).
+// Composed after a sum include (reduce/sum_*.wgsl: `Inv`, reduce_sum()).
 // Grid: (x, y) = rows (2D because of the 65535 per-dimension limit).
 
 struct AddNormParams {
@@ -26,39 +27,25 @@ struct AddNormParams {
 @group(0) @binding(5) var<storage, read_write> xn: array<f32>;
 
 const WG: u32 = 128u;
-var<workgroup> red: array<f32, 128>;
-
-// Sum of `v` over the workgroup, returned to every invocation.
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            red[lid] += red[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let total = red[0];
-    workgroupBarrier();
-    return total;
-}
 
 // 1 / rms of row `base` of o.
-fn inv_rms_o(lid: u32, base: u32) -> f32 {
+fn inv_rms_o(inv: Inv, base: u32) -> f32 {
+    let lid = inv.lid;
     var ss = 0.0;
     for (var i = lid; i < params.n; i += WG) {
         let v = o[base + i];
         ss = fma(v, v, ss);
     }
-    return inverseSqrt(reduce_sum(lid, ss) / f32(params.n) + params.eps);
+    return inverseSqrt(reduce_sum(inv, ss) / f32(params.n) + params.eps);
 }
 
 // xn = rms_norm(x) * norm_w for row `base`, given this invocation's partial sum of squares of
 // the elements it wrote (each invocation reads back only what it wrote itself).
-fn norm_x(lid: u32, base: u32, ss: f32) {
-    let inv = inverseSqrt(reduce_sum(lid, ss) / f32(params.n) + params.eps);
+fn norm_x(inv: Inv, base: u32, ss: f32) {
+    let lid = inv.lid;
+    let inv_rms = inverseSqrt(reduce_sum(inv, ss) / f32(params.n) + params.eps);
     for (var i = lid; i < params.n; i += WG) {
-        xn[base + i] = x[base + i] * inv * norm_w[i];
+        xn[base + i] = x[base + i] * inv_rms * norm_w[i];
     }
 }
 
@@ -66,29 +53,31 @@ fn norm_x(lid: u32, base: u32, ss: f32) {
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
+    inv: Inv,
 ) {
+    let lid = inv.lid;
     let row = wid.x + wid.y * nwg.x;
     if (row >= params.n_rows) {
         return;
     }
     let base = row * params.n;
-    let inv_o = inv_rms_o(lid, base);
+    let inv_o = inv_rms_o(inv, base);
     var ss = 0.0;
     for (var i = lid; i < params.n; i += WG) {
         let v = x[base + i] + o[base + i] * inv_o * post_w[i];
         x[base + i] = v;
         ss = fma(v, v, ss);
     }
-    norm_x(lid, base, ss);
+    norm_x(inv, base, ss);
 }
 
 @compute @workgroup_size(128)
 fn main_plain(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
+    inv: Inv,
 ) {
+    let lid = inv.lid;
     let row = wid.x + wid.y * nwg.x;
     if (row >= params.n_rows) {
         return;
@@ -100,5 +89,5 @@ fn main_plain(
         x[base + i] = v;
         ss = fma(v, v, ss);
     }
-    norm_x(lid, base, ss);
+    norm_x(inv, base, ss);
 }

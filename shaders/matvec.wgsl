@@ -1,14 +1,19 @@
 // y[y_col0 + r] = sum_k W[w_row0 + r, k] * x[k]   for r < rows: matrix × one vector (decode, and
 // the LM head of the last token).
 //
-// Composed after one block-format include (quant/*.wgsl) that provides dequant8().
-// A workgroup of 64 invocations computes RPW = 64 rows: 16 quads of 4 rows, each quad served by
-// TPR = 4 invocations that take the quad's groups of 8 elements in turn (neighbouring
-// invocations read neighbouring words). An invocation decodes one group of each of its 4 rows
-// and loads the 8 matching x values once for all 4 rows; its 4 partial sums live in one vec4.
-// No private arrays, so compilers keep everything in registers; loads (costly on CPU
-// emulators such as lavapipe, which run them lane by lane) are shared by 4 rows.
-// The TPR partial sums of a quad are added through workgroup memory.
+// Composed after one block-format include (quant/*.wgsl) that provides dequant8(), and one team
+// include (reduce/team_*.wgsl) that provides `Inv`, `Team`, team_of() and team_sum4().
+// A workgroup of 64 invocations computes RPW = 64 rows: QUADS = 16 quads of 4 rows. A team of
+// invocations serves a quad at a time, its lanes taking the quad's groups of 8 elements in turn
+// (neighbouring lanes read neighbouring words); the team sums its lanes' partial sums.
+//   baseline (team_workgroup): 16 teams of 4 invocations, one quad each, summed through
+//     workgroup memory;
+//   subgroup (team_subgroup): a team per subgroup, taking quads in turn, summed with
+//     subgroupAdd; a row's groups are spread over the whole subgroup (wide coalesced loads).
+// An invocation decodes one group of each of its 4 rows and loads the 8 matching x values once
+// for all 4 rows; its 4 partial sums live in one vec4. No private arrays, so compilers keep
+// everything in registers; loads (costly on CPU emulators such as lavapipe, which run them lane
+// by lane) are shared by 4 rows.
 // Grid: (x, y) = row blocks of RPW rows (2D because of the 65535 per-dimension limit).
 
 struct MatmulParams {
@@ -30,11 +35,9 @@ struct MatmulParams {
 // Output: [y_stride] f32.
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-const TPR: u32 = 4u; // invocations per quad of rows
-const RPW: u32 = 64u; // rows per workgroup: 4 * 64 / TPR
-
-// Partial sums of the 4 rows of each invocation's quad.
-var<workgroup> partial: array<vec4<f32>, 64>;
+const WG: u32 = 64u; // invocations per workgroup
+const QUADS: u32 = 16u; // quads of rows per workgroup
+const RPW: u32 = 64u; // rows per workgroup: 4 * QUADS
 
 fn x4(i: u32) -> vec4<f32> {
     return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
@@ -64,44 +67,44 @@ fn quad_dot(rw: vec4<u32>, g: u32, end: u32) -> vec4<f32> {
     );
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
+    inv: Inv,
 ) {
-    let quad = lid / TPR;
-    let lane = lid % TPR;
-    let r = (wid.x + wid.y * nwg.x) * RPW + quad * 4u; // first row of the quad
+    let t = team_of(inv);
+    let block = (wid.x + wid.y * nwg.x) * RPW; // first row of the workgroup
     let cols = params.cols;
-    // Rows past the end read the last row (so every invocation runs the same code) and store
-    // nothing.
-    let rr = min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.rows - 1u));
-    let rw = (vec4<u32>(params.w_row0) + rr) * params.row_words;
-
-    var acc = vec4<f32>(0.0);
     let full_groups = cols / 8u;
-    for (var g = lane; g < full_groups; g += TPR) {
-        acc += quad_dot(rw, g, cols);
-    }
-    // Rows of F32/F16 may end inside a group: lane 0 takes the masked remainder (the weight
-    // words read past the row belong to the next row, or lie past the buffer: finite values
-    // that meet zeros).
-    if (cols % 8u != 0u && lane == 0u) {
-        acc += quad_dot(rw, full_groups, cols);
-    }
-    partial[lid] = acc;
-    workgroupBarrier();
-    if (lane == 0u && r < params.rows) {
-        var s = vec4<f32>(0.0);
-        for (var j = 0u; j < TPR; j++) {
-            s += partial[lid + j];
+    // A uniform trip count (1 for the baseline): every lane reaches team_sum4 each round.
+    let rounds = team_rounds(inv);
+    for (var k = 0u; k < rounds; k++) {
+        let quad = t.index + k * t.count;
+        let r = block + min(quad, QUADS - 1u) * 4u; // first row of the quad
+        // Rows past the end read the last row (so every invocation runs the same code) and
+        // store nothing.
+        let rr = min(vec4<u32>(r) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.rows - 1u));
+        let rw = (vec4<u32>(params.w_row0) + rr) * params.row_words;
+
+        var acc = vec4<f32>(0.0);
+        for (var g = t.lane; g < full_groups; g += t.size) {
+            acc += quad_dot(rw, g, cols);
         }
-        let o = params.y_col0 + r;
-        let n = params.rows - r;
-        y[o] = s.x;
-        if (n > 1u) { y[o + 1u] = s.y; }
-        if (n > 2u) { y[o + 2u] = s.z; }
-        if (n > 3u) { y[o + 3u] = s.w; }
+        // Rows of F32/F16 may end inside a group: lane 0 takes the masked remainder (the weight
+        // words read past the row belong to the next row, or lie past the buffer: finite
+        // values that meet zeros).
+        if (cols % 8u != 0u && t.lane == 0u) {
+            acc += quad_dot(rw, full_groups, cols);
+        }
+        let s = team_sum4(inv, t, acc);
+        if (t.lane == 0u && quad < QUADS && r < params.rows) {
+            let o = params.y_col0 + r;
+            let n = params.rows - r;
+            y[o] = s.x;
+            if (n > 1u) { y[o + 1u] = s.y; }
+            if (n > 2u) { y[o + 2u] = s.z; }
+            if (n > 3u) { y[o + 3u] = s.w; }
+        }
     }
 }

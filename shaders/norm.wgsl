@@ -1,6 +1,7 @@
 // RMS norm: y[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight[:], one workgroup per row.
 // Two entry points: `main` (x -> y) and `main_inplace` (xy -> xy, one read_write binding,
 // since WebGPU forbids binding one buffer as both read-only and writable storage).
+// Composed after a sum include (reduce/sum_*.wgsl: `Inv`, reduce_sum()).
 // Grid: (x, y) = rows (2D because of the 65535 per-dimension limit).
 
 struct NormParams {
@@ -21,29 +22,14 @@ struct NormParams {
 @group(0) @binding(4) var<storage, read_write> xy: array<f32>;
 
 const WG: u32 = 128u;
-var<workgroup> red: array<f32, 128>;
-
-// Sum of `red` over the workgroup, returned to every invocation.
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            red[lid] += red[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let total = red[0];
-    workgroupBarrier();
-    return total;
-}
 
 @compute @workgroup_size(128)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
+    inv: Inv,
 ) {
+    let lid = inv.lid;
     let row = wid.x + wid.y * nwg.x;
     if (row >= params.n_rows) {
         return;
@@ -54,9 +40,9 @@ fn main(
         let v = x[base + i];
         ss = fma(v, v, ss);
     }
-    let inv = inverseSqrt(reduce_sum(lid, ss) / f32(params.n) + params.eps);
+    let inv_rms = inverseSqrt(reduce_sum(inv, ss) / f32(params.n) + params.eps);
     for (var i = lid; i < params.n; i += WG) {
-        y[base + i] = x[base + i] * inv * weight[i];
+        y[base + i] = x[base + i] * inv_rms * weight[i];
     }
 }
 
@@ -64,8 +50,9 @@ fn main(
 fn main_inplace(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
+    inv: Inv,
 ) {
+    let lid = inv.lid;
     let row = wid.x + wid.y * nwg.x;
     if (row >= params.n_rows) {
         return;
@@ -76,8 +63,8 @@ fn main_inplace(
         let v = xy[base + i];
         ss = fma(v, v, ss);
     }
-    let inv = inverseSqrt(reduce_sum(lid, ss) / f32(params.n) + params.eps);
+    let inv_rms = inverseSqrt(reduce_sum(inv, ss) / f32(params.n) + params.eps);
     for (var i = lid; i < params.n; i += WG) {
-        xy[base + i] = xy[base + i] * inv * weight[i];
+        xy[base + i] = xy[base + i] * inv_rms * weight[i];
     }
 }

@@ -8,6 +8,7 @@
 // rope_freqs, all 1 for other models); mode 0 (NeoX) pairs (i, i + n_rot / 2),
 // mode 1 (normal) pairs (2i, 2i + 1); dims >= n_rot are only normed.
 // Entry points: `main` (with the q/k norms, Gemma 3 / Qwen 3) and `main_plain` (without).
+// Composed after a sum include (reduce/sum_*.wgsl: `Inv`, reduce_sum()).
 // One workgroup per (token, slot), slot < n_head: a q head, else a kv head (its k and v).
 // Grid: (x, y) = n_tokens * (n_head + n_kv_head) workgroups (2D: 65535 per dimension).
 
@@ -43,27 +44,12 @@ struct QkRopeParams {
 @group(0) @binding(8) var<storage, read> freq_factors: array<f32>;
 
 const WG: u32 = 128u;
-var<workgroup> red: array<f32, 128>;
 var<workgroup> head: array<f32, 512>; // the head vector being transformed
 
 // 2*pi split in two for range reduction (see rope.wgsl).
 const TWO_PI_HI: f32 = 6.28125;
 const TWO_PI_LO: f32 = 0.0019353071795864769;
 const INV_TWO_PI: f32 = 0.15915494309189535;
-
-fn reduce_sum(lid: u32, v: f32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            red[lid] += red[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let total = red[0];
-    workgroupBarrier();
-    return total;
-}
 
 // Where a head-vector element goes: into q in place, or into the K cache.
 fn store(is_q: bool, q_base: u32, k_base: u32, d: u32, value: f32) {
@@ -146,17 +132,18 @@ fn load(lid: u32, s: Slot) -> f32 {
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
+    inv: Inv,
 ) {
+    let lid = inv.lid;
     if (wid.x + wid.y * nwg.x >= params.n_tokens * (params.n_head + params.n_kv_head)) {
         return;
     }
     let s = slot_of(wid, nwg);
     let ss = load(lid, s);
-    let inv = inverseSqrt(reduce_sum(lid, ss) / f32(params.head_dim) + params.eps);
+    let inv_rms = inverseSqrt(reduce_sum(inv, ss) / f32(params.head_dim) + params.eps);
     for (var d = lid; d < params.head_dim; d += WG) {
         let w = select(k_norm_w[d], q_norm_w[d], s.is_q);
-        head[d] = head[d] * inv * w;
+        head[d] = head[d] * inv_rms * w;
     }
     workgroupBarrier();
     rotate_and_store(lid, params.pos0 + s.t, s.is_q, s.src, s.k_base);
@@ -166,8 +153,9 @@ fn main(
 fn main_plain(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
+    inv: Inv,
 ) {
+    let lid = inv.lid;
     if (wid.x + wid.y * nwg.x >= params.n_tokens * (params.n_head + params.n_kv_head)) {
         return;
     }

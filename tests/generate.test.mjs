@@ -41,12 +41,15 @@ for (const engine of BROWSERS) {
           // Free GPU memory before the next test loads the model again.
           session.free();
           model.free();
+          const gpu = engine.gpuInfo();
           engine.free();
-          return { ...s, tokens: Array.from(s.tokens), streamed };
+          return { ...s, tokens: Array.from(s.tokens), streamed, gpu };
         },
         { prompt: ref.prompt, maxTokens: stable },
       );
       const pieces = r.streamed;
+      console.error(`GPU: ${r.gpu}`);
+      assert.match(r.gpu, /kernels: (subgroup|workgroup-memory) reductions/, 'gpuInfo names the kernel variants');
       console.error(`generated ${JSON.stringify(r.text)}: prefill ${r.prefillTokS.toFixed(2)} tok/s, decode ${r.decodeTokS.toFixed(2)} tok/s`);
       assert.equal(r.promptTokens, ref.prompt_ids.length, 'prompt tokens (BOS included)');
       assert.deepEqual(r.tokens, ref.generated_ids.slice(0, stable));

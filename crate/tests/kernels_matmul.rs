@@ -12,7 +12,7 @@ mod kernels_util;
 use brasa::quant::QuantType;
 use brasa::reference::kernels as reference;
 use kernels_util::blocks::random_weight;
-use kernels_util::{assert_close, gpu, gpu_split, Gpu, Rng};
+use kernels_util::{assert_close, gpu, gpus, gpus_split, Gpu, Rng};
 
 const BUDGET: f64 = 1e-4;
 
@@ -48,32 +48,71 @@ fn upload(
 
 #[test]
 fn matmul_all_formats_split_weights() {
-    let Some(g) = gpu_split() else { return };
-    let mut rng = Rng(1);
-    for ty in QuantType::ALL {
-        let cols = cols_for(ty);
-        for rows in [1usize, 7, 300] {
-            let (w, dense) = upload(g, ty, rows, cols, &mut rng);
-            if rows == 300 {
-                assert!(w.parts.len() > 1, "{ty:?}: expected a split weight, got {} part(s)", w.parts.len());
+    for g in gpus_split() {
+        eprintln!("variant {}", g.variant());
+        let mut rng = Rng(1);
+        for ty in QuantType::ALL {
+            let cols = cols_for(ty);
+            for rows in [1usize, 7, 300] {
+                let (w, dense) = upload(g, ty, rows, cols, &mut rng);
+                if rows == 300 {
+                    assert!(
+                        w.parts.len() > 1,
+                        "{ty:?}: expected a split weight, got {} part(s)",
+                        w.parts.len()
+                    );
+                }
+                let token_counts: &[usize] = if rows == 300 { &[1, 3, 17, 64, 130] } else { &[1, 17] };
+                let mut runs = Vec::new();
+                let mut batch = g.kernels.batch(&g.ctx);
+                for &nt in token_counts {
+                    let x = rng.vec(nt * cols, -1.0, 1.0);
+                    let xb = g.f32_buffer(&x);
+                    let yb = g.zeros(nt * rows);
+                    batch.matmul(&w, &xb, &yb, nt as u32);
+                    runs.push((nt, x, xb, yb));
+                }
+                batch.submit().unwrap();
+                for (nt, x, _xb, yb) in &runs {
+                    let want = reference::matmul(&dense, rows, cols, x, *nt);
+                    let got = g.read_f32(yb, nt * rows);
+                    assert_close(
+                        &format!("matmul {ty:?} rows {rows} cols {cols} tokens {nt}"),
+                        &got,
+                        &want,
+                        BUDGET,
+                    );
+                }
             }
-            let token_counts: &[usize] = if rows == 300 { &[1, 3, 17, 64, 130] } else { &[1, 17] };
-            let mut runs = Vec::new();
-            let mut batch = g.kernels.batch(&g.ctx);
-            for &nt in token_counts {
+        }
+    }
+}
+
+#[test]
+fn matmul_rows_slices_across_parts() {
+    for g in gpus_split() {
+        eprintln!("variant {}", g.variant());
+        let mut rng = Rng(2);
+        for ty in [QuantType::Q8_0, QuantType::Q6_K, QuantType::F16] {
+            let (rows, cols) = (300, cols_for(ty));
+            let (w, dense) = upload(g, ty, rows, cols, &mut rng);
+            let per_part = w.parts[0].rows as usize;
+            // A slice that starts inside part 0 and ends inside a later part, and one inside a part.
+            for (b, e) in [(per_part - 5, per_part * 2 + 3), (1, 4), (0, rows)] {
+                let e = e.min(rows);
+                let nt = 5;
                 let x = rng.vec(nt * cols, -1.0, 1.0);
                 let xb = g.f32_buffer(&x);
-                let yb = g.zeros(nt * rows);
-                batch.matmul(&w, &xb, &yb, nt as u32);
-                runs.push((nt, x, xb, yb));
-            }
-            batch.submit().unwrap();
-            for (nt, x, _xb, yb) in &runs {
-                let want = reference::matmul(&dense, rows, cols, x, *nt);
-                let got = g.read_f32(yb, nt * rows);
+                let yb = g.zeros(nt * (e - b));
+                let mut batch = g.kernels.batch(&g.ctx);
+                batch.matmul_rows(&w, &xb, &yb, nt as u32, b as u64, e as u64);
+                batch.submit().unwrap();
+                let full = reference::matmul(&dense, rows, cols, &x, nt);
+                let want: Vec<f32> =
+                    (0..nt).flat_map(|t| full[t * rows + b..t * rows + e].to_vec()).collect();
                 assert_close(
-                    &format!("matmul {ty:?} rows {rows} cols {cols} tokens {nt}"),
-                    &got,
+                    &format!("matmul_rows {ty:?} {b}..{e}"),
+                    &g.read_f32(&yb, nt * (e - b)),
                     &want,
                     BUDGET,
                 );
@@ -82,29 +121,27 @@ fn matmul_all_formats_split_weights() {
     }
 }
 
+/// More than 65535 * 64 rows in one part: the row blocks of both kernels (64 rows per workgroup
+/// for a batch, 64 for one token) need the 2D grid.
 #[test]
-fn matmul_rows_slices_across_parts() {
-    let Some(g) = gpu_split() else { return };
-    let mut rng = Rng(2);
-    for ty in [QuantType::Q8_0, QuantType::Q6_K, QuantType::F16] {
-        let (rows, cols) = (300, cols_for(ty));
-        let (w, dense) = upload(g, ty, rows, cols, &mut rng);
-        let per_part = w.parts[0].rows as usize;
-        // A slice that starts inside part 0 and ends inside a later part, and one inside a part.
-        for (b, e) in [(per_part - 5, per_part * 2 + 3), (1, 4), (0, rows)] {
-            let e = e.min(rows);
-            let nt = 5;
+fn matmul_many_rows_uses_2d_grid() {
+    for g in gpus() {
+        eprintln!("variant {}", g.variant());
+        let mut rng = Rng(3);
+        let (rows, cols) = (65_535 * 64 + 1usize, 4usize);
+        let (w, dense) = upload(g, QuantType::F16, rows, cols, &mut rng);
+        assert_eq!(w.parts.len(), 1);
+        for nt in [1, 2] {
             let x = rng.vec(nt * cols, -1.0, 1.0);
             let xb = g.f32_buffer(&x);
-            let yb = g.zeros(nt * (e - b));
+            let yb = g.zeros(nt * rows);
             let mut batch = g.kernels.batch(&g.ctx);
-            batch.matmul_rows(&w, &xb, &yb, nt as u32, b as u64, e as u64);
+            batch.matmul(&w, &xb, &yb, nt as u32);
             batch.submit().unwrap();
-            let full = reference::matmul(&dense, rows, cols, &x, nt);
-            let want: Vec<f32> = (0..nt).flat_map(|t| full[t * rows + b..t * rows + e].to_vec()).collect();
+            let want = reference::matmul(&dense, rows, cols, &x, nt);
             assert_close(
-                &format!("matmul_rows {ty:?} {b}..{e}"),
-                &g.read_f32(&yb, nt * (e - b)),
+                &format!("matmul F16 {rows} rows, {nt} tokens"),
+                &g.read_f32(&yb, nt * rows),
                 &want,
                 BUDGET,
             );
@@ -112,72 +149,50 @@ fn matmul_rows_slices_across_parts() {
     }
 }
 
-/// More than 65535 * 64 rows in one part: the row blocks of both kernels (64 rows per workgroup
-/// for a batch, 64 for one token) need the 2D grid.
-#[test]
-fn matmul_many_rows_uses_2d_grid() {
-    let Some(g) = gpu() else { return };
-    let mut rng = Rng(3);
-    let (rows, cols) = (65_535 * 64 + 1usize, 4usize);
-    let (w, dense) = upload(g, QuantType::F16, rows, cols, &mut rng);
-    assert_eq!(w.parts.len(), 1);
-    for nt in [1, 2] {
-        let x = rng.vec(nt * cols, -1.0, 1.0);
-        let xb = g.f32_buffer(&x);
-        let yb = g.zeros(nt * rows);
-        let mut batch = g.kernels.batch(&g.ctx);
-        batch.matmul(&w, &xb, &yb, nt as u32);
-        batch.submit().unwrap();
-        let want = reference::matmul(&dense, rows, cols, &x, nt);
-        assert_close(
-            &format!("matmul F16 {rows} rows, {nt} tokens"),
-            &g.read_f32(&yb, nt * rows),
-            &want,
-            BUDGET,
-        );
-    }
-}
-
 #[test]
 fn embed_all_formats_split_weights() {
-    let Some(g) = gpu_split() else { return };
-    let mut rng = Rng(4);
-    for ty in QuantType::ALL {
-        let (rows, cols) = (300, cols_for(ty));
-        let (w, dense) = upload(g, ty, rows, cols, &mut rng);
-        assert!(w.parts.len() > 1);
-        // Ids from several parts, a repeat, the last row, and an out-of-range id (zero row).
-        let tokens: Vec<u32> = vec![0, 299, 150, 7, 150, 1000, 64, 250, 3, 1, 2, 100, 200, 299, 5, 6, 8];
-        let tb = g.u32_buffer(&tokens);
-        let ob = g.f32_buffer(&vec![f32::NAN; tokens.len() * cols]);
-        let mut batch = g.kernels.batch(&g.ctx);
-        batch.embed(&w, &tb, &ob, tokens.len() as u32, 1.5);
-        batch.submit().unwrap();
-        let want = reference::embed(&dense, cols, &tokens, 1.5);
-        // Embedding is a pure decode: only f32 rounding of value * scale.
-        assert_close(&format!("embed {ty:?}"), &g.read_f32(&ob, tokens.len() * cols), &want, 1e-6);
+    for g in gpus_split() {
+        eprintln!("variant {}", g.variant());
+        let mut rng = Rng(4);
+        for ty in QuantType::ALL {
+            let (rows, cols) = (300, cols_for(ty));
+            let (w, dense) = upload(g, ty, rows, cols, &mut rng);
+            assert!(w.parts.len() > 1);
+            // Ids from several parts, a repeat, the last row, and an out-of-range id (zero row).
+            let tokens: Vec<u32> = vec![0, 299, 150, 7, 150, 1000, 64, 250, 3, 1, 2, 100, 200, 299, 5, 6, 8];
+            let tb = g.u32_buffer(&tokens);
+            let ob = g.f32_buffer(&vec![f32::NAN; tokens.len() * cols]);
+            let mut batch = g.kernels.batch(&g.ctx);
+            batch.embed(&w, &tb, &ob, tokens.len() as u32, 1.5);
+            batch.submit().unwrap();
+            let want = reference::embed(&dense, cols, &tokens, 1.5);
+            // Embedding is a pure decode: only f32 rounding of value * scale.
+            assert_close(&format!("embed {ty:?}"), &g.read_f32(&ob, tokens.len() * cols), &want, 1e-6);
+        }
     }
 }
 
 #[test]
 fn bad_arguments_are_errors_not_panics() {
-    let Some(g) = gpu_split() else { return };
-    let w = g.ctx.create_weight("w", QuantType::Q8_0, 4, 64).unwrap();
-    let x = g.zeros(10);
-    let y = g.zeros(10);
-    let mut batch = g.kernels.batch(&g.ctx);
-    batch.matmul(&w, &x, &y, 1); // x holds 10 floats, needs 64
-    assert_eq!(batch.submit().unwrap_err().code(), "invalid_argument");
-    let mut batch = g.kernels.batch(&g.ctx);
-    batch.matmul_rows(&w, &x, &y, 1, 3, 9);
-    assert_eq!(batch.submit().unwrap_err().code(), "invalid_argument");
-    assert_eq!(g.ctx.create_weight("w", QuantType::Q4_K, 4, 100).unwrap_err().code(), "invalid_model");
-    assert_eq!(g.ctx.create_weight("w", QuantType::F32, 1, 1 << 20).unwrap_err().code(), "device_limit");
-    assert_eq!(g.ctx.write_weight(&w, 2, &[0; 4]).unwrap_err().code(), "invalid_argument");
-    // 4 rows of one Q8_0 pair (68 B) each, and a word too many.
-    assert_eq!(g.ctx.write_weight(&w, 0, &vec![0; 4 * 68 + 4]).unwrap_err().code(), "invalid_argument");
-    // The context is still healthy afterwards.
-    g.ctx.check().unwrap();
+    for g in gpus_split() {
+        eprintln!("variant {}", g.variant());
+        let w = g.ctx.create_weight("w", QuantType::Q8_0, 4, 64).unwrap();
+        let x = g.zeros(10);
+        let y = g.zeros(10);
+        let mut batch = g.kernels.batch(&g.ctx);
+        batch.matmul(&w, &x, &y, 1); // x holds 10 floats, needs 64
+        assert_eq!(batch.submit().unwrap_err().code(), "invalid_argument");
+        let mut batch = g.kernels.batch(&g.ctx);
+        batch.matmul_rows(&w, &x, &y, 1, 3, 9);
+        assert_eq!(batch.submit().unwrap_err().code(), "invalid_argument");
+        assert_eq!(g.ctx.create_weight("w", QuantType::Q4_K, 4, 100).unwrap_err().code(), "invalid_model");
+        assert_eq!(g.ctx.create_weight("w", QuantType::F32, 1, 1 << 20).unwrap_err().code(), "device_limit");
+        assert_eq!(g.ctx.write_weight(&w, 2, &[0; 4]).unwrap_err().code(), "invalid_argument");
+        // 4 rows of one Q8_0 pair (68 B) each, and a word too many.
+        assert_eq!(g.ctx.write_weight(&w, 0, &vec![0; 4 * 68 + 4]).unwrap_err().code(), "invalid_argument");
+        // The context is still healthy afterwards.
+        g.ctx.check().unwrap();
+    }
 }
 
 /// The test generator's values (decoded from the block fields in kernels_util/blocks.rs) agree
@@ -200,49 +215,51 @@ fn generator_matches_quant_dequantizer() {
 /// gguf package dequantizes (tests/data/quant, made by scripts/gen_quant_testdata.py).
 #[test]
 fn gguf_py_oracle_rows_on_gpu() {
-    let Some(g) = gpu_split() else { return };
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/quant");
-    let index = std::fs::read_to_string(dir.join("index.txt")).expect("tests/data/quant/index.txt");
-    let mut rng = Rng(6);
-    let mut n_cases = 0;
-    for line in index.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let ty = QuantType::ALL.into_iter().find(|t| t.name() == f[1]).expect("type");
-        let cols: usize = f[3].parse().expect("cols");
-        let file = std::fs::read(dir.join(format!("{}.bin", f[0]))).expect("bin");
-        let dense: Vec<f32> = std::fs::read(dir.join(format!("{}.f32", f[0])))
-            .expect("f32")
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        if dense.iter().any(|v| !v.is_finite()) {
-            continue; // random F32/F16 bit patterns include inf and NaN: no use for a matmul
-        }
-        let rows = dense.len() / cols;
-        let w = g.ctx.create_weight(f[0], ty, rows as u64, cols as u64).unwrap();
-        // Row-aware, as the upload repacks (rows may end mid-pair or mid-word).
-        let mut rp = brasa::quant::BlockRepacker::new(ty, rows as u64, cols as u64, 1 << 20).unwrap();
-        let mut put = |at: u64, b: &[u8]| g.ctx.write_weight(&w, at, b);
-        rp.push(&file, &mut put).unwrap();
-        rp.finish(&mut put).unwrap();
+    for g in gpus_split() {
+        eprintln!("variant {}", g.variant());
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/quant");
+        let index = std::fs::read_to_string(dir.join("index.txt")).expect("tests/data/quant/index.txt");
+        let mut rng = Rng(6);
+        let mut n_cases = 0;
+        for line in index.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let ty = QuantType::ALL.into_iter().find(|t| t.name() == f[1]).expect("type");
+            let cols: usize = f[3].parse().expect("cols");
+            let file = std::fs::read(dir.join(format!("{}.bin", f[0]))).expect("bin");
+            let dense: Vec<f32> = std::fs::read(dir.join(format!("{}.f32", f[0])))
+                .expect("f32")
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            if dense.iter().any(|v| !v.is_finite()) {
+                continue; // random F32/F16 bit patterns include inf and NaN: no use for a matmul
+            }
+            let rows = dense.len() / cols;
+            let w = g.ctx.create_weight(f[0], ty, rows as u64, cols as u64).unwrap();
+            // Row-aware, as the upload repacks (rows may end mid-pair or mid-word).
+            let mut rp = brasa::quant::BlockRepacker::new(ty, rows as u64, cols as u64, 1 << 20).unwrap();
+            let mut put = |at: u64, b: &[u8]| g.ctx.write_weight(&w, at, b);
+            rp.push(&file, &mut put).unwrap();
+            rp.finish(&mut put).unwrap();
 
-        let tokens: Vec<u32> = (0..rows as u32).rev().collect();
-        let (tb, eb) = (g.u32_buffer(&tokens), g.zeros(rows * cols));
-        let nt = 9;
-        let x = rng.vec(nt * cols, -1.0, 1.0);
-        let (xb, yb) = (g.f32_buffer(&x), g.zeros(nt * rows));
-        let mut batch = g.kernels.batch(&g.ctx);
-        batch.embed(&w, &tb, &eb, rows as u32, 1.0);
-        batch.matmul(&w, &xb, &yb, nt as u32);
-        batch.submit().unwrap();
-        let want_embed = reference::embed(&dense, cols, &tokens, 1.0);
-        // Decoding may fuse a multiply-add where numpy rounds twice: a few ulp.
-        assert_close(&format!("embed oracle {}", f[0]), &g.read_f32(&eb, rows * cols), &want_embed, 1e-6);
-        let want = reference::matmul(&dense, rows, cols, &x, nt);
-        assert_close(&format!("matmul oracle {}", f[0]), &g.read_f32(&yb, nt * rows), &want, BUDGET);
-        n_cases += 1;
+            let tokens: Vec<u32> = (0..rows as u32).rev().collect();
+            let (tb, eb) = (g.u32_buffer(&tokens), g.zeros(rows * cols));
+            let nt = 9;
+            let x = rng.vec(nt * cols, -1.0, 1.0);
+            let (xb, yb) = (g.f32_buffer(&x), g.zeros(nt * rows));
+            let mut batch = g.kernels.batch(&g.ctx);
+            batch.embed(&w, &tb, &eb, rows as u32, 1.0);
+            batch.matmul(&w, &xb, &yb, nt as u32);
+            batch.submit().unwrap();
+            let want_embed = reference::embed(&dense, cols, &tokens, 1.0);
+            // Decoding may fuse a multiply-add where numpy rounds twice: a few ulp.
+            assert_close(&format!("embed oracle {}", f[0]), &g.read_f32(&eb, rows * cols), &want_embed, 1e-6);
+            let want = reference::matmul(&dense, rows, cols, &x, nt);
+            assert_close(&format!("matmul oracle {}", f[0]), &g.read_f32(&yb, nt * rows), &want, BUDGET);
+            n_cases += 1;
+        }
+        assert!(n_cases >= 10, "oracle cases found: {n_cases}");
     }
-    assert!(n_cases >= 10, "oracle cases found: {n_cases}");
 }
 
 /// Timing on whatever adapter is present (lavapipe here: CPU-bound, only a ballpark).

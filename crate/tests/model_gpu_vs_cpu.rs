@@ -14,17 +14,30 @@ use common::*;
 /// leaves room and still catches any real kernel bug (which gives O(1) errors).
 const LOGIT_BUDGET: f64 = 2e-3;
 
+/// Every kernel variant the adapter runs (subgroup and workgroup-memory reductions on lavapipe)
+/// against the same reference and budget.
 #[test]
 fn gpu_matches_cpu_reference() {
     let Some(path) = model_path() else { return };
-    let (engine, model) = load_gpu(&path);
     let cpu = CpuModel::load(&path).unwrap();
+    for opts in variant_options() {
+        let (engine, model) = load_gpu_with(&path, opts);
+        eprintln!("kernels: {:?}", engine.ctx.variants);
+        check_against(&engine, &model, &cpu);
+    }
+}
+
+fn check_against(
+    engine: &brasa::generate::Engine,
+    model: &std::sync::Arc<brasa::model::Model>,
+    cpu: &CpuModel,
+) {
     let prompt = "The history of the printing press begins in";
     let tokens = model.tokenizer.encode(prompt, true, false);
 
     // Prefill in batches of 3 to exercise several forward calls with pos0 > 0.
     let opts = SessionOptions { ctx_size: 64, max_batch: 3, ..Default::default() };
-    let mut session = Session::new(&engine, model.clone(), opts.clone()).unwrap();
+    let mut session = Session::new(engine, model.clone(), opts.clone()).unwrap();
     let gpu = pollster::block_on(session.logits(&tokens)).unwrap();
     let reference = cpu.forward(&tokens).unwrap();
     for (p, (g, c)) in gpu.iter().zip(&reference).enumerate() {
@@ -35,7 +48,7 @@ fn gpu_matches_cpu_reference() {
 
     // Greedy decode on the GPU, then check every chosen token against the CPU's argmax over the
     // same sequence wherever the CPU's top-2 margin leaves no doubt.
-    let mut session = Session::new(&engine, model.clone(), opts).unwrap();
+    let mut session = Session::new(engine, model.clone(), opts).unwrap();
     let params = GenParams { max_tokens: 8, temperature: 0.0, top_k: 1, ..Default::default() };
     let stats = pollster::block_on(session.generate(prompt, &params, &mut |_| true)).unwrap();
     let generated = stats.tokens.clone();

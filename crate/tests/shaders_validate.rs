@@ -1,9 +1,10 @@
-//! Every composed shader (every kernel × every block format) parses and validates with naga
-//! under baseline capabilities (no f16, no subgroups), stays within WebGPU's default compute
-//! limits, and its uniform struct has the size of its Rust twin. No GPU needed.
+//! Every composed shader (every kernel × every block format × every variant) parses and
+//! validates with naga — the baseline variants under baseline capabilities (no f16, no
+//! subgroups), the subgroup variants with subgroups only —, stays within WebGPU's default
+//! compute limits, and its uniform struct has the size of its Rust twin. No GPU needed.
 #![cfg(feature = "gpu")]
 
-use brasa::kernels::PipelineKey;
+use brasa::kernels::{PipelineKey, Reduction};
 
 /// WebGPU default limits every kernel must fit.
 const MAX_INVOCATIONS: u32 = 256;
@@ -16,8 +17,22 @@ fn parse_and_validate(key: PipelineKey) -> (naga::Module, naga::valid::ModuleInf
         .unwrap_or_else(|e| panic!("{}: WGSL parse error:\n{}", key.label(), e.emit_to_string(&src)));
     // SHADER_FLOAT16_IN_FLOAT32 is naga's name for pack/unpack2x16float, core WGSL builtins
     // (not the `shader-f16` feature); wgpu grants it on every WebGPU-capable device.
-    let caps = naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
-    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+    let mut caps = naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps);
+    if key.reduction() == Some(Reduction::Subgroup) {
+        // What WebGPU's `subgroups` feature offers: no subgroup barriers, compute stage.
+        caps |= naga::valid::Capabilities::SUBGROUP;
+        validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps);
+        validator.subgroup_stages(naga::valid::ShaderStages::COMPUTE).subgroup_operations(
+            naga::valid::SubgroupOperationSet::BASIC
+                | naga::valid::SubgroupOperationSet::VOTE
+                | naga::valid::SubgroupOperationSet::ARITHMETIC
+                | naga::valid::SubgroupOperationSet::BALLOT
+                | naga::valid::SubgroupOperationSet::SHUFFLE
+                | naga::valid::SubgroupOperationSet::SHUFFLE_RELATIVE,
+        );
+    }
+    let info = validator
         .validate(&module)
         .unwrap_or_else(|e| panic!("{}: validation error:\n{}", key.label(), e.emit_to_string(&src)));
     (module, info)
@@ -27,6 +42,13 @@ fn parse_and_validate(key: PipelineKey) -> (naga::Module, naga::valid::ModuleInf
 fn all_shaders_validate_within_limits() {
     let keys = PipelineKey::all();
     assert!(keys.len() >= 16 + 9, "every kernel × format is listed");
+    for r in [Reduction::Workgroup, Reduction::Subgroup] {
+        assert!(
+            keys.iter().any(|k| matches!(k, PipelineKey::Matvec(_, x) if *x == r)),
+            "matvec {r:?} is listed"
+        );
+        assert!(keys.iter().any(|k| matches!(k, PipelineKey::RmsNorm { reduction, .. } if *reduction == r)));
+    }
     for key in keys {
         let (module, _info) = parse_and_validate(key);
         let ep = module
@@ -92,4 +114,24 @@ fn composed_source_starts_with_the_format_include() {
         assert!(src.contains("struct MatmulParams"));
     }
     assert!(!PipelineKey::Rope.source().contains("dequant8"));
+}
+
+/// The baseline variants use no subgroup builtin; each subgroup variant does (so the
+/// variant really differs), and its label says so.
+#[test]
+fn variants_differ_where_they_should() {
+    for key in PipelineKey::all() {
+        let src = key.source();
+        match key.reduction() {
+            Some(Reduction::Subgroup) => {
+                assert!(src.contains("subgroupAdd("), "{}", key.label());
+                assert!(key.label().ends_with("_sg"), "{}", key.label());
+            }
+            _ => assert!(
+                !src.contains("subgroupAdd(") && !src.contains("@builtin(subgroup"),
+                "{}: baseline uses subgroups",
+                key.label()
+            ),
+        }
+    }
 }

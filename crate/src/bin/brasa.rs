@@ -19,7 +19,8 @@ use brasa::{Error, Result};
 #[derive(Parser)]
 #[command(name = "brasa", version, about = "Run GGUF language models on your GPU")]
 struct Cli {
-    /// Print the GPU adapter and kernel details.
+    /// Print the GPU adapter, its limits and the kernel variants chosen (the environment variable
+    /// BRASA_VARIANTS=nosubgroups,nof16 forces the baseline kernels).
     #[arg(long, global = true)]
     verbose: bool,
     #[command(subcommand)]

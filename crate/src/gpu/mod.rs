@@ -9,9 +9,11 @@
 
 mod counters;
 mod readback;
+mod variants;
 mod weight;
 
 pub use counters::GpuCounters;
+pub use variants::{KernelVariants, Reduction, Use, VariantRequest};
 pub use weight::{GpuWeight, WeightPart};
 
 use crate::error::{Error, Result};
@@ -27,7 +29,14 @@ pub struct GpuOptions {
     /// Lower the storage-binding limit below the device's (tests use this to force tensors to be
     /// split into several buffers). Rounded down to a multiple of 4.
     pub max_binding_bytes: Option<u64>,
+    /// Which kernel variants may be used (default: every one the adapter supports). Natively,
+    /// `BRASA_VARIANTS` (e.g. `nosubgroups,nof16`) fills in the entries left at [`Use::Auto`].
+    pub variants: VariantRequest,
 }
+
+/// What every kernel needs from the device: WebGPU's default compute limits.
+const KERNEL_INVOCATIONS: u32 = 256;
+const KERNEL_WORKGROUP_BYTES: u32 = 16 * 1024;
 
 /// Errors reported by wgpu callbacks, kept until the next call that can return them.
 #[derive(Default)]
@@ -47,6 +56,8 @@ pub struct GpuContext {
     /// The limits granted to the device (what was requested).
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
+    /// The kernel variants chosen for this device (see [`KernelVariants`]).
+    pub variants: KernelVariants,
     /// Largest weight part: the device's binding limit, or lower with
     /// [`GpuOptions::max_binding_bytes`]. Weight tensors are split by rows into parts below this.
     pub max_binding_bytes: u64,
@@ -58,8 +69,8 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Pick the default (high-performance) adapter and create a device with the largest storage
-    /// binding and buffer sizes it offers (capped at 1 GiB − 1 MiB). No optional features are
-    /// required: kernels use baseline WGSL only.
+    /// binding and buffer sizes it offers (capped at 1 GiB − 1 MiB), and the optional features
+    /// of the kernel variants chosen from the adapter's (`subgroups`, `shader-f16`).
     pub async fn new(opts: GpuOptions) -> Result<Self> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
@@ -71,6 +82,7 @@ impl GpuContext {
             .map_err(|e| Error::GpuUnavailable(format!("no GPU adapter: {e}")))?;
         let adapter_info = adapter.get_info();
         let offered = adapter.limits();
+        let variants = KernelVariants::choose(adapter.features(), opts.variants.with_env()?)?;
 
         // WebGPU defaults (every WebGPU adapter supports them) with the two size limits raised.
         let limits = wgpu::Limits {
@@ -80,11 +92,24 @@ impl GpuContext {
         };
         // Native adapters below the WebGPU defaults (old GL/DX11 parts) get what they offer.
         let limits = limits.or_worse_values_from(&offered);
+        for (what, needed, limit) in [
+            ("invocations per workgroup", KERNEL_INVOCATIONS, limits.max_compute_invocations_per_workgroup),
+            ("workgroup size x", KERNEL_INVOCATIONS, limits.max_compute_workgroup_size_x),
+            ("workgroup storage bytes", KERNEL_WORKGROUP_BYTES, limits.max_compute_workgroup_storage_size),
+        ] {
+            if limit < needed {
+                return Err(Error::DeviceLimit {
+                    what: what.into(),
+                    needed: needed.into(),
+                    limit: limit.into(),
+                });
+            }
+        }
 
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("brasa"),
-                required_features: wgpu::Features::empty(),
+                required_features: variants.features(),
                 required_limits: limits.clone(),
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,
@@ -118,6 +143,7 @@ impl GpuContext {
             adapter_info,
             limits,
             features,
+            variants,
             max_binding_bytes,
             errors,
             counters: counters::Counters::default(),
@@ -131,12 +157,13 @@ impl GpuContext {
         self.counters.snapshot()
     }
 
-    /// One line for logs and the JS `gpuInfo`: adapter, backend and the limits brasa uses.
+    /// One line for logs and the JS `gpuInfo`: adapter, backend, the limits brasa uses and the
+    /// kernel variants it chose.
     pub fn describe(&self) -> String {
         let i = &self.adapter_info;
         format!(
             "{} ({:?}, {:?}, driver {} {}); max storage binding {} MiB (using {} MiB), max buffer {} MiB, \
-             workgroup storage {} B, invocations/workgroup {}, workgroups/dim {}",
+             workgroup storage {} B, invocations/workgroup {}, workgroups/dim {}; kernels: {}",
             i.name,
             i.backend,
             i.device_type,
@@ -148,6 +175,7 @@ impl GpuContext {
             self.limits.max_compute_workgroup_storage_size,
             self.limits.max_compute_invocations_per_workgroup,
             self.limits.max_compute_workgroups_per_dimension,
+            self.variants.describe(i),
         )
     }
 

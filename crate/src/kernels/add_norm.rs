@@ -67,13 +67,13 @@ impl Batch<'_> {
         self.weight_read(n_rows as u64 * (norm_w.row_bytes + post_w.map_or(0, |p| p.row_bytes)));
         match post_w {
             Some(p) => self.dispatch(
-                PipelineKey::AddNorm { post_norm: true },
+                PipelineKey::AddNorm { post_norm: true, reduction: self.ctx.variants.reduction },
                 &params,
                 &[(1, o), (2, x), (3, &p.parts[0].buffer), (4, norm), (5, xn)],
                 (gx, gy, 1),
             ),
             None => self.dispatch(
-                PipelineKey::AddNorm { post_norm: false },
+                PipelineKey::AddNorm { post_norm: false, reduction: self.ctx.variants.reduction },
                 &params,
                 &[(1, o), (2, x), (4, norm), (5, xn)],
                 (gx, gy, 1),

@@ -77,7 +77,7 @@ impl Batch<'_> {
                 _pad: 0,
             };
             let (key, rows_per_wg, gz) = if n_tokens == 1 {
-                (PipelineKey::Matvec(w.ty), MATVEC_ROWS_PER_WG, 1)
+                (PipelineKey::Matvec(w.ty, self.ctx.variants.reduction), MATVEC_ROWS_PER_WG, 1)
             } else {
                 let gz = n_tokens.div_ceil(MATMUL_TOKENS_PER_WG);
                 (PipelineKey::Matmul(w.ty), MATMUL_ROWS_PER_WG, gz)

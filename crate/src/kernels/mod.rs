@@ -35,6 +35,8 @@ pub use penalty::Penalties;
 pub use qk_rope::{QkNorms, QkRopeArgs};
 pub use sample::SampleArgs;
 
+pub use crate::gpu::Reduction;
+
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::quant::QuantType;
@@ -59,16 +61,18 @@ pub enum Activation {
     Silu,
 }
 
-/// Identifies one compute pipeline: a kernel family and its variant.
+/// Identifies one compute pipeline: a kernel family and its variant. Kernels with a
+/// [`Reduction`] take it from the context's [`crate::gpu::KernelVariants`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PipelineKey {
     /// Matrix × a batch of token vectors (prefill): shaders/matmul.wgsl.
     Matmul(QuantType),
     /// Matrix × one vector (decode, LM head): shaders/matvec.wgsl.
-    Matvec(QuantType),
+    Matvec(QuantType, Reduction),
     Embed(QuantType),
     RmsNorm {
         in_place: bool,
+        reduction: Reduction,
     },
     Rope,
     /// shaders/attention.wgsl with `rows` query rows per workgroup at most (1 or 8).
@@ -84,10 +88,12 @@ pub enum PipelineKey {
     /// q/k norms + RoPE + K/V cache writes: shaders/qk_rope.wgsl.
     QkRope {
         norm: bool,
+        reduction: Reduction,
     },
     /// Residual add fused with the norms around it: shaders/add_norm.wgsl.
     AddNorm {
         post_norm: bool,
+        reduction: Reduction,
     },
     /// Logit bias and repetition penalties before sampling: shaders/penalty.wgsl.
     Penalty,

@@ -45,14 +45,14 @@ impl Batch<'_> {
         self.weight_read(n_rows as u64 * w.row_bytes);
         if x == y {
             self.dispatch(
-                PipelineKey::RmsNorm { in_place: true },
+                PipelineKey::RmsNorm { in_place: true, reduction: self.ctx.variants.reduction },
                 &params,
                 &[(1, weight), (4, x)],
                 (gx, gy, 1),
             );
         } else {
             self.dispatch(
-                PipelineKey::RmsNorm { in_place: false },
+                PipelineKey::RmsNorm { in_place: false, reduction: self.ctx.variants.reduction },
                 &params,
                 &[(1, weight), (2, x), (3, y)],
                 (gx, gy, 1),

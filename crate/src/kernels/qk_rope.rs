@@ -149,9 +149,19 @@ impl Batch<'_> {
                 let (qn, kn) = (&n.q.parts[0].buffer, &n.k.parts[0].buffer);
                 let mut bindings = io.to_vec();
                 bindings.extend([(4, qn), (5, kn)]);
-                self.dispatch(PipelineKey::QkRope { norm: true }, &params, &bindings, (gx, gy, 1));
+                self.dispatch(
+                    PipelineKey::QkRope { norm: true, reduction: self.ctx.variants.reduction },
+                    &params,
+                    &bindings,
+                    (gx, gy, 1),
+                );
             }
-            None => self.dispatch(PipelineKey::QkRope { norm: false }, &params, &io, (gx, gy, 1)),
+            None => self.dispatch(
+                PipelineKey::QkRope { norm: false, reduction: self.ctx.variants.reduction },
+                &params,
+                &io,
+                (gx, gy, 1),
+            ),
         }
     }
 }

@@ -3,10 +3,14 @@
 //! Each kernel family is one file under `shaders/`; kernels that read weights are composed with
 //! exactly one block-format include (`shaders/quant/*.wgsl`), which provides
 //! `fn dequant8(row_word: u32, g: u32) -> mat2x4<f32>` over the kernel's `w: array<u32>`
-//! binding. Composition is plain concatenation keyed by [`PipelineKey`]: no text is spliced.
-//! Set `BRASA_DUMP_WGSL=dir` to write every composed shader to `dir/<key>.wgsl`.
+//! binding. Kernels with a [`Reduction`] variant are composed with one reduction include
+//! (`shaders/reduce/`): `sum_*.wgsl` (workgroup-wide sums, the norms) or `team_*.wgsl` (teams
+//! splitting a dot product, the mat-vec), each in a `workgroup` (baseline) and a `subgroup`
+//! form with the same interface. Composition is plain concatenation keyed by [`PipelineKey`]:
+//! no text is spliced. Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
+//! `dir/<key>.wgsl`.
 
-use super::{Activation, PipelineKey};
+use super::{Activation, PipelineKey, Reduction};
 use crate::quant::QuantType;
 
 /// The kernel-family files.
@@ -51,6 +55,32 @@ impl Family {
     }
 }
 
+/// The kinds of reduction include.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReduceInclude {
+    /// `reduce_sum()`: a sum over the whole workgroup.
+    Sum,
+    /// `team_of()`, `team_sum4()`: teams of invocations sharing a dot product.
+    Team,
+}
+
+fn reduce_include(kind: ReduceInclude, r: Reduction) -> &'static str {
+    match (kind, r) {
+        (ReduceInclude::Sum, Reduction::Workgroup) => {
+            include_str!("../../../shaders/reduce/sum_workgroup.wgsl")
+        }
+        (ReduceInclude::Sum, Reduction::Subgroup) => {
+            include_str!("../../../shaders/reduce/sum_subgroup.wgsl")
+        }
+        (ReduceInclude::Team, Reduction::Workgroup) => {
+            include_str!("../../../shaders/reduce/team_workgroup.wgsl")
+        }
+        (ReduceInclude::Team, Reduction::Subgroup) => {
+            include_str!("../../../shaders/reduce/team_subgroup.wgsl")
+        }
+    }
+}
+
 /// The block-format include for a weight type.
 fn quant_include(ty: QuantType) -> &'static str {
     match ty {
@@ -73,15 +103,24 @@ fn quant_include(ty: QuantType) -> &'static str {
 impl PipelineKey {
     /// Every pipeline brasa can build (for validation and warm-up).
     pub fn all() -> Vec<PipelineKey> {
+        const REDUCTIONS: [Reduction; 2] = [Reduction::Workgroup, Reduction::Subgroup];
         let mut v = Vec::new();
         for ty in QuantType::ALL {
             v.push(PipelineKey::Matmul(ty));
-            v.push(PipelineKey::Matvec(ty));
+            v.extend(REDUCTIONS.map(|r| PipelineKey::Matvec(ty, r)));
             v.push(PipelineKey::Embed(ty));
         }
+        for reduction in REDUCTIONS {
+            v.extend([
+                PipelineKey::RmsNorm { in_place: false, reduction },
+                PipelineKey::RmsNorm { in_place: true, reduction },
+                PipelineKey::AddNorm { post_norm: true, reduction },
+                PipelineKey::AddNorm { post_norm: false, reduction },
+                PipelineKey::QkRope { norm: true, reduction },
+                PipelineKey::QkRope { norm: false, reduction },
+            ]);
+        }
         v.extend([
-            PipelineKey::RmsNorm { in_place: false },
-            PipelineKey::RmsNorm { in_place: true },
             PipelineKey::Rope,
             PipelineKey::Attention { rows: 1 },
             PipelineKey::Attention { rows: super::attention::PREFILL_ROWS },
@@ -90,10 +129,6 @@ impl PipelineKey {
             PipelineKey::AddInplace,
             PipelineKey::AddBias,
             PipelineKey::Softcap,
-            PipelineKey::AddNorm { post_norm: true },
-            PipelineKey::AddNorm { post_norm: false },
-            PipelineKey::QkRope { norm: true },
-            PipelineKey::QkRope { norm: false },
             PipelineKey::Penalty,
             PipelineKey::Sample,
             PipelineKey::Nll,
@@ -104,10 +139,25 @@ impl PipelineKey {
         v
     }
 
+    /// The reduction variant of this pipeline and the include kind it takes, if any.
+    pub fn reduction(self) -> Option<Reduction> {
+        self.reduce_include().map(|(_, r)| r)
+    }
+
+    fn reduce_include(self) -> Option<(ReduceInclude, Reduction)> {
+        match self {
+            PipelineKey::Matvec(_, r) => Some((ReduceInclude::Team, r)),
+            PipelineKey::RmsNorm { reduction, .. }
+            | PipelineKey::AddNorm { reduction, .. }
+            | PipelineKey::QkRope { reduction, .. } => Some((ReduceInclude::Sum, reduction)),
+            _ => None,
+        }
+    }
+
     fn parts(self) -> (Option<QuantType>, Family) {
         match self {
             PipelineKey::Matmul(ty) => (Some(ty), Family::Matmul),
-            PipelineKey::Matvec(ty) => (Some(ty), Family::Matvec),
+            PipelineKey::Matvec(ty, _) => (Some(ty), Family::Matvec),
             PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
             PipelineKey::AddNorm { .. } => (None, Family::AddNorm),
@@ -127,11 +177,17 @@ impl PipelineKey {
         }
     }
 
-    /// The complete WGSL module for this pipeline: the block-format include (if any), then the
-    /// kernel family file.
+    /// The complete WGSL module for this pipeline: the block-format include (if any), the
+    /// reduction include (if any), then the kernel family file. In the browser the subgroup
+    /// variants start with `enable subgroups;`, which WebGPU requires and naga (natively)
+    /// rejects; naga validates the rest.
     pub fn source(self) -> String {
         let (quant, family) = self.parts();
         let mut s = String::new();
+        #[cfg(target_arch = "wasm32")]
+        if self.reduction() == Some(Reduction::Subgroup) {
+            s.push_str("enable subgroups;\n");
+        }
         if let PipelineKey::Attention { rows } = self {
             // The one constant the attention file leaves to its composer: register arrays
             // must have constant sizes.
@@ -141,6 +197,10 @@ impl PipelineKey {
             s.push_str(quant_include(ty));
             s.push('\n');
         }
+        if let Some((kind, r)) = self.reduce_include() {
+            s.push_str(reduce_include(kind, r));
+            s.push('\n');
+        }
         s.push_str(family.text());
         s
     }
@@ -148,31 +208,39 @@ impl PipelineKey {
     /// The entry point in [`Self::source`].
     pub fn entry_point(self) -> &'static str {
         match self {
-            PipelineKey::RmsNorm { in_place: true } => "main_inplace",
+            PipelineKey::RmsNorm { in_place: true, .. } => "main_inplace",
             PipelineKey::GatedAct(Activation::GeluTanh) => "gated_gelu",
             PipelineKey::GatedAct(Activation::Silu) => "gated_silu",
             PipelineKey::AddInplace => "add_inplace",
             PipelineKey::AddBias => "add_bias",
             PipelineKey::Softcap => "softcap",
-            PipelineKey::AddNorm { post_norm: false } => "main_plain",
-            PipelineKey::QkRope { norm: false } => "main_plain",
+            PipelineKey::AddNorm { post_norm: false, .. } => "main_plain",
+            PipelineKey::QkRope { norm: false, .. } => "main_plain",
             _ => "main",
         }
     }
 
-    /// A file-name-safe label, e.g. `matmul_Q4_K`.
+    /// A file-name-safe label, e.g. `matmul_Q4_K`, `matvec_Q8_0_sg` (subgroup variant).
     pub fn label(self) -> String {
+        let mut label = self.family_label();
+        if self.reduction() == Some(Reduction::Subgroup) {
+            label.push_str("_sg");
+        }
+        label
+    }
+
+    fn family_label(self) -> String {
         match self {
             PipelineKey::Matmul(ty) => format!("matmul_{}", ty.name()),
-            PipelineKey::Matvec(ty) => format!("matvec_{}", ty.name()),
+            PipelineKey::Matvec(ty, _) => format!("matvec_{}", ty.name()),
             PipelineKey::Embed(ty) => format!("embed_{}", ty.name()),
-            PipelineKey::RmsNorm { in_place } => {
+            PipelineKey::RmsNorm { in_place, .. } => {
                 format!("rms_norm{}", if in_place { "_inplace" } else { "" })
             }
-            PipelineKey::AddNorm { post_norm } => {
+            PipelineKey::AddNorm { post_norm, .. } => {
                 format!("add_norm{}", if post_norm { "_post" } else { "" })
             }
-            PipelineKey::QkRope { norm } => format!("qk_rope{}", if norm { "_norm" } else { "" }),
+            PipelineKey::QkRope { norm, .. } => format!("qk_rope{}", if norm { "_norm" } else { "" }),
             PipelineKey::Rope => "rope".into(),
             PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
@@ -193,7 +261,7 @@ impl PipelineKey {
     pub fn uniform_struct(self) -> (&'static str, usize) {
         use std::mem::size_of;
         match self {
-            PipelineKey::Matmul(_) | PipelineKey::Matvec(_) => {
+            PipelineKey::Matmul(_) | PipelineKey::Matvec(..) => {
                 ("MatmulParams", size_of::<super::matmul::MatmulParams>())
             }
             PipelineKey::Embed(_) => ("EmbedParams", size_of::<super::embed::EmbedParams>()),

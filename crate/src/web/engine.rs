@@ -5,7 +5,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{js_error, set};
 use crate::generate;
-use crate::gpu::GpuOptions;
+use crate::gpu::{GpuOptions, VariantRequest};
 
 /// The GPU side of brasa (wraps [`generate::Engine`]).
 #[wasm_bindgen]
@@ -16,9 +16,13 @@ pub struct Engine {
 #[wasm_bindgen]
 impl Engine {
     /// Requests a WebGPU adapter and device and compiles the kernels. Rejects with code
-    /// `gpu_unavailable` when the browser has no WebGPU or no adapter.
-    pub async fn create() -> Result<Engine, JsValue> {
-        let inner = generate::Engine::new(GpuOptions::default()).await.map_err(js_error)?;
+    /// `gpu_unavailable` when the browser has no WebGPU or no adapter. `variants` (optional)
+    /// restricts the kernel variants, e.g. `"nosubgroups,nof16"` forces the baseline kernels;
+    /// `gpuInfo()` says which were chosen.
+    pub async fn create(variants: Option<String>) -> Result<Engine, JsValue> {
+        let variants = VariantRequest::parse(variants.as_deref().unwrap_or("")).map_err(js_error)?;
+        let opts = GpuOptions { variants, ..Default::default() };
+        let inner = generate::Engine::new(opts).await.map_err(js_error)?;
         Ok(Engine { inner })
     }
 

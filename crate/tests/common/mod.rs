@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use brasa::generate::Engine;
-use brasa::gpu::GpuOptions;
+use brasa::gpu::{GpuOptions, KernelVariants, VariantRequest};
 use brasa::model::Model;
 
 /// The repository root (the workspace holding crate/).
@@ -32,10 +32,26 @@ pub fn model_path() -> Option<PathBuf> {
 
 /// Streams a GGUF file into a fresh engine, the way the CLI does.
 pub fn load_gpu(path: &std::path::Path) -> (Engine, Arc<Model>) {
-    let engine =
-        pollster::block_on(Engine::new(GpuOptions::default())).expect("a GPU adapter (lavapipe in CI)");
+    load_gpu_with(path, GpuOptions::default())
+}
+
+/// [`load_gpu`] on an engine created with `opts` (e.g. forced kernel variants).
+pub fn load_gpu_with(path: &std::path::Path, opts: GpuOptions) -> (Engine, Arc<Model>) {
+    let engine = pollster::block_on(Engine::new(opts)).expect("a GPU adapter (lavapipe in CI)");
     let model = engine.load_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (engine, Arc::new(model))
+}
+
+/// The engine options that exercise every kernel variant the adapter runs: its best (what
+/// users get), then the baseline (workgroup-memory reductions, no f16) when that differs.
+pub fn variant_options() -> Vec<GpuOptions> {
+    let best =
+        pollster::block_on(Engine::new(GpuOptions::default())).expect("a GPU adapter (lavapipe in CI)");
+    let mut all = vec![GpuOptions::default()];
+    if best.ctx.variants != KernelVariants::BASELINE {
+        all.push(GpuOptions { variants: VariantRequest::BASELINE, ..Default::default() });
+    }
+    all
 }
 
 /// Reads a JSON file under tests/reference/gemma-3-270m-q4_k_m/.

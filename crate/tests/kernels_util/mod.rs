@@ -5,7 +5,7 @@
 
 pub mod blocks;
 
-use brasa::gpu::{GpuContext, GpuOptions};
+use brasa::gpu::{GpuContext, GpuOptions, KernelVariants, VariantRequest};
 use brasa::kernels::Kernels;
 use std::sync::OnceLock;
 
@@ -40,19 +40,50 @@ fn make(opts: GpuOptions) -> Option<Gpu> {
     }
 }
 
-/// The context with the device's own binding limit (None: skipped, see BRASA_SKIP_GPU_TESTS).
-pub fn gpu() -> Option<&'static Gpu> {
-    static G: OnceLock<Option<Gpu>> = OnceLock::new();
-    G.get_or_init(|| make(GpuOptions::default())).as_ref()
+/// One context per kernel variant the adapter runs: the best it offers (what users get; the
+/// environment variable BRASA_VARIANTS can restrict or require variants), then the baseline
+/// (workgroup-memory reductions, no f16) unless that is the same. Empty when skipped.
+fn make_all(max_binding_bytes: Option<u64>) -> Vec<Gpu> {
+    let Some(best) = make(GpuOptions { max_binding_bytes, ..Default::default() }) else {
+        return Vec::new();
+    };
+    let mut all = vec![best];
+    if all[0].ctx.variants != KernelVariants::BASELINE {
+        let opts = GpuOptions { max_binding_bytes, variants: VariantRequest::BASELINE };
+        all.extend(make(opts));
+    }
+    all
 }
 
-/// A context whose weights are split into parts of at most [`SMALL_BINDING`] bytes.
+/// A context per kernel variant (see [`make_all`]), with the device's own binding limit.
+pub fn gpus() -> &'static [Gpu] {
+    static G: OnceLock<Vec<Gpu>> = OnceLock::new();
+    G.get_or_init(|| make_all(None))
+}
+
+/// A context per kernel variant whose weights are split into parts of at most
+/// [`SMALL_BINDING`] bytes.
+pub fn gpus_split() -> &'static [Gpu] {
+    static G: OnceLock<Vec<Gpu>> = OnceLock::new();
+    G.get_or_init(|| make_all(Some(SMALL_BINDING)))
+}
+
+/// The context with the device's own binding limit and its best variants (None: skipped, see
+/// BRASA_SKIP_GPU_TESTS).
+pub fn gpu() -> Option<&'static Gpu> {
+    gpus().first()
+}
+
+/// The best-variant context whose weights are split (see [`gpus_split`]).
 pub fn gpu_split() -> Option<&'static Gpu> {
-    static G: OnceLock<Option<Gpu>> = OnceLock::new();
-    G.get_or_init(|| make(GpuOptions { max_binding_bytes: Some(SMALL_BINDING) })).as_ref()
+    gpus_split().first()
 }
 
 impl Gpu {
+    /// Which variants this context runs, for test messages.
+    pub fn variant(&self) -> String {
+        format!("{:?}", self.ctx.variants)
+    }
     pub fn f32_buffer(&self, data: &[f32]) -> wgpu::Buffer {
         let b = self.ctx.storage_buffer("test f32", (data.len() as u64 * 4).max(4)).unwrap();
         self.ctx.write_buffer(&b, 0, bytemuck::cast_slice(data)).unwrap();

@@ -1,0 +1,168 @@
+//! Kernel variants, chosen once per device from the adapter's features.
+//!
+//! Every kernel has a baseline form (workgroup-memory reductions, f32 arithmetic) that runs on
+//! any WebGPU device within the spec's default compute limits (256 invocations and 16 KiB of
+//! workgroup storage per workgroup). Faster forms are used when the adapter offers the feature
+//! they need:
+//!
+//! - `subgroups` → [`Reduction::Subgroup`]: reductions with `subgroupAdd` plus one
+//!   workgroup-memory step across subgroups (correct for any subgroup size, 4–128).
+//! - `shader-f16` → requested and reported ([`KernelVariants::f16`]); no kernel uses f16
+//!   arithmetic yet (it would not keep the GPU within ~1e-6 of the f64 reference).
+//!
+//! [`VariantRequest`] overrides the choice (tests force each variant; natively the environment
+//! variable `BRASA_VARIANTS`, e.g. `nosubgroups,nof16`, does the same for the CLI).
+
+use crate::error::{Error, Result};
+
+/// How a kernel sums values across the invocations of a workgroup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reduction {
+    /// A tree in workgroup memory with a barrier per level: works everywhere.
+    Workgroup,
+    /// `subgroupAdd` within each subgroup, then one workgroup-memory step across subgroups
+    /// (needs the `subgroups` feature).
+    Subgroup,
+}
+
+/// The variants the kernels of one device use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KernelVariants {
+    pub reduction: Reduction,
+    /// `shader-f16` was requested (the device has it); no kernel relies on it yet.
+    pub f16: bool,
+}
+
+impl KernelVariants {
+    /// What every WebGPU device runs: workgroup-memory reductions, f32 only.
+    pub const BASELINE: KernelVariants = KernelVariants { reduction: Reduction::Workgroup, f16: false };
+
+    /// Decide from the adapter's features and the caller's request. A variant the request
+    /// marks [`Use::On`] that the adapter lacks is an [`Error::GpuUnavailable`].
+    pub fn choose(offered: wgpu::Features, request: VariantRequest) -> Result<Self> {
+        let pick = |want: Use, feature: wgpu::Features, name: &str| match want {
+            Use::Off => Ok(false),
+            Use::Auto => Ok(offered.contains(feature)),
+            Use::On if offered.contains(feature) => Ok(true),
+            Use::On => Err(Error::GpuUnavailable(format!("the adapter lacks the {name:?} feature"))),
+        };
+        let subgroups = pick(request.subgroups, wgpu::Features::SUBGROUP, "subgroups")?;
+        let f16 = pick(request.f16, wgpu::Features::SHADER_F16, "shader-f16")?;
+        Ok(KernelVariants {
+            reduction: if subgroups { Reduction::Subgroup } else { Reduction::Workgroup },
+            f16,
+        })
+    }
+
+    /// The device features these variants need.
+    pub fn features(self) -> wgpu::Features {
+        let mut f = wgpu::Features::empty();
+        if self.reduction == Reduction::Subgroup {
+            f |= wgpu::Features::SUBGROUP;
+        }
+        if self.f16 {
+            f |= wgpu::Features::SHADER_F16;
+        }
+        f
+    }
+
+    /// For logs and `gpuInfo`, e.g. `subgroup reductions (size 8..8), shader-f16 unused`.
+    pub fn describe(self, info: &wgpu::AdapterInfo) -> String {
+        let reduction = match self.reduction {
+            Reduction::Subgroup => {
+                format!("subgroup reductions (size {}..{})", info.subgroup_min_size, info.subgroup_max_size)
+            }
+            Reduction::Workgroup => "workgroup-memory reductions".to_string(),
+        };
+        let f16 = if self.f16 { "shader-f16 (requested, unused)" } else { "f32 only" };
+        format!("{reduction}, {f16}")
+    }
+}
+
+/// Whether one variant may be used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Use {
+    /// When the adapter offers it (the default).
+    #[default]
+    Auto,
+    /// Never: the baseline form runs instead.
+    Off,
+    /// Always: creating the context fails if the adapter lacks it.
+    On,
+}
+
+/// The caller's say over [`KernelVariants::choose`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VariantRequest {
+    pub subgroups: Use,
+    pub f16: Use,
+}
+
+impl VariantRequest {
+    /// Everything off: the baseline kernels.
+    pub const BASELINE: VariantRequest = VariantRequest { subgroups: Use::Off, f16: Use::Off };
+
+    /// Parse a comma-separated list: `subgroups` / `nosubgroups`, `f16` / `nof16` (`auto` and
+    /// empty items are ignored). E.g. `nosubgroups,nof16` forces the baseline.
+    pub fn parse(s: &str) -> Result<Self> {
+        let mut r = VariantRequest::default();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match item.to_ascii_lowercase().as_str() {
+                "subgroups" => r.subgroups = Use::On,
+                "nosubgroups" => r.subgroups = Use::Off,
+                "f16" => r.f16 = Use::On,
+                "nof16" => r.f16 = Use::Off,
+                "auto" => {}
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "unknown kernel variant {item:?} (expected subgroups, nosubgroups, f16, nof16)"
+                    )))
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// This request with its [`Use::Auto`] entries taken from `BRASA_VARIANTS` (native only; on
+    /// wasm32 there is no environment).
+    pub fn with_env(self) -> Result<Self> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Ok(s) = std::env::var("BRASA_VARIANTS") {
+            let env = Self::parse(&s).map_err(|e| Error::InvalidArgument(format!("BRASA_VARIANTS: {e}")))?;
+            let or = |mine: Use, theirs: Use| if mine == Use::Auto { theirs } else { mine };
+            return Ok(VariantRequest {
+                subgroups: or(self.subgroups, env.subgroups),
+                f16: or(self.f16, env.f16),
+            });
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_choose() {
+        let all = wgpu::Features::SUBGROUP | wgpu::Features::SHADER_F16;
+        let none = wgpu::Features::empty();
+        let auto = VariantRequest::default();
+        assert_eq!(VariantRequest::parse("").unwrap(), auto);
+        assert_eq!(VariantRequest::parse(" nosubgroups , NOF16 ").unwrap(), VariantRequest::BASELINE);
+        assert!(VariantRequest::parse("fast").is_err());
+
+        let v = KernelVariants::choose(all, auto).unwrap();
+        assert_eq!(v, KernelVariants { reduction: Reduction::Subgroup, f16: true });
+        assert_eq!(v.features(), all);
+        assert_eq!(KernelVariants::choose(none, auto).unwrap(), KernelVariants::BASELINE);
+        assert_eq!(KernelVariants::choose(all, VariantRequest::BASELINE).unwrap(), KernelVariants::BASELINE);
+        assert_eq!(KernelVariants::BASELINE.features(), none);
+        let want = VariantRequest::parse("subgroups").unwrap();
+        assert!(matches!(KernelVariants::choose(none, want), Err(Error::GpuUnavailable(_))));
+        assert_eq!(
+            KernelVariants::choose(wgpu::Features::SUBGROUP, want).unwrap().reduction,
+            Reduction::Subgroup
+        );
+    }
+}

@@ -147,6 +147,8 @@ export interface GpuInfo {
   };
   /** Largest buffer of one weight tensor's part (tensors are split by rows below it). */
   maxWeightPartBytes: number;
+  /** The kernel variants chosen for this device: subgroup or workgroup-memory reductions; shader-f16 enabled. */
+  variants: { reduction: 'subgroup' | 'workgroup'; f16: boolean };
   /** What the browser itself says about its adapter. */
   browserAdapter: { vendor: string; architecture: string; device: string; description: string } | null;
 }

@@ -35,7 +35,8 @@ impl Engine {
     /// The device as an object: `{description, backend, adapter: {name, vendor, device,
     /// driver}, features: [name], limits: {maxStorageBufferBindingSize, maxBufferSize,
     /// maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup,
-    /// maxComputeWorkgroupsPerDimension}, maxWeightPartBytes}`.
+    /// maxComputeWorkgroupsPerDimension}, maxWeightPartBytes, variants: {reduction: 'subgroup' |
+    /// 'workgroup', f16}}`: the kernel variants chosen for this device.
     #[wasm_bindgen(js_name = gpuDetails)]
     pub fn gpu_details(&self) -> js_sys::Object {
         let ctx = &self.inner.ctx;
@@ -65,6 +66,11 @@ impl Engine {
         }
         set(&o, "limits", limits.into());
         set(&o, "maxWeightPartBytes", (ctx.max_binding_bytes as f64).into());
+        let variants = js_sys::Object::new();
+        let subgroups = matches!(ctx.variants.reduction, crate::gpu::Reduction::Subgroup);
+        set(&variants, "reduction", (if subgroups { "subgroup" } else { "workgroup" }).into());
+        set(&variants, "f16", ctx.variants.f16.into());
+        set(&o, "variants", variants.into());
         o
     }
 

@@ -252,11 +252,7 @@ impl Session {
     ) -> Result<GenStats> {
         let t0 = Instant::now();
         let tok = &self.model.tokenizer;
-        // A prompt that already starts with BOS (chat templates often print it) gets no second.
-        let bos_text = tok.bos().and_then(|b| tok.vocab().text(b)).filter(|t| !t.is_empty());
-        let has_bos = bos_text.is_some_and(|b| prompt.starts_with(b));
-        let add_bos = tok.add_bos() && self.n_past == 0 && !has_bos;
-        let prompt_ids = tok.encode(prompt, add_bos, true);
+        let (prompt_ids, _) = encode_prompt(tok, prompt, self.n_past == 0);
         if self.n_past == 0 {
             // A context shift keeps BOS at least.
             self.auto_keep = u32::from(tok.bos().is_some_and(|b| prompt_ids.first() == Some(&b)));
@@ -281,7 +277,6 @@ impl Session {
         })?;
         let t0 = Instant::now();
         let tok = &model.tokenizer;
-        let bos_text = tok.bos().and_then(|b| tok.vocab().text(b)).filter(|t| !t.is_empty());
         let n_system = messages.iter().take_while(|m| m.role == "system").count();
         // With a sliding context, the oldest turns after the system prompt go until the prompt
         // and a reply's first token fit.
@@ -291,8 +286,7 @@ impl Session {
             let kept: Vec<_> =
                 messages[..n_system].iter().chain(&messages[n_system + dropped..]).cloned().collect();
             let prompt = template.render(&kept, true)?;
-            let add_bos = tok.add_bos() && !bos_text.is_some_and(|b| prompt.starts_with(b));
-            let ids = tok.encode(&prompt, add_bos, true);
+            let (ids, add_bos) = encode_prompt(tok, &prompt, true);
             if !slide || ids.len() < self.bufs.ctx_size as usize || n_system + dropped + 1 >= messages.len() {
                 break (prompt, ids, add_bos);
             }
@@ -581,4 +575,13 @@ fn copy_result(
         b.logprobs(&bufs.logits, 0, n_vocab, &bufs.tokens, 0, top, lp_out, 0);
         b.copy_buffer(lp_out, 0, slot, 4, logprob_words(top) as u64 * 4);
     }
+}
+
+/// `prompt`'s token ids, with BOS first when the model adds one, the prompt goes `at_start` of
+/// the context and does not already start with BOS's text (chat templates often print it);
+/// also whether BOS was added.
+fn encode_prompt(tok: &crate::tokenizer::Tokenizer, prompt: &str, at_start: bool) -> (Vec<u32>, bool) {
+    let bos_text = tok.bos().and_then(|b| tok.vocab().text(b)).filter(|t| !t.is_empty());
+    let add_bos = tok.add_bos() && at_start && !bos_text.is_some_and(|b| prompt.starts_with(b));
+    (tok.encode(prompt, add_bos, true), add_bos)
 }

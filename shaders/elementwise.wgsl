@@ -3,6 +3,7 @@
 //   add_inplace:             y[i] += x[i]
 //   add_bias:                y[i] += x[i % cols]  (a bias vector on every row of y)
 //   softcap:                 y[i] = cap * tanh(y[i] / cap)  (Gemma 2's final logits)
+// Composed after act.wgsl (gelu_tanh, silu).
 // Grid: (x, y) = blocks of 256 elements (2D because of the 65535 per-dimension limit).
 
 struct ElementwiseParams {
@@ -26,17 +27,6 @@ struct ElementwiseParams {
 
 fn element(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.x + wid.y * nwg.x) * 256u + lid;
-}
-
-// GELU, tanh approximation (as llama.cpp's gelu for Gemma). tanh's argument is clamped because
-// some GPU tanh implementations return NaN for large inputs; tanh(10) is 1 in f32.
-fn gelu_tanh(v: f32) -> f32 {
-    let inner = 0.7978845608028654 * (v + 0.044715 * v * v * v);
-    return 0.5 * v * (1.0 + tanh(clamp(inner, -10.0, 10.0)));
-}
-
-fn silu(v: f32) -> f32 {
-    return v / (1.0 + exp(-v));
 }
 
 @compute @workgroup_size(256)

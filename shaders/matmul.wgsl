@@ -1,7 +1,8 @@
 // y[t, y_col0 + r] = sum_k W[w_row0 + r, k] * x[t, k]   for r < rows, t < n_tokens (prefill;
 // matvec.wgsl handles n_tokens = 1).
 //
-// Composed after one block-format include (quant/*.wgsl) that provides dequant8().
+// Composed after one block-format include (quant/*.wgsl) that provides dequant8() and one output
+// include (store/*.wgsl) that provides store4(): plain, or GLU over stacked gate/up rows.
 // Register tiling: each invocation owns a tile of 8 rows × 8 tokens, kept in sixteen vec4
 // accumulators (per token, one over rows 0..3 and one over rows 4..7). Per group of 8 elements
 // it decodes one group of each of its 8 rows and loads the 8 x values of each token once:
@@ -31,7 +32,7 @@ struct MatmulParams {
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 // Activations: [n_tokens, cols] f32.
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-// Output: [n_tokens, y_stride] f32.
+// Output: [n_tokens, y_stride] f32 (GLU output: [n_tokens, y_stride / 2]).
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 const RPW: u32 = 64u; // rows per workgroup
@@ -105,14 +106,10 @@ fn store(t: u32, r: u32, a: vec4<f32>, b: vec4<f32>) {
     }
     let o = t * params.y_stride + params.y_col0 + r;
     let n = params.rows - r;
-    y[o] = a.x;
-    if (n > 1u) { y[o + 1u] = a.y; }
-    if (n > 2u) { y[o + 2u] = a.z; }
-    if (n > 3u) { y[o + 3u] = a.w; }
-    if (n > 4u) { y[o + 4u] = b.x; }
-    if (n > 5u) { y[o + 5u] = b.y; }
-    if (n > 6u) { y[o + 6u] = b.z; }
-    if (n > 7u) { y[o + 7u] = b.w; }
+    store4(o, n, a);
+    if (n > 4u) {
+        store4(o + 4u, n - 4u, b);
+    }
 }
 
 @compute @workgroup_size(64)

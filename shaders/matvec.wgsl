@@ -1,8 +1,9 @@
 // y[y_col0 + r] = sum_k W[w_row0 + r, k] * x[k]   for r < rows: matrix × one vector (decode, and
 // the LM head of the last token).
 //
-// Composed after one block-format include (quant/*.wgsl) that provides dequant8(), and one team
-// include (reduce/team_*.wgsl) that provides `Inv`, `Team`, team_of() and team_sum4().
+// Composed after one block-format include (quant/*.wgsl) that provides dequant8(), one team
+// include (reduce/team_*.wgsl) that provides `Inv`, `Team`, team_of() and team_sum4(), and one
+// output include (store/*.wgsl) that provides store4(): plain, or GLU over stacked gate/up rows.
 // A workgroup of 64 invocations computes RPW = 64 rows: QUADS = 16 quads of 4 rows. A team of
 // invocations serves a quad at a time, its lanes taking the quad's groups of 8 elements in turn
 // (neighbouring lanes read neighbouring words); the team sums its lanes' partial sums.
@@ -32,7 +33,7 @@ struct MatmulParams {
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 // Activations: [cols] f32.
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-// Output: [y_stride] f32.
+// Output: [y_stride] f32 (GLU output: [y_stride / 2]).
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 const WG: u32 = 64u; // invocations per workgroup
@@ -99,12 +100,7 @@ fn main(
         }
         let s = team_sum4(inv, t, acc);
         if (t.lane == 0u && quad < QUADS && r < params.rows) {
-            let o = params.y_col0 + r;
-            let n = params.rows - r;
-            y[o] = s.x;
-            if (n > 1u) { y[o + 1u] = s.y; }
-            if (n > 2u) { y[o + 2u] = s.z; }
-            if (n > 3u) { y[o + 3u] = s.w; }
+            store4(params.y_col0 + r, params.rows - r, s);
         }
     }
 }

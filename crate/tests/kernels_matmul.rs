@@ -88,6 +88,65 @@ fn matmul_all_formats_split_weights() {
     }
 }
 
+/// The GLU mat-mul over a stacked gate/up weight (`model::stacked`) gives act(gate·x) · (up·x),
+/// as two mat-muls and the activation would: one and several tokens, a stacked weight split
+/// into parts (which start at whole quads of rows), filled from separate gate and up tensors
+/// and from one fused gate/up source (Phi-3), each uploaded in uneven pieces.
+#[test]
+fn matmul_glu_over_stacked_gate_up() {
+    use brasa::kernels::Activation;
+    use brasa::model::stacked;
+    for g in gpus_split() {
+        eprintln!("variant {}", g.variant());
+        let mut rng = Rng(4);
+        for ty in QuantType::ALL {
+            let (ff, cols) = (150, cols_for(ty));
+            let gate = random_weight(ty, ff, cols, &mut rng);
+            let up = random_weight(ty, ff, cols, &mut rng);
+            let apart = stacked::create(&g.ctx, 0, ty, ff as u64, cols as u64).unwrap();
+            assert!(apart.parts.len() > 1, "{ty:?}: expected a split weight");
+            assert!(apart.parts.iter().all(|p| p.first_row % stacked::ROW_GROUP == 0));
+            for (half, rw) in [(1, &up), (0, &gate)] {
+                let cut = (rw.gpu.len() / 3 + 7) & !3;
+                stacked::write(&g.ctx, &apart, half, 0, &rw.gpu[..cut]).unwrap();
+                stacked::write(&g.ctx, &apart, half, cut as u64, &rw.gpu[cut..]).unwrap();
+            }
+            let fused = stacked::create(&g.ctx, 1, ty, ff as u64, cols as u64).unwrap();
+            let both = [gate.gpu.clone(), up.gpu.clone()].concat();
+            for piece in both.chunks(((both.len() / 5) & !3).max(4)).scan(0u64, |off, p| {
+                let at = *off;
+                *off += p.len() as u64;
+                Some((at, p))
+            }) {
+                stacked::write(&g.ctx, &fused, 0, piece.0, piece.1).unwrap();
+            }
+            assert!(stacked::write(&g.ctx, &fused, 1, (gate.gpu.len()) as u64, &[0; 4]).is_err(), "past the end");
+            for nt in [1usize, 5, 70] {
+                let x = rng.vec(nt * cols, -1.0, 1.0);
+                let xb = g.f32_buffer(&x);
+                let (y_gelu, y_silu) = (g.zeros(nt * ff), g.zeros(nt * ff));
+                let mut batch = g.kernels.batch(&g.ctx);
+                batch.matmul_glu(&apart, &xb, &y_gelu, nt as u32, Activation::GeluTanh);
+                batch.matmul_glu(&fused, &xb, &y_silu, nt as u32, Activation::Silu);
+                batch.submit().unwrap();
+                let gx = reference::matmul(&gate.dense, ff, cols, &x, nt);
+                let ux = reference::matmul(&up.dense, ff, cols, &x, nt);
+                for (name, y, act) in [
+                    ("gelu", &y_gelu, reference::gelu_tanh as fn(f64) -> f64),
+                    ("silu", &y_silu, reference::silu),
+                ] {
+                    assert_close(
+                        &format!("matmul_glu {name} {ty:?} cols {cols} tokens {nt}"),
+                        &g.read_f32(y, nt * ff),
+                        &reference::gated_act(&gx, &ux, act),
+                        BUDGET,
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn matmul_rows_slices_across_parts() {
     for g in gpus_split() {

@@ -4,7 +4,7 @@
 //! compute limits, and its uniform struct has the size of its Rust twin. No GPU needed.
 #![cfg(feature = "gpu")]
 
-use brasa::kernels::{PipelineKey, Reduction};
+use brasa::kernels::{MatmulOut, PipelineKey, Reduction};
 
 /// WebGPU default limits every kernel must fit.
 const MAX_INVOCATIONS: u32 = 256;
@@ -44,7 +44,7 @@ fn all_shaders_validate_within_limits() {
     assert!(keys.len() >= 16 + 9, "every kernel × format is listed");
     for r in [Reduction::Workgroup, Reduction::Subgroup] {
         assert!(
-            keys.iter().any(|k| matches!(k, PipelineKey::Matvec(_, x) if *x == r)),
+            keys.iter().any(|k| matches!(k, PipelineKey::Matvec(_, x, _) if *x == r)),
             "matvec {r:?} is listed"
         );
         assert!(keys.iter().any(|k| matches!(k, PipelineKey::RmsNorm { reduction, .. } if *reduction == r)));
@@ -108,7 +108,7 @@ fn all_shaders_validate_within_limits() {
 #[test]
 fn composed_source_starts_with_the_format_include() {
     for ty in brasa::quant::QuantType::ALL {
-        let src = PipelineKey::Matmul(ty).source();
+        let src = PipelineKey::Matmul(ty, MatmulOut::Plain).source();
         assert!(src.contains("fn dequant8("), "{ty:?}");
         assert_eq!(src.matches("fn dequant8(").count(), 1, "{ty:?}: exactly one format include");
         assert!(src.contains("struct MatmulParams"));

@@ -64,7 +64,9 @@ pub async fn measure(engine: &Engine, model: &Model, progress: &mut dyn FnMut(&s
 fn largest_per_type(model: &Model) -> Vec<&GpuWeight> {
     let mut best: Vec<(QuantType, &GpuWeight)> = Vec::new();
     for l in &model.weights.layers {
-        for w in [&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down] {
+        let mut weights = vec![&l.wq, &l.wk, &l.wv, &l.wo, &l.down];
+        weights.extend(l.ffn_in.weights());
+        for w in weights {
             match best.iter_mut().find(|(ty, _)| *ty == w.ty) {
                 Some(slot) if w.gpu_bytes() > slot.1.gpu_bytes() => slot.1 = w,
                 Some(_) => {}

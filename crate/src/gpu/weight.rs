@@ -37,6 +37,19 @@ impl GpuContext {
     /// Allocate a weight tensor of `rows × cols` elements of type `ty`, split by whole rows so no
     /// part exceeds the binding limit. Contents are zero until [`Self::write_weight`].
     pub fn create_weight(&self, name: &str, ty: QuantType, rows: u64, cols: u64) -> Result<GpuWeight> {
+        self.create_weight_in_groups(name, ty, rows, cols, 1)
+    }
+
+    /// As [`Self::create_weight`], with every part starting at a multiple of `row_group` rows
+    /// (kernels that read rows in groups, such as the GLU's quads of a stacked weight).
+    pub fn create_weight_in_groups(
+        &self,
+        name: &str,
+        ty: QuantType,
+        rows: u64,
+        cols: u64,
+        row_group: u64,
+    ) -> Result<GpuWeight> {
         if rows == 0 || cols == 0 {
             return Err(Error::InvalidModel(format!("tensor {name:?} has an empty shape [{rows}, {cols}]")));
         }
@@ -48,11 +61,12 @@ impl GpuContext {
             )));
         }
         let row_bytes = ty.gpu_row_bytes(cols);
-        let rows_per_part = self.max_binding_bytes / row_bytes;
+        let row_group = row_group.max(1);
+        let rows_per_part = self.max_binding_bytes / row_bytes / row_group * row_group;
         if rows_per_part == 0 {
             return Err(Error::DeviceLimit {
-                what: format!("one row of tensor {name:?}"),
-                needed: row_bytes,
+                what: format!("{row_group} row(s) of tensor {name:?}"),
+                needed: row_bytes * row_group,
                 limit: self.max_binding_bytes,
             });
         }

@@ -1,7 +1,7 @@
 //! Matrix × activations for every block format: shaders/matvec.wgsl for one token (decode, the
 //! LM head), shaders/matmul.wgsl for a batch (prefill), each composed with a quant include.
 
-use super::{Batch, PipelineKey};
+use super::{Activation, Batch, MatmulOut, PipelineKey};
 use crate::error::Error;
 use crate::gpu::GpuWeight;
 
@@ -34,6 +34,20 @@ impl Batch<'_> {
         self.matmul_rows(w, x, y, n_tokens, 0, w.rows);
     }
 
+    /// The gated feed-forward input in one dispatch: `y[t, i] = act(gate_i · x_t) · (up_i · x_t)`
+    /// for `i < w.rows / 2`, where `w` is a stacked gate/up weight (`model::stacked`: rows in
+    /// quads gate 2j, gate 2j + 1, up 2j, up 2j + 1; its parts start at multiples of 4 rows).
+    /// x: `[n_tokens, w.cols]`; y: `[n_tokens, w.rows / 2]`.
+    pub fn matmul_glu(&mut self, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tokens: u32, act: Activation) {
+        if !w.rows.is_multiple_of(4) || w.parts.iter().any(|p| !p.first_row.is_multiple_of(4)) {
+            return self.fail(Error::InvalidArgument(format!(
+                "matmul_glu {:?}: {} rows in parts that do not start at multiples of 4 rows",
+                w.name, w.rows
+            )));
+        }
+        self.matmul_out(w, x, y, n_tokens, 0, w.rows, MatmulOut::Glu(act));
+    }
+
     /// As [`Self::matmul`] for rows `row_begin..row_end` of W only; y: `[n_tokens, row_end -
     /// row_begin]` (e.g. an LM head computed in slices into a bounded logits buffer).
     pub fn matmul_rows(
@@ -44,6 +58,22 @@ impl Batch<'_> {
         n_tokens: u32,
         row_begin: u64,
         row_end: u64,
+    ) {
+        self.matmul_out(w, x, y, n_tokens, row_begin, row_end, MatmulOut::Plain);
+    }
+
+    /// Rows `row_begin..row_end` of W against the tokens, written as `out` says: y is
+    /// `[n_tokens, row_end - row_begin]`, or half as wide for the GLU.
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_out(
+        &mut self,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        n_tokens: u32,
+        row_begin: u64,
+        row_end: u64,
+        out: MatmulOut,
     ) {
         if row_begin >= row_end || row_end > w.rows || n_tokens == 0 {
             return self.fail(Error::InvalidArgument(format!(
@@ -57,7 +87,11 @@ impl Batch<'_> {
         }
         let out_cols = row_end - row_begin;
         let n = n_tokens as u64;
-        if !self.need("matmul x", x, n * w.cols * 4) || !self.need("matmul y", y, n * out_cols * 4) {
+        let y_elems = match out {
+            MatmulOut::Plain => n * out_cols,
+            MatmulOut::Glu(_) => n * out_cols / 2,
+        };
+        if !self.need("matmul x", x, n * w.cols * 4) || !self.need("matmul y", y, y_elems * 4) {
             return;
         }
         for part in &w.parts {
@@ -77,10 +111,10 @@ impl Batch<'_> {
                 _pad: 0,
             };
             let (key, rows_per_wg, gz) = if n_tokens == 1 {
-                (PipelineKey::Matvec(w.ty, self.ctx.variants.reduction), MATVEC_ROWS_PER_WG, 1)
+                (PipelineKey::Matvec(w.ty, self.ctx.variants.reduction, out), MATVEC_ROWS_PER_WG, 1)
             } else {
                 let gz = n_tokens.div_ceil(MATMUL_TOKENS_PER_WG);
-                (PipelineKey::Matmul(w.ty), MATMUL_ROWS_PER_WG, gz)
+                (PipelineKey::Matmul(w.ty, out), MATMUL_ROWS_PER_WG, gz)
             };
             let (gx, gy) = match self.grid2((hi - lo).div_ceil(rows_per_wg)) {
                 Ok(g) => g,

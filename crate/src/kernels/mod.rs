@@ -61,14 +61,24 @@ pub enum Activation {
     Silu,
 }
 
+/// What a mat-mul kernel writes (the output include, `shaders/store/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatmulOut {
+    /// Each dot product: `y = W·x`.
+    Plain,
+    /// The gated activation over a stacked gate/up weight (`model::stacked`): `y = act(gate·x)
+    /// · (up·x)`, half as many outputs as the weight has rows.
+    Glu(Activation),
+}
+
 /// Identifies one compute pipeline: a kernel family and its variant. Kernels with a
 /// [`Reduction`] take it from the context's [`crate::gpu::KernelVariants`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PipelineKey {
     /// Matrix × a batch of token vectors (prefill): shaders/matmul.wgsl.
-    Matmul(QuantType),
+    Matmul(QuantType, MatmulOut),
     /// Matrix × one vector (decode, LM head): shaders/matvec.wgsl.
-    Matvec(QuantType, Reduction),
+    Matvec(QuantType, Reduction, MatmulOut),
     Embed(QuantType),
     RmsNorm {
         in_place: bool,

@@ -6,11 +6,13 @@
 //! binding. Kernels with a [`Reduction`] variant are composed with one reduction include
 //! (`shaders/reduce/`): `sum_*.wgsl` (workgroup-wide sums, the norms) or `team_*.wgsl` (teams
 //! splitting a dot product, the mat-vec), each in a `workgroup` (baseline) and a `subgroup`
-//! form with the same interface. Composition is plain concatenation keyed by [`PipelineKey`]:
-//! no text is spliced. Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
+//! form with the same interface. The mat-mul kernels take an output include (`shaders/store/`):
+//! plain, or the gated activation of a stacked gate/up weight. Composition is plain
+//! concatenation keyed by [`PipelineKey`]: no text is spliced (the composer only adds constant
+//! lines such as `MAX_ROWS` and the GLU's activation name). Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
 //! `dir/<key>.wgsl`.
 
-use super::{Activation, PipelineKey, Reduction};
+use super::{Activation, MatmulOut, PipelineKey, Reduction};
 use crate::quant::QuantType;
 
 /// The kernel-family files.
@@ -81,6 +83,35 @@ fn reduce_include(kind: ReduceInclude, r: Reduction) -> &'static str {
     }
 }
 
+/// The activations (shaders/act.wgsl), for the gated elementwise ops and the GLU output.
+const ACT: &str = include_str!("../../../shaders/act.wgsl");
+
+/// The output include of a mat-mul; the GLU's is preceded by the activations and the line that
+/// names the one it applies.
+fn store_include(out: MatmulOut) -> String {
+    match out {
+        MatmulOut::Plain => include_str!("../../../shaders/store/plain.wgsl").to_string(),
+        MatmulOut::Glu(act) => {
+            let name = match act {
+                Activation::GeluTanh => "gelu_tanh",
+                Activation::Silu => "silu",
+            };
+            format!(
+                "{ACT}\nfn glu_act(v: f32) -> f32 {{ return {name}(v); }}\n{}",
+                include_str!("../../../shaders/store/glu.wgsl")
+            )
+        }
+    }
+}
+
+/// Label suffix of a mat-mul output: empty for the plain one.
+fn out_label(out: MatmulOut) -> String {
+    match out {
+        MatmulOut::Plain => String::new(),
+        MatmulOut::Glu(act) => format!("_glu_{act:?}").to_lowercase(),
+    }
+}
+
 /// The block-format include for a weight type.
 fn quant_include(ty: QuantType) -> &'static str {
     match ty {
@@ -105,9 +136,13 @@ impl PipelineKey {
     pub fn all() -> Vec<PipelineKey> {
         const REDUCTIONS: [Reduction; 2] = [Reduction::Workgroup, Reduction::Subgroup];
         let mut v = Vec::new();
+        const OUTS: [MatmulOut; 3] =
+            [MatmulOut::Plain, MatmulOut::Glu(Activation::GeluTanh), MatmulOut::Glu(Activation::Silu)];
         for ty in QuantType::ALL {
-            v.push(PipelineKey::Matmul(ty));
-            v.extend(REDUCTIONS.map(|r| PipelineKey::Matvec(ty, r)));
+            for out in OUTS {
+                v.push(PipelineKey::Matmul(ty, out));
+                v.extend(REDUCTIONS.map(|r| PipelineKey::Matvec(ty, r, out)));
+            }
             v.push(PipelineKey::Embed(ty));
         }
         for reduction in REDUCTIONS {
@@ -146,7 +181,7 @@ impl PipelineKey {
 
     fn reduce_include(self) -> Option<(ReduceInclude, Reduction)> {
         match self {
-            PipelineKey::Matvec(_, r) => Some((ReduceInclude::Team, r)),
+            PipelineKey::Matvec(_, r, _) => Some((ReduceInclude::Team, r)),
             PipelineKey::RmsNorm { reduction, .. }
             | PipelineKey::AddNorm { reduction, .. }
             | PipelineKey::QkRope { reduction, .. } => Some((ReduceInclude::Sum, reduction)),
@@ -156,8 +191,8 @@ impl PipelineKey {
 
     fn parts(self) -> (Option<QuantType>, Family) {
         match self {
-            PipelineKey::Matmul(ty) => (Some(ty), Family::Matmul),
-            PipelineKey::Matvec(ty, _) => (Some(ty), Family::Matvec),
+            PipelineKey::Matmul(ty, _) => (Some(ty), Family::Matmul),
+            PipelineKey::Matvec(ty, ..) => (Some(ty), Family::Matvec),
             PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
             PipelineKey::AddNorm { .. } => (None, Family::AddNorm),
@@ -201,8 +236,24 @@ impl PipelineKey {
             s.push_str(reduce_include(kind, r));
             s.push('\n');
         }
+        if let Some(out) = self.matmul_out() {
+            s.push_str(&store_include(out));
+            s.push('\n');
+        }
+        if matches!(family, Family::Elementwise) {
+            s.push_str(ACT);
+            s.push('\n');
+        }
         s.push_str(family.text());
         s
+    }
+
+    /// The output of a mat-mul pipeline.
+    fn matmul_out(self) -> Option<MatmulOut> {
+        match self {
+            PipelineKey::Matmul(_, out) | PipelineKey::Matvec(_, _, out) => Some(out),
+            _ => None,
+        }
     }
 
     /// The entry point in [`Self::source`].
@@ -231,8 +282,8 @@ impl PipelineKey {
 
     fn family_label(self) -> String {
         match self {
-            PipelineKey::Matmul(ty) => format!("matmul_{}", ty.name()),
-            PipelineKey::Matvec(ty, _) => format!("matvec_{}", ty.name()),
+            PipelineKey::Matmul(ty, out) => format!("matmul_{}{}", ty.name(), out_label(out)),
+            PipelineKey::Matvec(ty, _, out) => format!("matvec_{}{}", ty.name(), out_label(out)),
             PipelineKey::Embed(ty) => format!("embed_{}", ty.name()),
             PipelineKey::RmsNorm { in_place, .. } => {
                 format!("rms_norm{}", if in_place { "_inplace" } else { "" })
@@ -261,7 +312,7 @@ impl PipelineKey {
     pub fn uniform_struct(self) -> (&'static str, usize) {
         use std::mem::size_of;
         match self {
-            PipelineKey::Matmul(_) | PipelineKey::Matvec(..) => {
+            PipelineKey::Matmul(..) | PipelineKey::Matvec(..) => {
                 ("MatmulParams", size_of::<super::matmul::MatmulParams>())
             }
             PipelineKey::Embed(_) => ("EmbedParams", size_of::<super::embed::EmbedParams>()),

@@ -5,7 +5,8 @@
 //! RoPE; K (transposed: the K cache is position-fastest) and V appended to the cache (all four
 //! in one `qk_rope` dispatch);
 //! `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
-//! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up`; `o = Wdown·act`, post-norm, `x += o`.
+//! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up` (one GLU dispatch when gate and up are
+//! stacked, `model::stacked`); `o = Wdown·act`, post-norm, `x += o`.
 //! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
 //! Each "post-norm, `x += o`, `xn = norm(x)`" is one fused `add_norm` dispatch (the norm being
 //! the next block's input norm, or the final norm after the last layer).
@@ -14,7 +15,7 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::{Activation, AttentionArgs, Batch, QkNorms, QkRopeArgs, RopeMode};
 use crate::model::hparams::{Act, HParams, RopeLayout};
-use crate::model::weights::Model;
+use crate::model::weights::{FfnIn, Model};
 
 const F32: u64 = 4;
 
@@ -167,9 +168,14 @@ impl ForwardBuffers {
                 n_tokens,
                 hp.rms_eps,
             );
-            b.matmul(&l.gate, &self.xn, &self.gate, n_tokens);
-            b.matmul(&l.up, &self.xn, &self.up, n_tokens);
-            b.gated_act(&self.gate, &self.up, &self.act, n_tokens * hp.n_ff, act);
+            match &l.ffn_in {
+                FfnIn::Stacked(w) => b.matmul_glu(w, &self.xn, &self.act, n_tokens, act),
+                FfnIn::Separate { gate, up } => {
+                    b.matmul(gate, &self.xn, &self.gate, n_tokens);
+                    b.matmul(up, &self.xn, &self.up, n_tokens);
+                    b.gated_act(&self.gate, &self.up, &self.act, n_tokens * hp.n_ff, act);
+                }
+            }
             b.matmul(&l.down, &self.act, &self.o, n_tokens);
             b.add_norm(&self.x, &self.o, l.post_ffn_norm.as_ref(), next_norm, &self.xn, n_tokens, hp.rms_eps);
         }

@@ -11,6 +11,9 @@ use crate::model::hparams::{Arch, HParams};
 pub struct FusedTensor {
     pub name: String,
     pub parts: Vec<(String, u64)>,
+    /// For a gate/up tensor: its layer, whose stacked weight (`model::stacked`) it may fill
+    /// instead of the two parts.
+    pub gate_up_of: Option<u32>,
 }
 
 /// The fused tensors an architecture may store (each only when the file has it).
@@ -25,9 +28,14 @@ pub fn fused_tensors(hp: &HParams) -> Vec<FusedTensor> {
         out.push(FusedTensor {
             name: n("attn_qkv"),
             parts: vec![(n("attn_q"), q), (n("attn_k"), kv), (n("attn_v"), kv)],
+            gate_up_of: None,
         });
         // SwiGLU's halves: the first is the gate, the second the up projection.
-        out.push(FusedTensor { name: n("ffn_up"), parts: vec![(n("ffn_gate"), ff), (n("ffn_up"), ff)] });
+        out.push(FusedTensor {
+            name: n("ffn_up"),
+            parts: vec![(n("ffn_gate"), ff), (n("ffn_up"), ff)],
+            gate_up_of: Some(il),
+        });
     }
     out
 }

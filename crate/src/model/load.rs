@@ -17,6 +17,7 @@ use crate::gpu::{GpuContext, GpuWeight};
 use crate::model::fused::{fused_tensors, write_split};
 use crate::model::hparams::HParams;
 use crate::model::split::SplitInfo;
+use crate::model::stacked;
 use crate::model::weights::ROPE_FACTORS;
 use crate::model::weights::{assemble, expected_tensors, matrix_shape, Model};
 use crate::quant::{BlockRepacker, QuantType};
@@ -28,11 +29,31 @@ const MAX_PIECE: usize = 1 << 20;
 /// after this many bytes so a load never holds more than this much extra.
 const FLUSH_EVERY: u64 = 64 << 20;
 
-/// A tensor being received: where its bytes go (one weight, or the parts of a fused tensor,
-/// see `model::fused`).
+/// A tensor being received and where its repacked bytes go.
 struct Incoming {
-    targets: Vec<GpuWeight>,
+    dest: Dest,
     repacker: BlockRepacker,
+}
+
+/// Where a tensor's repacked bytes go.
+enum Dest {
+    /// One weight, or the parts of a fused tensor (consecutive row ranges, `model::fused`).
+    Rows(Vec<GpuWeight>),
+    /// One or both halves of a layer's stacked gate/up weight (`model::stacked`), kept in
+    /// `Receiving::stacked` under this name until the last file ends.
+    Stacked { name: String, first_half: u64 },
+}
+
+impl Dest {
+    fn write(&self, ctx: &GpuContext, stacked: &HashMap<String, GpuWeight>, offset: u64, data: &[u8]) -> Result<()> {
+        match self {
+            Dest::Rows(targets) => write_split(ctx, targets, offset, data),
+            Dest::Stacked { name, first_half } => match stacked.get(name) {
+                Some(w) => stacked::write(ctx, w, *first_half, offset, data),
+                None => Err(Error::InvalidModel(format!("no stacked weight {name}"))),
+            },
+        }
+    }
 }
 
 /// Everything set up once the (first) header is known.
@@ -49,6 +70,8 @@ struct Receiving {
     /// Names of the tensors allocated so far (in any file), fused parts included.
     allocated: HashSet<String>,
     done: HashMap<String, GpuWeight>,
+    /// Stacked gate/up weights (`model::stacked`) by name, filled by two tensors.
+    stacked: HashMap<String, GpuWeight>,
     weight_bytes: u64,
     gguf_weight_bytes: u64,
     unflushed: u64,
@@ -177,6 +200,7 @@ impl ModelLoader {
             )));
         }
         s.end_file(&self.ctx)?;
+        s.done.extend(std::mem::take(&mut s.stacked));
         self.ctx.queue.submit([]);
         let weights = assemble(&s.hp, s.done)?;
         Ok(Model {
@@ -261,6 +285,7 @@ impl Receiving {
             incoming: Vec::new(),
             allocated: HashSet::new(),
             done: HashMap::new(),
+            stacked: HashMap::new(),
             weight_bytes: 0,
             gguf_weight_bytes: 0,
             unflushed: 0,
@@ -286,6 +311,13 @@ impl Receiving {
             let cols = self.expected.iter().find(|e| e.0 == fused.parts[0].0).map_or(0, |e| e.2);
             check_shape(t, &fused.name, rows, cols)?;
             let ty = QuantType::for_tensor(&fused.name, t.type_id)?;
+            self.gguf_weight_bytes += t.n_bytes;
+            let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
+            if let Some(il) = fused.gate_up_of.filter(|_| stacked::can_stack(rows / 2, ty, ty)) {
+                let dest = self.stack(ctx, il, ty, rows / 2, cols, &[&fused.parts[0].0, &fused.parts[1].0])?;
+                self.incoming[i] = Some(Incoming { dest, repacker });
+                continue;
+            }
             let mut targets = Vec::new();
             for (name, part_rows) in &fused.parts {
                 self.claim(name)?;
@@ -293,10 +325,9 @@ impl Receiving {
                 self.weight_bytes += w.row_bytes * part_rows;
                 targets.push(w);
             }
-            self.gguf_weight_bytes += t.n_bytes;
-            let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
-            self.incoming[i] = Some(Incoming { targets, repacker });
+            self.incoming[i] = Some(Incoming { dest: Dest::Rows(targets), repacker });
         }
+        self.stack_gate_up(ctx, file)?;
         for (i, t) in file.tensors.iter().enumerate() {
             if self.incoming[i].is_some() {
                 continue; // fused
@@ -312,7 +343,7 @@ impl Receiving {
             self.weight_bytes += weight.row_bytes * rows;
             self.gguf_weight_bytes += t.n_bytes;
             let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
-            self.incoming[i] = Some(Incoming { targets: vec![weight], repacker });
+            self.incoming[i] = Some(Incoming { dest: Dest::Rows(vec![weight]), repacker });
         }
         if !last {
             return Ok(());
@@ -331,6 +362,47 @@ impl Receiving {
         Ok(())
     }
 
+    /// Stacks each layer's `ffn_gate` and `ffn_up` found in this file (both, of one block type)
+    /// into one weight (`model::stacked`).
+    fn stack_gate_up(&mut self, ctx: &GpuContext, file: &GgufFile) -> Result<()> {
+        let (ff, e) = (self.hp.n_ff as u64, self.hp.n_embd as u64);
+        for il in 0..self.hp.n_layer {
+            let names = [format!("blk.{il}.ffn_gate.weight"), format!("blk.{il}.ffn_up.weight")];
+            let find = |name: &str| file.tensors.iter().position(|t| t.name == name);
+            let (Some(gi), Some(ui)) = (find(&names[0]), find(&names[1])) else { continue };
+            let (g, u) = (&file.tensors[gi], &file.tensors[ui]);
+            if self.incoming[gi].is_some() || self.incoming[ui].is_some() || g.type_id != u.type_id {
+                continue;
+            }
+            check_shape(g, &names[0], ff, e)?;
+            check_shape(u, &names[1], ff, e)?;
+            let ty = QuantType::for_tensor(&names[0], g.type_id)?;
+            if !stacked::can_stack(ff, ty, ty) {
+                continue;
+            }
+            self.gguf_weight_bytes += g.n_bytes + u.n_bytes;
+            let gate = self.stack(ctx, il, ty, ff, e, &[&names[0], &names[1]])?;
+            let Dest::Stacked { name, .. } = &gate else { unreachable!("stack returns a stacked dest") };
+            let up = Dest::Stacked { name: name.clone(), first_half: 1 };
+            self.incoming[gi] = Some(Incoming { dest: gate, repacker: BlockRepacker::new(ty, ff, e, MAX_PIECE)? });
+            self.incoming[ui] = Some(Incoming { dest: up, repacker: BlockRepacker::new(ty, ff, e, MAX_PIECE)? });
+        }
+        Ok(())
+    }
+
+    /// Claims the tensors `parts` (gate, up) and allocates layer `il`'s stacked weight; returns
+    /// the destination of bytes that start with the gate half.
+    fn stack(&mut self, ctx: &GpuContext, il: u32, ty: QuantType, n_ff: u64, cols: u64, parts: &[&String; 2]) -> Result<Dest> {
+        for name in parts {
+            self.claim(name)?;
+        }
+        let w = stacked::create(ctx, il, ty, n_ff, cols)?;
+        self.weight_bytes += w.gpu_bytes();
+        let name = w.name.clone();
+        self.stacked.insert(name.clone(), w);
+        Ok(Dest::Stacked { name, first_half: 0 })
+    }
+
     /// Records that the file provides tensor `name`; a second provider is an error.
     fn claim(&mut self, name: &str) -> Result<()> {
         if !self.allocated.insert(name.to_string()) {
@@ -341,11 +413,13 @@ impl Receiving {
 
     /// The current file ended: flushes each tensor's last partial piece and keeps its weights.
     fn end_file(&mut self, ctx: &GpuContext) -> Result<()> {
-        for inc in std::mem::take(&mut self.incoming).into_iter().flatten() {
-            let targets = &inc.targets;
-            inc.repacker.finish(&mut |off, bytes| write_split(ctx, targets, off, bytes))?;
-            for w in inc.targets {
-                self.done.insert(w.name.clone(), w);
+        for Incoming { dest, repacker } in std::mem::take(&mut self.incoming).into_iter().flatten() {
+            let stacked = &self.stacked;
+            repacker.finish(&mut |off, bytes| dest.write(ctx, stacked, off, bytes))?;
+            if let Dest::Rows(targets) = dest {
+                for w in targets {
+                    self.done.insert(w.name.clone(), w);
+                }
             }
         }
         Ok(())
@@ -356,8 +430,8 @@ impl Receiving {
         let Some(Some(inc)) = self.incoming.get_mut(index) else {
             return Ok(()); // a tensor this architecture does not use
         };
-        let targets = &inc.targets;
-        inc.repacker.push(bytes, &mut |off, data| write_split(ctx, targets, off, data))?;
+        let (dest, stacked) = (&inc.dest, &self.stacked);
+        inc.repacker.push(bytes, &mut |off, data| dest.write(ctx, stacked, off, data))?;
         self.unflushed += bytes.len() as u64;
         if self.unflushed >= FLUSH_EVERY {
             ctx.queue.submit([]);

@@ -14,6 +14,8 @@ mod load;
 #[cfg(feature = "gpu")]
 pub mod plan;
 #[cfg(feature = "gpu")]
+pub mod stacked;
+#[cfg(feature = "gpu")]
 mod weights;
 
 #[cfg(feature = "gpu")]
@@ -21,4 +23,4 @@ pub use forward::{ForwardBuffers, LogitRows};
 #[cfg(feature = "gpu")]
 pub use load::ModelLoader;
 #[cfg(feature = "gpu")]
-pub use weights::{LayerWeights, Model, ModelWeights};
+pub use weights::{FfnIn, LayerWeights, Model, ModelWeights};

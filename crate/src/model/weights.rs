@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::gguf::TensorInfo;
 use crate::gpu::GpuWeight;
 use crate::model::hparams::HParams;
+use crate::model::stacked::stacked_name;
 use crate::tokenizer::Tokenizer;
 
 /// The weights of one transformer block. Matrices are `[rows = out, cols = in]`.
@@ -30,13 +31,29 @@ pub struct LayerWeights {
     pub wo: GpuWeight,
     pub post_attn_norm: Option<GpuWeight>,
     pub ffn_norm: GpuWeight,
-    /// `[n_ff, n_embd]`
-    pub gate: GpuWeight,
-    /// `[n_ff, n_embd]`
-    pub up: GpuWeight,
+    /// The gate and up projections, `[n_ff, n_embd]` each.
+    pub ffn_in: FfnIn,
     /// `[n_embd, n_ff]`
     pub down: GpuWeight,
     pub post_ffn_norm: Option<GpuWeight>,
+}
+
+/// A layer's gate and up projections.
+pub enum FfnIn {
+    /// Stacked into one `[2 n_ff, n_embd]` weight (`model::stacked`): one GLU dispatch.
+    Stacked(GpuWeight),
+    /// Apart (different block types, or an odd `n_ff`): two mat-muls and an activation.
+    Separate { gate: GpuWeight, up: GpuWeight },
+}
+
+impl FfnIn {
+    /// The weights, for counting and timing.
+    pub fn weights(&self) -> Vec<&GpuWeight> {
+        match self {
+            FfnIn::Stacked(w) => vec![w],
+            FfnIn::Separate { gate, up } => vec![gate, up],
+        }
+    }
 }
 
 /// The RoPE frequency divisors' tensor name (`[head_dim / 2]` F32, Llama 3.1+).
@@ -122,12 +139,13 @@ pub fn matrix_shape(t: &TensorInfo) -> (u64, u64) {
 
 /// Assembles [`ModelWeights`] from uploaded tensors, taking them out of `by_name`.
 pub fn assemble(hp: &HParams, mut by_name: HashMap<String, GpuWeight>) -> Result<ModelWeights> {
-    let mut take = |name: String| {
-        by_name.remove(&name).ok_or_else(|| Error::InvalidModel(format!("missing tensor {name}")))
-    };
     let mut layers = Vec::with_capacity(hp.n_layer as usize);
     let t = hp.traits;
     for il in 0..hp.n_layer {
+        let stacked = by_name.remove(&stacked_name(il));
+        let mut take = |name: String| {
+            by_name.remove(&name).ok_or_else(|| Error::InvalidModel(format!("missing tensor {name}")))
+        };
         // `name` is "attn_q" (→ blk.N.attn_q.weight) or "attn_q.bias" (→ blk.N.attn_q.bias).
         let mut n = |s: &str| {
             if s.ends_with(".bias") {
@@ -149,16 +167,21 @@ pub fn assemble(hp: &HParams, mut by_name: HashMap<String, GpuWeight>) -> Result
             wo: n("attn_output")?,
             post_attn_norm: if t.post_norms { Some(n("post_attention_norm")?) } else { None },
             ffn_norm: n("ffn_norm")?,
-            gate: n("ffn_gate")?,
-            up: n("ffn_up")?,
+            ffn_in: match stacked {
+                Some(w) => FfnIn::Stacked(w),
+                None => FfnIn::Separate { gate: n("ffn_gate")?, up: n("ffn_up")? },
+            },
             down: n("ffn_down")?,
             post_ffn_norm: if t.post_norms { Some(n("post_ffw_norm")?) } else { None },
         });
     }
+    let mut take = |name: &str| {
+        by_name.remove(name).ok_or_else(|| Error::InvalidModel(format!("missing tensor {name}")))
+    };
     Ok(ModelWeights {
-        token_embd: take("token_embd.weight".into())?,
-        output_norm: take("output_norm.weight".into())?,
-        rope_factors: take(ROPE_FACTORS.into())?,
+        token_embd: take("token_embd.weight")?,
+        output_norm: take("output_norm.weight")?,
+        rope_factors: take(ROPE_FACTORS)?,
         output: by_name.remove("output.weight"),
         layers,
     })

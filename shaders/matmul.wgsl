@@ -24,7 +24,11 @@ struct MatmulParams {
     n_tokens: u32,
     y_stride: u32, // floats per row of y
     y_col0: u32, // column of y that receives row 0 of this dispatch
-    _pad: u32,
+    write_x: u32, // input/add_norm.wgsl only: store the updated residual stream
+    has_post: u32, // input/add_norm.wgsl only: the update has a post-norm
+    eps: f32, // input/add_norm.wgsl only: the norms' epsilon
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: MatmulParams;

@@ -2,7 +2,9 @@
 // the LM head of the last token).
 //
 // Composed after one block-format include (quant/*.wgsl) that provides dequant8(), one team
-// include (reduce/team_*.wgsl) that provides `Inv`, `Team`, team_of() and team_sum4(), and one
+// include (reduce/team_*.wgsl) that provides `Inv`, `Team`, team_of() and team_sum4(), one
+// input include (input/*.wgsl) that provides the x binding(s), x4() and load_input(): x as it
+// is, or with the previous block's residual update and this block's norm applied, and one
 // output include (store/*.wgsl) that provides store4(): plain, or GLU over stacked gate/up rows.
 // A workgroup of 64 invocations computes RPW = 64 rows: QUADS = 16 quads of 4 rows. A team of
 // invocations serves a quad at a time, its lanes taking the quad's groups of 8 elements in turn
@@ -25,24 +27,22 @@ struct MatmulParams {
     n_tokens: u32, // 1 here
     y_stride: u32, // floats per row of y
     y_col0: u32, // column of y that receives row 0 of this dispatch
-    _pad: u32,
+    write_x: u32, // input/add_norm.wgsl only: store the updated residual stream
+    has_post: u32, // input/add_norm.wgsl only: the update has a post-norm
+    eps: f32, // input/add_norm.wgsl only: the norms' epsilon
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: MatmulParams;
 // One part of the weight: [part rows, row_words] u32 words of GPU blocks.
 @group(0) @binding(1) var<storage, read> w: array<u32>;
-// Activations: [cols] f32.
-@group(0) @binding(2) var<storage, read> x: array<f32>;
 // Output: [y_stride] f32 (GLU output: [y_stride / 2]).
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 const WG: u32 = 64u; // invocations per workgroup
 const QUADS: u32 = 16u; // quads of rows per workgroup
 const RPW: u32 = 64u; // rows per workgroup: 4 * QUADS
-
-fn x4(i: u32) -> vec4<f32> {
-    return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
-}
 
 // v (elements i .. i + 4 of a row) with the elements at or past `end` replaced by 0.
 fn select4(v: vec4<f32>, i: u32, end: u32) -> vec4<f32> {
@@ -74,8 +74,10 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     inv: Inv,
 ) {
+    let wg = wid.x + wid.y * nwg.x;
+    load_input(inv.lid, wg == 0u);
     let t = team_of(inv);
-    let block = (wid.x + wid.y * nwg.x) * RPW; // first row of the workgroup
+    let block = wg * RPW; // first row of the workgroup
     let cols = params.cols;
     let full_groups = cols / 8u;
     // A uniform trip count (1 for the baseline): every lane reaches team_sum4 each round.

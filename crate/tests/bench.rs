@@ -22,9 +22,10 @@ fn parts(t: &TensorInfo, max_binding: u64) -> u64 {
 
 /// Compute dispatches of one decode step, from the op list of the forward pass (module docs of
 /// `brasa::model::forward`) and the tensors present in the file: per layer attn_norm, q, k, v,
-/// qk_rope (q/k norms, RoPE, both cache writes), attention, wo, add_norm, the gated input (one
-/// GLU mat-mul over stacked gate/up, or gate, up and act), down, add_norm (the LM head's row
-/// gather is a copy);
+/// qk_rope (q/k norms, RoPE, both cache writes), attention, wo, the gated input (one GLU
+/// mat-mul over stacked gate/up, or gate, up and act), down; the add_norms between blocks run
+/// inside the mat-vecs that follow them (`NormedInput`), the last block's does not (the LM
+/// head's row gather is a copy);
 /// then the embedding before and final norm, LM head and sampling after. A weight split into
 /// several buffers costs one dispatch per part.
 fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
@@ -45,10 +46,12 @@ fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
         } else {
             p(&b("ffn_gate")) + p(&b("ffn_up")) + 1
         };
-        // qk_rope (q/k norms, RoPE and the K/V cache writes), attention, and two add_norms
-        // (post-norm + residual add + the next norm)
-        n += matrices + ffn_in + 4;
+        // qk_rope (q/k norms, RoPE and the K/V cache writes) and attention; the add_norms
+        // (post-norm + residual add + the next norm) run inside the next mat-vecs, but for the
+        // last block's (whose next norm is the final one).
+        n += matrices + ffn_in + 2;
     }
+    n += 1;
     let head = if t("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };
     // embedding, the first block's input norm, LM head, sampling
     n + p("token_embd.weight") + 1 + p(head) + 1

@@ -147,6 +147,71 @@ fn matmul_glu_over_stacked_gate_up() {
     }
 }
 
+/// The mat-vec with a normed input (a decoded token's residual update and norm applied inside
+/// the mat-vec, `Batch::matvec_normed`) gives W · rms_norm(x + post(o)) · norm_w and stores the
+/// updated residual stream once, as `add_norm` and a plain mat-vec would; with and without the
+/// post-norm, over split weights, and with the GLU output over a stacked gate/up weight.
+#[test]
+fn matvec_normed_matches_add_norm_then_matvec() {
+    use brasa::kernels::{Activation, MatmulOut, NormedInput};
+    use brasa::model::stacked;
+    let f64_add = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(a, b)| (*a as f64 + *b as f64) as f32).collect::<Vec<_>>();
+    for g in gpus_split() {
+        eprintln!("variant {}", g.variant());
+        let mut rng = Rng(5);
+        for ty in QuantType::ALL {
+            let (rows, cols) = (300, cols_for(ty));
+            let (w, dense) = upload(g, ty, rows, cols, &mut rng);
+            let vector = |rng: &mut Rng, name: &str| {
+                let v = rng.vec(cols, 0.5, 1.5);
+                let w = g.ctx.create_weight(name, QuantType::F32, 1, cols as u64).unwrap();
+                g.ctx.write_weight(&w, 0, bytemuck::cast_slice(&v)).unwrap();
+                (v, w)
+            };
+            let (post_v, post) = vector(&mut rng, "post");
+            let (norm_v, norm) = vector(&mut rng, "norm");
+            let x = rng.vec(cols, -3.0, 3.0);
+            let o = rng.vec(cols, -30.0, 30.0);
+            let (xb, ob) = (g.f32_buffer(&x), g.f32_buffer(&o));
+            let (x_post, x_plain) = (g.zeros(cols), g.zeros(cols));
+            let (y_post, y_plain) = (g.zeros(rows), g.zeros(rows));
+            let input = |post_w, x_out| NormedInput { x: &xb, o: &ob, post_w, norm_w: &norm, x_out, write_x: true, eps: 1e-6 };
+            let mut batch = g.kernels.batch(&g.ctx);
+            batch.matvec_normed(&w, &input(Some(&post), &x_post), &y_post, MatmulOut::Plain);
+            batch.matvec_normed(&w, &input(None, &x_plain), &y_plain, MatmulOut::Plain);
+            batch.submit().unwrap();
+            let v_post = f64_add(&x, &reference::rms_norm(&o, &post_v, 1e-6));
+            let v_plain = f64_add(&x, &o);
+            // The norms' f32 budget (see kernels_ops' add_norm test), then the mat-vec's.
+            assert_close(&format!("{ty:?} x_out post"), &g.read_f32(&x_post, cols), &v_post, 2e-5);
+            assert_close(&format!("{ty:?} x_out plain"), &g.read_f32(&x_plain, cols), &v_plain, 1e-6);
+            for (what, y, v) in [("post", &y_post, &v_post), ("plain", &y_plain, &v_plain)] {
+                let xn = reference::rms_norm(v, &norm_v, 1e-6);
+                let want = reference::matmul(&dense, rows, cols, &xn, 1);
+                assert_close(&format!("matvec_normed {ty:?} {what}"), &g.read_f32(y, rows), &want, BUDGET);
+            }
+            // GLU output over a stacked weight, x_out not written.
+            let (ff, gate, up) = (150, random_weight(ty, 150, cols, &mut rng), random_weight(ty, 150, cols, &mut rng));
+            let sw = stacked::create(&g.ctx, 0, ty, ff as u64, cols as u64).unwrap();
+            stacked::write(&g.ctx, &sw, 0, 0, &[gate.gpu.clone(), up.gpu.clone()].concat()).unwrap();
+            let (untouched, y_glu) = (g.f32_buffer(&x), g.zeros(ff));
+            let mut input = input(Some(&post), &untouched);
+            input.write_x = false;
+            let mut batch = g.kernels.batch(&g.ctx);
+            batch.matvec_normed(&sw, &input, &y_glu, MatmulOut::Glu(Activation::Silu));
+            batch.submit().unwrap();
+            assert_eq!(g.read_f32(&untouched, cols), x, "write_x false leaves x_out alone");
+            let xn = reference::rms_norm(&v_post, &norm_v, 1e-6);
+            let want = reference::gated_act(
+                &reference::matmul(&gate.dense, ff, cols, &xn, 1),
+                &reference::matmul(&up.dense, ff, cols, &xn, 1),
+                reference::silu,
+            );
+            assert_close(&format!("matvec_normed glu {ty:?}"), &g.read_f32(&y_glu, ff), &want, BUDGET);
+        }
+    }
+}
+
 #[test]
 fn matmul_rows_slices_across_parts() {
     for g in gpus_split() {

@@ -44,7 +44,7 @@ fn all_shaders_validate_within_limits() {
     assert!(keys.len() >= 16 + 9, "every kernel × format is listed");
     for r in [Reduction::Workgroup, Reduction::Subgroup] {
         assert!(
-            keys.iter().any(|k| matches!(k, PipelineKey::Matvec(_, x, _) if *x == r)),
+            keys.iter().any(|k| matches!(k, PipelineKey::Matvec(_, x, ..) if *x == r)),
             "matvec {r:?} is listed"
         );
         assert!(keys.iter().any(|k| matches!(k, PipelineKey::RmsNorm { reduction, .. } if *reduction == r)));

@@ -1,7 +1,8 @@
 //! Matrix × activations for every block format: shaders/matvec.wgsl for one token (decode, the
 //! LM head), shaders/matmul.wgsl for a batch (prefill), each composed with a quant include.
 
-use super::{Activation, Batch, MatmulOut, PipelineKey};
+use super::{Activation, Batch, MatmulOut, MatvecIn, PipelineKey};
+use crate::quant::QuantType;
 use crate::error::Error;
 use crate::gpu::GpuWeight;
 
@@ -16,8 +17,37 @@ pub(crate) struct MatmulParams {
     pub n_tokens: u32,
     pub y_stride: u32,
     pub y_col0: u32,
-    pub _pad: u32,
+    pub write_x: u32,
+    pub has_post: u32,
+    pub eps: f32,
+    pub _pad: [u32; 2],
 }
+
+/// The input of a one-token mat-vec that applies the previous block's residual update and this
+/// block's input norm itself (shaders/input/add_norm.wgsl), instead of reading a normed vector
+/// that an `add_norm` dispatch wrote: `v = x + (post_w ? rms_norm(o) · post_w : o)`, input
+/// `rms_norm(v) · norm_w` — the same as [`Batch::add_norm`] — and, when `write_x`, `v` stored
+/// in `x_out`. All are `[1, n]` (weights F32 `[1, n]`).
+pub struct NormedInput<'a> {
+    pub x: &'a wgpu::Buffer,
+    pub o: &'a wgpu::Buffer,
+    pub post_w: Option<&'a GpuWeight>,
+    pub norm_w: &'a GpuWeight,
+    pub x_out: &'a wgpu::Buffer,
+    pub write_x: bool,
+    pub eps: f32,
+}
+
+/// What the mat-mul kernels read: a buffer of activations, or a vector still to update and norm.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Plain(&'a wgpu::Buffer),
+    Normed(&'a NormedInput<'a>),
+}
+
+/// Widest vector the normed input holds in workgroup memory: 3584 floats (14 KiB) leave room for
+/// the reductions within WebGPU's default 16 KiB.
+pub const MAX_NORMED_INPUT: u64 = 3584;
 
 /// Rows and tokens per workgroup in matmul.wgsl (`RPW`, `TPW`).
 const MATMUL_ROWS_PER_WG: u64 = 64;
@@ -39,13 +69,38 @@ impl Batch<'_> {
     /// quads gate 2j, gate 2j + 1, up 2j, up 2j + 1; its parts start at multiples of 4 rows).
     /// x: `[n_tokens, w.cols]`; y: `[n_tokens, w.rows / 2]`.
     pub fn matmul_glu(&mut self, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tokens: u32, act: Activation) {
-        if !w.rows.is_multiple_of(4) || w.parts.iter().any(|p| !p.first_row.is_multiple_of(4)) {
+        self.matmul_out(w, Input::Plain(x), y, n_tokens, 0, w.rows, MatmulOut::Glu(act));
+    }
+
+    /// One token: `y = W · input` (or the GLU of a stacked gate/up weight, `out`), where the
+    /// input is the residual update and norm of [`NormedInput`], applied inside the mat-vec.
+    /// `w.cols` ≤ [`MAX_NORMED_INPUT`].
+    pub fn matvec_normed(&mut self, w: &GpuWeight, input: &NormedInput, y: &wgpu::Buffer, out: MatmulOut) {
+        let n = w.cols;
+        if n > MAX_NORMED_INPUT {
             return self.fail(Error::InvalidArgument(format!(
-                "matmul_glu {:?}: {} rows in parts that do not start at multiples of 4 rows",
-                w.name, w.rows
+                "matvec_normed {:?}: {n} columns, more than {MAX_NORMED_INPUT}",
+                w.name
             )));
         }
-        self.matmul_out(w, x, y, n_tokens, 0, w.rows, MatmulOut::Glu(act));
+        for nw in input.post_w.iter().copied().chain([input.norm_w]) {
+            if nw.ty != QuantType::F32 || nw.rows != 1 || nw.cols != n || nw.parts.len() != 1 {
+                return self.fail(Error::InvalidArgument(format!(
+                    "matvec_normed norm weight {:?} must be F32 [1, {n}]",
+                    nw.name
+                )));
+            }
+        }
+        let bufs = [input.x, input.o, input.x_out, y];
+        if bufs.iter().enumerate().any(|(i, a)| bufs[i + 1..].contains(a)) {
+            return self.fail(Error::InvalidArgument("matvec_normed: x, o, x_out and y must be distinct".into()));
+        }
+        for (what, b) in [("x", input.x), ("o", input.o), ("x_out", input.x_out)] {
+            if !self.need(what, b, n * 4) {
+                return;
+            }
+        }
+        self.matmul_out(w, Input::Normed(input), y, 1, 0, w.rows, out);
     }
 
     /// As [`Self::matmul`] for rows `row_begin..row_end` of W only; y: `[n_tokens, row_end -
@@ -59,7 +114,7 @@ impl Batch<'_> {
         row_begin: u64,
         row_end: u64,
     ) {
-        self.matmul_out(w, x, y, n_tokens, row_begin, row_end, MatmulOut::Plain);
+        self.matmul_out(w, Input::Plain(x), y, n_tokens, row_begin, row_end, MatmulOut::Plain);
     }
 
     /// Rows `row_begin..row_end` of W against the tokens, written as `out` says: y is
@@ -68,7 +123,7 @@ impl Batch<'_> {
     fn matmul_out(
         &mut self,
         w: &GpuWeight,
-        x: &wgpu::Buffer,
+        input: Input,
         y: &wgpu::Buffer,
         n_tokens: u32,
         row_begin: u64,
@@ -81,9 +136,22 @@ impl Batch<'_> {
                 w.name, w.rows
             )));
         }
+        let x = match input {
+            Input::Plain(x) => x,
+            Input::Normed(i) => i.x,
+        };
         if x == y {
             return self
                 .fail(Error::InvalidArgument(format!("matmul {:?}: x and y are the same buffer", w.name)));
+        }
+        let quads = |r: u64| r.is_multiple_of(4);
+        if matches!(out, MatmulOut::Glu(_))
+            && (!quads(row_begin) || !quads(row_end) || w.parts.iter().any(|p| !quads(p.first_row)))
+        {
+            return self.fail(Error::InvalidArgument(format!(
+                "GLU mat-mul {:?}: rows {row_begin}..{row_end} or its parts do not start at multiples of 4",
+                w.name
+            )));
         }
         let out_cols = row_end - row_begin;
         let n = n_tokens as u64;
@@ -108,10 +176,40 @@ impl Batch<'_> {
                 n_tokens,
                 y_stride: out_cols as u32,
                 y_col0: (lo - row_begin) as u32,
-                _pad: 0,
+                // Only the first part's dispatch stores the updated residual stream.
+                write_x: matches!(input, Input::Normed(i) if i.write_x && lo == row_begin) as u32,
+                has_post: matches!(input, Input::Normed(i) if i.post_w.is_some()) as u32,
+                eps: match input {
+                    Input::Normed(i) => i.eps,
+                    Input::Plain(_) => 0.0,
+                },
+                _pad: [0; 2],
             };
-            let (key, rows_per_wg, gz) = if n_tokens == 1 {
-                (PipelineKey::Matvec(w.ty, self.ctx.variants.reduction, out), MATVEC_ROWS_PER_WG, 1)
+            let reduction = self.ctx.variants.reduction;
+            let (key, rows_per_wg, gz) = if let Input::Normed(i) = input {
+                let key = PipelineKey::Matvec(w.ty, reduction, out, MatvecIn::AddNorm { len: w.cols.next_multiple_of(8) as u32 });
+                let post = i.post_w.unwrap_or(i.norm_w);
+                let bindings = [
+                    (1, &part.buffer),
+                    (2, i.x),
+                    (3, y),
+                    (4, i.o),
+                    (5, &post.parts[0].buffer),
+                    (6, &i.norm_w.parts[0].buffer),
+                    (7, i.x_out),
+                ];
+                let (gx, gy) = match self.grid2((hi - lo).div_ceil(MATVEC_ROWS_PER_WG)) {
+                    Ok(g) => g,
+                    Err(e) => return self.fail(e),
+                };
+                self.dispatch(key, &params, &bindings, (gx, gy, 1));
+                // Every workgroup reads the norm vectors (a few KiB): counted once, as the
+                // workgroups after the first find them in cache.
+                let norms = i.norm_w.row_bytes + i.post_w.map_or(0, |p| p.row_bytes);
+                self.weight_read((hi - lo) * w.row_bytes + norms);
+                continue;
+            } else if n_tokens == 1 {
+                (PipelineKey::Matvec(w.ty, reduction, out, MatvecIn::Plain), MATVEC_ROWS_PER_WG, 1)
             } else {
                 let gz = n_tokens.div_ceil(MATMUL_TOKENS_PER_WG);
                 (PipelineKey::Matmul(w.ty, out), MATMUL_ROWS_PER_WG, gz)

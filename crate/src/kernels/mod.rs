@@ -31,6 +31,7 @@ pub use attention::AttentionArgs;
 pub use batch::{Batch, Submitted};
 pub use bind_cache::BindGroupCache;
 pub use logprobs::{logprob_words, MAX_TOP_LOGPROBS};
+pub use matmul::{NormedInput, MAX_NORMED_INPUT};
 pub use penalty::Penalties;
 pub use qk_rope::{QkNorms, QkRopeArgs};
 pub use sample::SampleArgs;
@@ -71,6 +72,16 @@ pub enum MatmulOut {
     Glu(Activation),
 }
 
+/// What the mat-vec reads as its vector (the input include, `shaders/input/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatvecIn {
+    /// A buffer as it is.
+    Plain,
+    /// A vector of `len` floats (≥ the columns) with the previous block's residual update and
+    /// this block's norm still to apply ([`NormedInput`]).
+    AddNorm { len: u32 },
+}
+
 /// Identifies one compute pipeline: a kernel family and its variant. Kernels with a
 /// [`Reduction`] take it from the context's [`crate::gpu::KernelVariants`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,7 +89,7 @@ pub enum PipelineKey {
     /// Matrix × a batch of token vectors (prefill): shaders/matmul.wgsl.
     Matmul(QuantType, MatmulOut),
     /// Matrix × one vector (decode, LM head): shaders/matvec.wgsl.
-    Matvec(QuantType, Reduction, MatmulOut),
+    Matvec(QuantType, Reduction, MatmulOut, MatvecIn),
     Embed(QuantType),
     RmsNorm {
         in_place: bool,

@@ -7,12 +7,13 @@
 //! (`shaders/reduce/`): `sum_*.wgsl` (workgroup-wide sums, the norms) or `team_*.wgsl` (teams
 //! splitting a dot product, the mat-vec), each in a `workgroup` (baseline) and a `subgroup`
 //! form with the same interface. The mat-mul kernels take an output include (`shaders/store/`):
-//! plain, or the gated activation of a stacked gate/up weight. Composition is plain
+//! plain, or the gated activation of a stacked gate/up weight; the mat-vec also an input
+//! include (`shaders/input/`): the vector as it is, or with a residual update and norm applied. Composition is plain
 //! concatenation keyed by [`PipelineKey`]: no text is spliced (the composer only adds constant
-//! lines such as `MAX_ROWS` and the GLU's activation name). Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
+//! lines such as `MAX_ROWS`, `XS_LEN` and the GLU's activation name). Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
 //! `dir/<key>.wgsl`.
 
-use super::{Activation, MatmulOut, PipelineKey, Reduction};
+use super::{Activation, MatmulOut, MatvecIn, PipelineKey, Reduction};
 use crate::quant::QuantType;
 
 /// The kernel-family files.
@@ -104,6 +105,16 @@ fn store_include(out: MatmulOut) -> String {
     }
 }
 
+/// The input include of a mat-vec; the normed one is preceded by its workgroup array's size.
+fn input_include(input: MatvecIn) -> String {
+    match input {
+        MatvecIn::Plain => include_str!("../../../shaders/input/plain.wgsl").to_string(),
+        MatvecIn::AddNorm { len } => {
+            format!("const XS_LEN: u32 = {len}u;\n{}", include_str!("../../../shaders/input/add_norm.wgsl"))
+        }
+    }
+}
+
 /// Label suffix of a mat-mul output: empty for the plain one.
 fn out_label(out: MatmulOut) -> String {
     match out {
@@ -141,7 +152,9 @@ impl PipelineKey {
         for ty in QuantType::ALL {
             for out in OUTS {
                 v.push(PipelineKey::Matmul(ty, out));
-                v.extend(REDUCTIONS.map(|r| PipelineKey::Matvec(ty, r, out)));
+                for input in [MatvecIn::Plain, MatvecIn::AddNorm { len: 640 }] {
+                    v.extend(REDUCTIONS.map(|r| PipelineKey::Matvec(ty, r, out, input)));
+                }
             }
             v.push(PipelineKey::Embed(ty));
         }
@@ -181,7 +194,7 @@ impl PipelineKey {
 
     fn reduce_include(self) -> Option<(ReduceInclude, Reduction)> {
         match self {
-            PipelineKey::Matvec(_, r, _) => Some((ReduceInclude::Team, r)),
+            PipelineKey::Matvec(_, r, ..) => Some((ReduceInclude::Team, r)),
             PipelineKey::RmsNorm { reduction, .. }
             | PipelineKey::AddNorm { reduction, .. }
             | PipelineKey::QkRope { reduction, .. } => Some((ReduceInclude::Sum, reduction)),
@@ -236,6 +249,10 @@ impl PipelineKey {
             s.push_str(reduce_include(kind, r));
             s.push('\n');
         }
+        if let PipelineKey::Matvec(.., input) = self {
+            s.push_str(&input_include(input));
+            s.push('\n');
+        }
         if let Some(out) = self.matmul_out() {
             s.push_str(&store_include(out));
             s.push('\n');
@@ -251,7 +268,7 @@ impl PipelineKey {
     /// The output of a mat-mul pipeline.
     fn matmul_out(self) -> Option<MatmulOut> {
         match self {
-            PipelineKey::Matmul(_, out) | PipelineKey::Matvec(_, _, out) => Some(out),
+            PipelineKey::Matmul(_, out) | PipelineKey::Matvec(_, _, out, _) => Some(out),
             _ => None,
         }
     }
@@ -283,7 +300,13 @@ impl PipelineKey {
     fn family_label(self) -> String {
         match self {
             PipelineKey::Matmul(ty, out) => format!("matmul_{}{}", ty.name(), out_label(out)),
-            PipelineKey::Matvec(ty, _, out) => format!("matvec_{}{}", ty.name(), out_label(out)),
+            PipelineKey::Matvec(ty, _, out, input) => {
+                let input = match input {
+                    MatvecIn::Plain => String::new(),
+                    MatvecIn::AddNorm { len } => format!("_addnorm{len}"),
+                };
+                format!("matvec_{}{}{input}", ty.name(), out_label(out))
+            }
             PipelineKey::Embed(ty) => format!("embed_{}", ty.name()),
             PipelineKey::RmsNorm { in_place, .. } => {
                 format!("rms_norm{}", if in_place { "_inplace" } else { "" })

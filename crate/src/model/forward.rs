@@ -9,11 +9,16 @@
 //! stacked, `model::stacked`); `o = Wdown·act`, post-norm, `x += o`.
 //! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
 //! Each "post-norm, `x += o`, `xn = norm(x)`" is one fused `add_norm` dispatch (the norm being
-//! the next block's input norm, or the final norm after the last layer).
+//! the next block's input norm, or the final norm after the last layer) — except for a decoded
+//! token, whose mat-vecs apply it themselves (`NormedInput`): the residual stream then
+//! alternates between two buffers, as each such mat-vec reads one and writes the other.
 
 use crate::error::Result;
 use crate::gpu::GpuContext;
-use crate::kernels::{Activation, AttentionArgs, Batch, QkNorms, QkRopeArgs, RopeMode};
+use crate::gpu::GpuWeight;
+use crate::kernels::{
+    Activation, AttentionArgs, Batch, MatmulOut, NormedInput, QkNorms, QkRopeArgs, RopeMode, MAX_NORMED_INPUT,
+};
 use crate::model::hparams::{Act, HParams, RopeLayout};
 use crate::model::weights::{FfnIn, Model};
 
@@ -29,6 +34,9 @@ pub struct ForwardBuffers {
     /// `u32 [max_tokens]`: token ids of this call.
     pub tokens: wgpu::Buffer,
     x: wgpu::Buffer,
+    /// `[E]`: the residual stream of a decoded token alternates between `x` and `x2` (the
+    /// mat-vecs that apply a residual update read one and write the other).
+    x2: wgpu::Buffer,
     /// Normed residual; after the forward pass: the final hidden states `[T, E]`.
     pub xn: wgpu::Buffer,
     q: wgpu::Buffer,
@@ -80,6 +88,7 @@ impl ForwardBuffers {
             ctx_size,
             tokens: buf("tokens", t)?,
             x: buf("x", t * e)?,
+            x2: buf("x2", e)?,
             xn: buf("xn", t * e)?,
             q: buf("q", t * q)?,
             k: buf("k", t * kv)?,
@@ -110,17 +119,39 @@ impl ForwardBuffers {
             Act::GeluTanh => Activation::GeluTanh,
             Act::Silu => Activation::Silu,
         };
+        // A decoded token's residual updates and norms run inside the mat-vecs that read them
+        // (`Batch::matvec_normed`): no add_norm dispatch between blocks. A batch keeps them.
+        let fused_norms = n_tokens == 1 && hp.n_embd as u64 <= MAX_NORMED_INPUT;
+        let eps = hp.rms_eps;
+        // The residual stream, and where a fused update writes the next one.
+        let (mut cur, mut other) = (&self.x, &self.x2);
+        // The post-norm of the FFN update `cur += post(o)` still to apply (fused_norms only).
+        let mut pending: Option<Option<&GpuWeight>> = None;
         b.embed(&w.token_embd, &self.tokens, &self.x, n_tokens, hp.embed_scale());
         if let Some(first) = w.layers.first() {
-            b.rms_norm(&self.x, &first.attn_norm, &self.xn, n_tokens, hp.rms_eps);
+            b.rms_norm(&self.x, &first.attn_norm, &self.xn, n_tokens, eps);
         }
         for (il, l) in w.layers.iter().enumerate() {
             // What follows this block: the next block's input norm, or the final norm.
-            let next_norm = w.layers.get(il + 1).map_or(&w.output_norm, |next| &next.attn_norm);
+            let next = w.layers.get(il + 1);
+            let next_norm = next.map_or(&w.output_norm, |next| &next.attn_norm);
             let il = il as u32;
-            b.matmul(&l.wq, &self.xn, &self.q, n_tokens);
-            b.matmul(&l.wk, &self.xn, &self.k, n_tokens);
-            b.matmul(&l.wv, &self.xn, &self.v, n_tokens);
+            match pending.take() {
+                Some(post_w) => {
+                    let mut input =
+                        NormedInput { x: cur, o: &self.o, post_w, norm_w: &l.attn_norm, x_out: other, write_x: true, eps };
+                    for (wt, y) in [(&l.wq, &self.q), (&l.wk, &self.k), (&l.wv, &self.v)] {
+                        b.matvec_normed(wt, &input, y, MatmulOut::Plain);
+                        input.write_x = false; // once is enough
+                    }
+                    std::mem::swap(&mut cur, &mut other);
+                }
+                None => {
+                    b.matmul(&l.wq, &self.xn, &self.q, n_tokens);
+                    b.matmul(&l.wk, &self.xn, &self.k, n_tokens);
+                    b.matmul(&l.wv, &self.xn, &self.v, n_tokens);
+                }
+            }
             for (bias, y) in [(&l.q_bias, &self.q), (&l.k_bias, &self.k), (&l.v_bias, &self.v)] {
                 if let Some(bias) = bias {
                     b.add_bias(y, bias, n_tokens);
@@ -159,25 +190,36 @@ impl ForwardBuffers {
             };
             b.attention(&self.q, kc, vc, &self.attn, &args);
             b.matmul(&l.wo, &self.attn, &self.o, n_tokens);
-            b.add_norm(
-                &self.x,
-                &self.o,
-                l.post_attn_norm.as_ref(),
-                &l.ffn_norm,
-                &self.xn,
-                n_tokens,
-                hp.rms_eps,
-            );
-            match &l.ffn_in {
-                FfnIn::Stacked(w) => b.matmul_glu(w, &self.xn, &self.act, n_tokens, act),
-                FfnIn::Separate { gate, up } => {
-                    b.matmul(gate, &self.xn, &self.gate, n_tokens);
-                    b.matmul(up, &self.xn, &self.up, n_tokens);
-                    b.gated_act(&self.gate, &self.up, &self.act, n_tokens * hp.n_ff, act);
+            if fused_norms {
+                let post_w = l.post_attn_norm.as_ref();
+                let mut input = NormedInput { x: cur, o: &self.o, post_w, norm_w: &l.ffn_norm, x_out: other, write_x: true, eps };
+                match &l.ffn_in {
+                    FfnIn::Stacked(w) => b.matvec_normed(w, &input, &self.act, MatmulOut::Glu(act)),
+                    FfnIn::Separate { gate, up } => {
+                        b.matvec_normed(gate, &input, &self.gate, MatmulOut::Plain);
+                        input.write_x = false;
+                        b.matvec_normed(up, &input, &self.up, MatmulOut::Plain);
+                        b.gated_act(&self.gate, &self.up, &self.act, hp.n_ff, act);
+                    }
+                }
+                std::mem::swap(&mut cur, &mut other);
+            } else {
+                b.add_norm(cur, &self.o, l.post_attn_norm.as_ref(), &l.ffn_norm, &self.xn, n_tokens, eps);
+                match &l.ffn_in {
+                    FfnIn::Stacked(w) => b.matmul_glu(w, &self.xn, &self.act, n_tokens, act),
+                    FfnIn::Separate { gate, up } => {
+                        b.matmul(gate, &self.xn, &self.gate, n_tokens);
+                        b.matmul(up, &self.xn, &self.up, n_tokens);
+                        b.gated_act(&self.gate, &self.up, &self.act, n_tokens * hp.n_ff, act);
+                    }
                 }
             }
             b.matmul(&l.down, &self.act, &self.o, n_tokens);
-            b.add_norm(&self.x, &self.o, l.post_ffn_norm.as_ref(), next_norm, &self.xn, n_tokens, hp.rms_eps);
+            if fused_norms && next.is_some() {
+                pending = Some(l.post_ffn_norm.as_ref());
+            } else {
+                b.add_norm(cur, &self.o, l.post_ffn_norm.as_ref(), next_norm, &self.xn, n_tokens, eps);
+            }
         }
     }
 

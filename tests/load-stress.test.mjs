@@ -68,12 +68,18 @@ test('100 load/unload cycles keep wasm memory and the JS heap flat', { timeout: 
       await engine.load('/tiny.gguf', { contextLength: 64 });
       await engine.completions.create({ prompt: 'one two', max_tokens: 1, temperature: 0 });
       await engine.unload();
-      if (i === 9 || i === 99) samples.push({ wasm: brasa.wasmMemoryBytes(), heap: await heap() });
+      // wasm-bindgen frees the Rust side of objects JS dropped from a FinalizationRegistry, after
+      // a collection: collecting every cycle keeps that lag (and so the peak) out of the figure.
+      globalThis.gc?.();
+      await new Promise((ok) => setTimeout(ok, 0));
+      // The allocator is still growing to its working size in the first cycles (11 MiB after 10,
+      // 12.8 MiB from 20 on, measured): the early sample comes after that warm-up.
+      if (i === 19 || i === 99) samples.push({ wasm: brasa.wasmMemoryBytes(), heap: await heap() });
     }
     return samples;
   });
   const [early, late] = r;
-  console.error(`after 10 cycles: wasm ${early.wasm >> 20} MiB, heap ${(early.heap / 2 ** 20).toFixed(1)} MiB; after 100: wasm ${late.wasm >> 20} MiB, heap ${(late.heap / 2 ** 20).toFixed(1)} MiB`);
+  console.error(`after 20 cycles: wasm ${early.wasm >> 20} MiB, heap ${(early.heap / 2 ** 20).toFixed(1)} MiB; after 100: wasm ${late.wasm >> 20} MiB, heap ${(late.heap / 2 ** 20).toFixed(1)} MiB`);
   // Wasm memory never shrinks: flat means it stopped growing after warm-up.
   assert.ok(late.wasm <= early.wasm * 1.1, `wasm memory grew from ${early.wasm} to ${late.wasm}`);
   if (early.heap > 0) assert.ok(late.heap < early.heap + 16 * 2 ** 20, `JS heap grew from ${early.heap} to ${late.heap}`);

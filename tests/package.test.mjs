@@ -1,7 +1,9 @@
 // The npm package as a user gets it: `npm pack` of pkg/, installed (offline) into a fresh Vite app
 // that imports `brasa` by name; its TypeScript types check a consumer under --strict, `vite build`
 // bundles it (the Worker and the wasm file resolved through `new URL(…, import.meta.url)`, no
-// configuration), and the built site generates text in Chromium.
+// configuration), and the built site generates text in Chromium. The same package in a fresh
+// webpack 5 app (plain JavaScript, a minimal config with no loaders or plugins for brasa) builds and
+// generates too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -27,6 +29,41 @@ before(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'brasa-app-'));
 });
 after(async () => fs.rm(tmp, { recursive: true, force: true }));
+
+
+/** Serves a built app's `dist` with the model and returns what its page wrote into #out. */
+async function runBuiltApp(dist) {
+  const server = await startServer({ root: dist, files: { '/model.gguf': MODEL } });
+  let browser;
+  try {
+    const opened = await openPage(server.url, { path: '/index.html' });
+    browser = opened.browser;
+    const handle = await opened.page.waitForFunction(() => document.getElementById('out')?.textContent, null, { timeout: 600_000 });
+    return JSON.parse(await handle.jsonValue());
+  } finally {
+    await browser?.close();
+    await server.close();
+  }
+}
+
+/** What every app's page must have done: load, fit, and generate at most 3 tokens. */
+function checkGenerated(result) {
+  assert.equal(result.error, undefined);
+  assert.ok(result.text.length > 0);
+  assert.equal(result.fits, true);
+  assert.ok(result.completion >= 1 && result.completion <= 3);
+}
+
+/** `npm pack` of pkg/ installed offline into a new folder `name` of tmp with `files`. */
+async function freshApp(name, files) {
+  const app = path.join(tmp, name);
+  await fs.mkdir(app);
+  const packed = run('npm', ['pack', path.join(repoRoot, 'pkg'), '--pack-destination', tmp, '--silent'], repoRoot).trim();
+  await fs.writeFile(path.join(app, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
+  for (const [file, text] of Object.entries(files)) await fs.writeFile(path.join(app, file), text);
+  run('npm', ['install', '--offline', '--no-audit', '--no-fund', path.join(tmp, packed)], app);
+  return app;
+}
 
 const MAIN_TS = `
 import { createEngine, inspectModel, BrasaError, type ChatCompletionChunk } from 'brasa';
@@ -56,16 +93,10 @@ main().catch((e: unknown) => {
 `;
 
 test('npm pack → a fresh Vite app: types check, it builds, and it generates in Chromium', { timeout: 900_000 }, async () => {
-  const app = path.join(tmp, 'app');
-  await fs.mkdir(app);
-  const packed = run('npm', ['pack', path.join(repoRoot, 'pkg'), '--pack-destination', tmp, '--silent'], repoRoot).trim();
-  await fs.writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  await fs.writeFile(
-    path.join(app, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><pre id="out"></pre><script type="module" src="./main.ts"></script>',
-  );
-  await fs.writeFile(path.join(app, 'main.ts'), MAIN_TS);
-  run('npm', ['install', '--offline', '--no-audit', '--no-fund', path.join(tmp, packed)], app);
+  const app = await freshApp('app', {
+    'index.html': '<!doctype html><meta charset="utf-8"><pre id="out"></pre><script type="module" src="./main.ts"></script>',
+    'main.ts': MAIN_TS,
+  });
 
   // The published types, as a strict TypeScript consumer sees them.
   const tsc = path.join(repoRoot, 'node_modules/typescript/bin/tsc');
@@ -81,20 +112,40 @@ test('npm pack → a fresh Vite app: types check, it builds, and it generates in
   const assets = await fs.readdir(path.join(dist, 'assets'));
   assert.ok(assets.some((f) => f.endsWith('.wasm')), `the wasm file is emitted: ${assets}`);
 
-  const server = await startServer({ root: dist, files: { '/model.gguf': MODEL } });
-  let browser;
-  try {
-    const opened = await openPage(server.url, { path: '/index.html' });
-    browser = opened.browser;
-    const handle = await opened.page.waitForFunction(() => document.getElementById('out')?.textContent, null, { timeout: 600_000 });
-    const result = JSON.parse(await handle.jsonValue());
-    console.error(`fresh Vite app: ${JSON.stringify(result)}; assets ${assets.join(', ')}`);
-    assert.equal(result.error, undefined);
-    assert.ok(result.text.length > 0);
-    assert.equal(result.fits, true);
-    assert.ok(result.completion >= 1 && result.completion <= 3);
-  } finally {
-    await browser?.close();
-    await server.close();
-  }
+  const result = await runBuiltApp(path.join(app, 'dist'));
+  console.error(`fresh Vite app: ${JSON.stringify(result)}; assets ${assets.join(', ')}`);
+  checkGenerated(result);
+});
+
+// The page as plain JavaScript: what a webpack user without TypeScript writes.
+const MAIN_JS = MAIN_TS.replace(', type ChatCompletionChunk', '')
+  .replace("document.getElementById('out')!", "document.getElementById('out')")
+  .replace('async function main(): Promise<void>', 'async function main()')
+  .replace('let last: ChatCompletionChunk | undefined;', 'let last;')
+  .replace('(done: number, total: number)', '(done, total)')
+  .replace('(e: unknown)', '(e)');
+
+const WEBPACK_CONFIG = `
+import path from 'node:path';
+export default {
+  mode: 'production',
+  entry: './main.js',
+  output: { path: path.resolve('dist'), filename: 'main.js', clean: true },
+  performance: { hints: false },
+};
+`;
+
+test('npm pack → a fresh webpack app builds with a minimal config and generates in Chromium', { timeout: 900_000 }, async () => {
+  const app = await freshApp('webpack-app', { 'main.js': MAIN_JS, 'webpack.config.js': WEBPACK_CONFIG });
+  const webpack = path.join(repoRoot, 'node_modules/webpack-cli/bin/cli.js');
+  run(process.execPath, [webpack, '--config', 'webpack.config.js'], app);
+  const dist = path.join(app, 'dist');
+  const emitted = await fs.readdir(dist);
+  // webpack 5 turns `new URL('…', import.meta.url)` into an emitted asset and `new Worker(new URL(…))` into a chunk.
+  assert.ok(emitted.some((f) => f.endsWith('.wasm')), `the wasm file is emitted: ${emitted}`);
+  assert.ok(emitted.length >= 3, `the page, the Worker and the wasm are separate files: ${emitted}`);
+  await fs.writeFile(path.join(dist, 'index.html'), '<!doctype html><meta charset="utf-8"><pre id="out"></pre><script type="module" src="./main.js"></script>');
+  const result = await runBuiltApp(dist);
+  console.error(`fresh webpack app: ${JSON.stringify(result)}; files ${emitted.join(', ')}`);
+  checkGenerated(result);
 });

@@ -1,7 +1,7 @@
 // The engine behind the OpenAI-shaped API, on the thread it runs on (a Worker by default, see
-// index.js): one GPU engine, at most one loaded model and its session, and a queue so that calls
-// run one at a time in the order they were made (a second request never interleaves with the
-// first on one K/V cache).
+// index.js): one GPU engine, at most one loaded model and its sessions (K/V caches: the default
+// one, 0, and the forks made by `forkSession`), and a queue so that calls run one at a time in the
+// order they were made (a second request never interleaves with the first on one K/V cache).
 import { createGpuEngine, loadModel, adapterInfo, Session } from './core.js';
 import { BrasaError, toBrasaError } from './errors.js';
 
@@ -11,7 +11,9 @@ const DEFAULT_MAX_TOKENS = 512;
 export class LocalEngine {
   #gpu = null;
   #model = null;
-  #session = null;
+  /** Session id → wasm Session; 0 is the default one, made by `load`. */
+  #sessions = new Map();
+  #nextSession = 1;
   #modelId = '';
   #contextLength = 0;
   #queue = Promise.resolve();
@@ -70,7 +72,7 @@ export class LocalEngine {
         throw toBrasaError(e, signal?.aborted ? 'aborted' : 'bad_model');
       });
       try {
-        this.#session = new Session(gpu, model, contextLength, contextShift);
+        this.#sessions.set(0, new Session(gpu, model, contextLength, contextShift));
       } catch (e) {
         model.free();
         throw toBrasaError(e, 'out_of_memory');
@@ -99,23 +101,54 @@ export class LocalEngine {
   }
 
   #unloadNow() {
-    this.#session?.free();
+    for (const s of this.#sessions.values()) s.free();
+    this.#sessions.clear();
     this.#model?.free();
-    this.#session = null;
     this.#model = null;
   }
 
   /**
-   * An OpenAI chat completion. `onDelta(text)` receives the reply as it is generated (for
+   * A new session (K/V cache) holding a copy of session `from`'s cache and conversation; resolves
+   * to its id, for requests' `session` field. Costs a second K/V cache until `dropSession`.
+   */
+  forkSession(from = 0) {
+    return this.#enqueue(async () => {
+      const copy = this.#sessionOf(from).fork();
+      const id = this.#nextSession++;
+      this.#sessions.set(id, copy);
+      return id;
+    });
+  }
+
+  /** Frees a session made by `forkSession` (an unknown id is already gone: nothing to do). */
+  dropSession(id) {
+    return this.#enqueue(async () => {
+      if (id === 0) throw new BrasaError('invalid_argument', 'session 0 is the default session: unload the model instead');
+      this.#sessions.get(id)?.free();
+      this.#sessions.delete(id);
+    });
+  }
+
+  /** The session a request names (`session`, default 0). */
+  #sessionOf(id = 0) {
+    this.#requireModel();
+    const s = this.#sessions.get(id);
+    if (!s) throw new BrasaError('invalid_argument', `no session ${id}: it was dropped, or made for another model`);
+    return s;
+  }
+
+  /**
+   * An OpenAI chat completion. `onDelta({content, logprobs})` receives the reply as it is
+   * generated, with its tokens' OpenAI-shaped log-probabilities when asked (null otherwise) (for
    * streaming); resolves to the whole response (`chat.completion`).
    */
   chatCompletion(request, onDelta, signal) {
     return this.#enqueue(async () => {
-      this.#requireModel();
+      const session = this.#sessionOf(request.session);
       const messages = checkMessages(request.messages);
       // The session keeps the token prefix this conversation shares with the previous request:
       // a follow-up turn evaluates only its new tokens (usage.prompt_tokens_details).
-      const out = await this.#generate((p, cb) => this.#session.chat(messages, p, cb), request, onDelta, signal);
+      const out = await this.#generate(session, (p, cb) => session.chat(messages, p, cb), request, onDelta, signal);
       return {
         id: out.id,
         object: 'chat.completion',
@@ -130,12 +163,12 @@ export class LocalEngine {
   /** An OpenAI (legacy) completion of a raw prompt; see `chatCompletion`. */
   completion(request, onDelta, signal) {
     return this.#enqueue(async () => {
-      this.#requireModel();
+      const session = this.#sessionOf(request.session);
       if (typeof request.prompt !== 'string' || request.prompt === '') {
         throw new BrasaError('invalid_argument', 'prompt must be a non-empty string');
       }
-      this.#session.reset();
-      const out = await this.#generate((p, cb) => this.#session.generate(request.prompt, p, cb), request, onDelta, signal);
+      session.reset();
+      const out = await this.#generate(session, (p, cb) => session.generate(request.prompt, p, cb), request, onDelta, signal);
       return {
         id: out.id,
         object: 'text_completion',
@@ -152,21 +185,21 @@ export class LocalEngine {
     return this.#model;
   }
 
-  /** Runs `start(params, onText)` (a Session call) for an OpenAI request. */
-  async #generate(start, request, onDelta, signal) {
+  /** Runs `start(params, onText)` (a call of `session`) for an OpenAI request. */
+  async #generate(session, start, request, onDelta, signal) {
     if (signal?.aborted) throw new BrasaError('aborted', 'the request was aborted');
     const params = samplingParams(request);
     const t0 = performance.now();
     let stats;
     try {
-      stats = await start(params, (text) => {
+      stats = await start(params, (text, lps) => {
         if (signal?.aborted) return false;
-        onDelta?.(text);
+        onDelta?.({ content: text, logprobs: lps ? lps.map(openaiLogprob) : null });
         return true;
       });
     } catch (e) {
       // A failed generation leaves the cache in an unknown state: start the next one afresh.
-      this.#session.reset();
+      session.reset();
       throw toBrasaError(e, 'generation_failed');
     }
     if (stats.finish === 'cancelled') throw new BrasaError('aborted', 'the request was aborted');
@@ -241,4 +274,30 @@ function samplingParams(r) {
     p.topLogprobs = r.top_logprobs ?? 0;
   }
   return p;
+}
+
+/**
+ * Runs operation `op` of the engine protocol (index.js's inline backend and worker.js both speak
+ * it): `args` as the page sent them, `hooks` the callbacks and signal of this call.
+ */
+export function runOp(engine, op, args, { onProgress, onDelta, signal } = {}) {
+  switch (op) {
+    case 'gpuInfo':
+      return engine.gpuInfo();
+    case 'load':
+      return engine.load(args.source, { ...args.opts, onProgress, signal });
+    case 'unload':
+      return engine.unload();
+    case 'loseDevice':
+      return engine.loseDevice();
+    case 'forkSession':
+      return engine.forkSession(args.from);
+    case 'dropSession':
+      return engine.dropSession(args.id);
+    case 'chat':
+      return engine.chatCompletion(args.request, onDelta, signal);
+    case 'completion':
+      return engine.completion(args.request, onDelta, signal);
+  }
+  throw new BrasaError('invalid_argument', `unknown operation ${op}`);
 }

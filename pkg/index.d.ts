@@ -36,6 +36,8 @@ export interface SamplingOptions {
   logprobs?: boolean;
   /** With `logprobs`: the 0–20 most likely tokens at each step. */
   top_logprobs?: number;
+  /** brasa's own: the session (K/V cache) to run on, from `engine.forkSession()`; default 0. */
+  session?: number;
   signal?: AbortSignal;
 }
 
@@ -169,6 +171,13 @@ export interface Engine {
   gpuInfo(): Promise<GpuInfo>;
   load(source: ModelSource, options?: LoadOptions): Promise<ModelSummary>;
   unload(): Promise<void>;
+  /**
+   * A new session (K/V cache) with a copy of session `from`'s (default 0) cache and conversation;
+   * resolves to its id for requests' `session`. Costs a second K/V cache until `dropSession`.
+   */
+  forkSession(from?: number): Promise<number>;
+  /** Frees a session made by `forkSession`. */
+  dropSession(id: number): Promise<void>;
   /** For fault tests: destroys the GPU device; the next call rejects with `device_lost`. */
   loseDevice(): Promise<void>;
   terminate(): void;

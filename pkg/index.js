@@ -3,7 +3,7 @@
 // calling thread with `{ worker: false }` (e.g. inside an extension's offscreen document or your
 // own Worker). The low-level layer (GPU engine, streaming loader, sessions) is re-exported from
 // core.js.
-import { LocalEngine } from './engine.js';
+import { LocalEngine, runOp } from './engine.js';
 import { BrasaError } from './errors.js';
 
 export * from './core.js';
@@ -75,6 +75,25 @@ class Engine {
     return this.#backend.call('loseDevice', {});
   }
 
+  /**
+   * A new session (K/V cache) with a copy of session `from`'s cache and conversation (default 0,
+   * the one every request uses unless it names another with `session`); resolves to its id. Two
+   * branches of a conversation then each keep their own cache. It costs a second K/V cache until
+   * `dropSession(id)`, and ends with `load`/`unload`.
+   * @example
+   *   const branch = await engine.forkSession();
+   *   await engine.chat.completions.create({ session: branch, messages });
+   *   await engine.dropSession(branch);
+   */
+  forkSession(from = 0) {
+    return this.#backend.call('forkSession', { from });
+  }
+
+  /** Frees a session made by `forkSession`. */
+  dropSession(id) {
+    return this.#backend.call('dropSession', { id });
+  }
+
   /** Stops the Worker (the engine is unusable afterwards). */
   terminate() {
     this.#backend.terminate();
@@ -95,32 +114,43 @@ async function* streamChunks(backend, kind, request, signal, model) {
   const id = `brasa-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const created = Math.floor(Date.now() / 1000);
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
-  const choice = (text, finish) =>
-    kind === 'chat'
-      ? { index: 0, delta: text === null ? {} : { role: 'assistant', content: text }, finish_reason: finish, logprobs: null }
-      : { index: 0, text: text ?? '', finish_reason: finish, logprobs: null };
+  // `delta`: {content, logprobs} as the engine hands it over; null for the closing chunk.
+  const choice = (delta, finish) => {
+    const logprobs = delta?.logprobs ? { content: delta.logprobs } : null;
+    return kind === 'chat'
+      ? { index: 0, delta: delta === null ? {} : { role: 'assistant', content: delta.content }, finish_reason: finish, logprobs }
+      : { index: 0, text: delta?.content ?? '', finish_reason: finish, logprobs };
+  };
   const pending = [];
   let wake = null;
   let final = null;
+  let logprobsSent = 0;
   const done = backend
-    .call(kind, { request, stream: true }, { signal, onDelta: (t) => (pending.push(t), wake?.()) })
+    .call(kind, { request, stream: true }, { signal, onDelta: (d) => (pending.push(d), wake?.()) })
     .then(
       (r) => (final = { ok: r }),
       (e) => (final = { err: e }),
     )
     .finally(() => wake?.());
+  const next = () => {
+    const d = pending.shift();
+    logprobsSent += d.logprobs?.length ?? 0;
+    return { id, object, created, model, choices: [choice(d, null)] };
+  };
   for (;;) {
-    while (pending.length) yield { id, object, created, model, choices: [choice(pending.shift(), null)] };
+    while (pending.length) yield next();
     if (final) break;
     await new Promise((resolve) => (wake = resolve));
     wake = null;
   }
   await done;
-  while (pending.length) yield { id, object, created, model, choices: [choice(pending.shift(), null)] };
+  while (pending.length) yield next();
   if (final.err) throw final.err;
   const r = final.ok;
-  // The log-probabilities of the whole reply come with the last chunk.
-  const last = { ...choice(null, r.choices[0].finish_reason), logprobs: r.choices[0].logprobs };
+  // Each chunk carries its own tokens' log-probabilities (as OpenAI's stream does); the last
+  // one those of tokens that showed no text (an end-of-turn token, a stop string).
+  const rest = r.choices[0].logprobs?.content.slice(logprobsSent);
+  const last = { ...choice(null, r.choices[0].finish_reason), logprobs: rest ? { content: rest } : null };
   yield { id, object, created, model, choices: [last], usage: r.usage };
 }
 
@@ -128,23 +158,8 @@ async function* streamChunks(backend, kind, request, signal, model) {
 class InlineBackend {
   #engine = new LocalEngine();
 
-  async call(op, args, { onProgress, onDelta, signal } = {}) {
-    const e = this.#engine;
-    switch (op) {
-      case 'gpuInfo':
-        return e.gpuInfo();
-      case 'load':
-        return e.load(args.source, { ...args.opts, onProgress, signal });
-      case 'unload':
-        return e.unload();
-      case 'loseDevice':
-        return e.loseDevice();
-      case 'chat':
-        return e.chatCompletion(args.request, onDelta, signal);
-      case 'completion':
-        return e.completion(args.request, onDelta, signal);
-    }
-    throw new BrasaError('invalid_argument', `unknown operation ${op}`);
+  async call(op, args, hooks = {}) {
+    return runOp(this.#engine, op, args, hooks);
   }
 
   terminate() {

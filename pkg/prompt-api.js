@@ -6,10 +6,12 @@
 //   const session = await LanguageModel.create({ initialPrompts: [{ role: 'system', content: '…' }] });
 //   for await (const piece of session.promptStreaming('Hi!')) output.append(piece);
 //
-// A session is a conversation; all sessions share one engine and its K/V cache, whose longest
-// shared token prefix is reused (so a follow-up prompt or a clone's prompt evaluates only the new
-// tokens). The model downloads on the first `create`, reporting `downloadprogress` events
-// (`loaded` from 0 to 1) to `monitor`.
+// A session is a conversation. Sessions made by `create` share one engine and its default K/V
+// cache, whose longest shared token prefix is reused (a follow-up prompt evaluates only the new
+// tokens); `clone()` snapshots the cache into a session of its own (engine.forkSession), so the
+// original and the clone each go on from their own cache, until `destroy()` frees it. The model
+// downloads on the first `create`, reporting `downloadprogress` events (`loaded` from 0 to 1) to
+// `monitor`.
 import { createEngine, listCachedModels } from './index.js';
 import { BrasaError } from './errors.js';
 
@@ -57,11 +59,14 @@ export function languageModelClass({ model, contextLength = 4096, maxTokens = co
     #options;
     #destroyed = false;
     #usage = 0;
+    /** The engine session (K/V cache) this conversation runs on: 0, the shared one, or a clone's own. */
+    #session;
 
-    constructor(messages, options) {
+    constructor(messages, options, session = 0) {
       super();
       this.#messages = messages;
       this.#options = options;
+      this.#session = session;
     }
 
     /** 'available' when loaded or cached, 'downloadable' when not yet, 'unavailable' without WebGPU. */
@@ -155,6 +160,7 @@ export function languageModelClass({ model, contextLength = 4096, maxTokens = co
       const { temperature, topK } = this.#options;
       const stream = await engine.chat.completions.create({
         messages,
+        session: this.#session,
         stream: true,
         signal,
         max_tokens: maxTokens,
@@ -173,16 +179,23 @@ export function languageModelClass({ model, contextLength = 4096, maxTokens = co
       this.#messages = [...messages, { role: 'assistant', content: reply }];
     }
 
-    /** A new session with the same conversation so far (the engine's cache keeps the shared prefix). */
+    /**
+     * A new session with the same conversation so far and a snapshot of its K/V cache: its next
+     * prompt evaluates only its new tokens, whatever the original does in between.
+     */
     async clone() {
       this.#check();
-      const copy = new LanguageModel(structuredClone(this.#messages), { ...this.#options });
+      const session = await engine.forkSession(this.#session);
+      const copy = new LanguageModel(structuredClone(this.#messages), { ...this.#options }, session);
       copy.#usage = this.#usage;
       return copy;
     }
 
+    /** Ends the session; a clone's K/V cache is freed. */
     destroy() {
+      if (this.#destroyed) return;
       this.#destroyed = true;
+      if (this.#session !== 0) engine.dropSession(this.#session).catch(() => {});
     }
 
     #check() {

@@ -1,7 +1,7 @@
 // The dedicated Worker that runs the engine off the page's main thread (index.js starts it).
 // Protocol: the page posts `{id, op, args}`; the worker answers `{id, type: 'progress' | 'delta' |
 // 'result' | 'error', data}`. `{op: 'abort', args: {target}}` aborts request `target`.
-import { LocalEngine } from './engine.js';
+import { LocalEngine, runOp } from './engine.js';
 import { toBrasaError } from './errors.js';
 
 const engine = new LocalEngine();
@@ -17,33 +17,11 @@ self.onmessage = async ({ data: { id, op, args } }) => {
   aborts.set(id, controller);
   const { signal } = controller;
   try {
-    let result;
-    switch (op) {
-      case 'gpuInfo':
-        result = await engine.gpuInfo();
-        break;
-      case 'load':
-        result = await engine.load(args.source, {
-          ...args.opts,
-          signal,
-          onProgress: (done, total, info) => post('progress', { done, total, info }),
-        });
-        break;
-      case 'unload':
-        result = await engine.unload();
-        break;
-      case 'loseDevice':
-        result = await engine.loseDevice();
-        break;
-      case 'chat':
-        result = await engine.chatCompletion(args.request, args.stream ? (t) => post('delta', t) : null, signal);
-        break;
-      case 'completion':
-        result = await engine.completion(args.request, args.stream ? (t) => post('delta', t) : null, signal);
-        break;
-      default:
-        throw new Error(`unknown operation ${op}`);
-    }
+    const result = await runOp(engine, op, args, {
+      signal,
+      onProgress: (done, total, info) => post('progress', { done, total, info }),
+      onDelta: args.stream ? (t) => post('delta', t) : null,
+    });
     post('result', result);
   } catch (e) {
     const err = toBrasaError(e, 'internal');

@@ -44,6 +44,10 @@ test('the Worker engine loads with progress and streams the same reply it return
     for await (const chunk of await engine.chat.completions.create({ ...ask('Name a color.'), stream: true })) chunks.push(chunk);
     const badMessages = await codeOf(engine.chat.completions.create({ messages: [{ role: 'user' }] }));
     const withLogprobs = await engine.chat.completions.create({ ...ask('Name a color.'), logprobs: true, top_logprobs: 3 });
+    const streamedLogprobs = [];
+    for await (const chunk of await engine.chat.completions.create({ ...ask('Name a color.'), logprobs: true, top_logprobs: 3, stream: true })) {
+      streamedLogprobs.push({ content: chunk.choices[0].delta.content ?? '', logprobs: chunk.choices[0].logprobs?.content ?? null });
+    }
     const completion = await engine.completions.create({ prompt: 'The capital of France is', max_tokens: 3, temperature: 0 });
     engine.terminate();
     const workerLongTasks = longTasks.slice();
@@ -52,7 +56,7 @@ test('the Worker engine loads with progress and streams the same reply it return
     await inline.load('/model.gguf', { contextLength: 256 });
     const inlineReply = await inline.chat.completions.create(ask('Name a color.'));
     await inline.unload();
-    return { gpu, noModel, events, last, phases, rate, summary, whole, chunks, badMessages, withLogprobs, completion, inlineReply, workerLongTasks, longTasks };
+    return { gpu, noModel, events, last, phases, rate, summary, whole, chunks, badMessages, withLogprobs, streamedLogprobs, completion, inlineReply, workerLongTasks, longTasks };
   });
   assert.ok(r.gpu.description.length > 0);
   assert.ok(Array.isArray(r.gpu.features));
@@ -99,6 +103,14 @@ test('the Worker engine loads with progress and streams the same reply it return
     assert.ok(t.logprob <= 0 && t.top_logprobs[1].logprob <= t.logprob);
   }
   assert.equal(r.whole.choices[0].logprobs, null);
+  // Streamed, each chunk carries its own tokens' log-probabilities; together they are the whole
+  // reply's, in order, and each chunk with text has at least the token that showed it.
+  const perChunk = r.streamedLogprobs.flatMap((c) => c.logprobs ?? []);
+  assert.deepEqual(perChunk, lp, 'the chunks\' logprobs add up to the whole reply\'s');
+  for (const c of r.streamedLogprobs.slice(0, -1)) {
+    if (c.content) assert.ok(c.logprobs?.length >= 1, `a chunk with text carries its tokens: ${JSON.stringify(c)}`);
+  }
+  assert.ok(r.streamedLogprobs.filter((c) => c.logprobs?.length).length >= 2, 'log-probabilities come with several chunks, not only the last');
   assert.equal(r.completion.object, 'text_completion');
   assert.ok(r.completion.choices[0].text.length > 0);
   // The page's thread stays responsive while the Worker loads and generates: no long task near
@@ -214,6 +226,48 @@ test('a page written for the Prompt API (LanguageModel) runs on brasa unchanged'
   assert.equal(r.window, 512);
   assert.equal(r.a, r.b, 'a clone answers like its original (same conversation, greedy)');
   assert.equal(r.afterDestroy, 'InvalidStateError');
+});
+
+test('forkSession: two branches of a conversation each keep their own K/V cache', async () => {
+  await env.page.goto(`${env.url}/__blank`);
+  const r = await env.page.evaluate(async () => {
+    const brasa = await import('/pkg/index.js');
+    const engine = await brasa.createEngine();
+    await engine.load('/model.gguf', { contextLength: 256 });
+    const chat = (messages, session) =>
+      engine.chat.completions.create({ messages, session, max_tokens: 3, temperature: 0 }).then((c) => ({
+        text: c.choices[0].message.content,
+        usage: c.usage,
+      }));
+    const turn1 = [{ role: 'user', content: 'Name a fruit.' }];
+    const one = await chat(turn1);
+    const branch = await engine.forkSession();
+    const extend = (m, reply, next) => [...m, { role: 'assistant', content: reply }, { role: 'user', content: next }];
+    const a2m = extend(turn1, one.text, 'Why that one?');
+    const b2m = extend(turn1, one.text, 'Name a vegetable.');
+    // The branches alternate: without a cache of its own, each turn would evaluate again what
+    // the other branch overwrote since the fork.
+    const a2 = await chat(a2m, 0);
+    const b2 = await chat(b2m, branch);
+    const a3 = await chat(extend(a2m, a2.text, 'And then?'), 0);
+    const b3 = await chat(extend(b2m, b2.text, 'And then?'), branch);
+    // The same turn on a fresh engine session: the reply must not depend on the cache.
+    await engine.load('/model.gguf', { contextLength: 256 });
+    const b3Fresh = await chat(extend(b2m, b2.text, 'And then?'));
+    const dropped = await engine.dropSession(1).then(() => chat(turn1, 1)).then(() => 'no error', (e) => e.code);
+    const dropDefault = await engine.dropSession(0).then(() => 'no error', (e) => e.code);
+    engine.terminate();
+    return { branch, a2, b2, a3, b3, b3Fresh, dropped, dropDefault };
+  });
+  const cached = (x) => x.usage.prompt_tokens_details.cached_tokens;
+  console.error(`branch ${r.branch}: cached a2 ${cached(r.a2)}, b2 ${cached(r.b2)}, a3 ${cached(r.a3)}/${r.a3.usage.prompt_tokens}, b3 ${cached(r.b3)}/${r.b3.usage.prompt_tokens}`);
+  assert.ok(cached(r.a3) >= r.a2.usage.prompt_tokens, `branch A's third turn finds its second in its cache: ${cached(r.a3)} < ${r.a2.usage.prompt_tokens}`);
+  assert.ok(cached(r.b3) >= r.b2.usage.prompt_tokens, `branch B's third turn finds its second in its cache: ${cached(r.b3)} < ${r.b2.usage.prompt_tokens}`);
+  assert.ok(cached(r.b2) > 0, 'the fork starts with the first turn cached');
+  assert.equal(r.b3.text, r.b3Fresh.text, 'the fork answers as a fresh session does');
+  assert.equal(r.b3.usage.prompt_tokens, r.b3Fresh.usage.prompt_tokens);
+  assert.equal(r.dropped, 'invalid_argument', 'a dropped session is gone');
+  assert.equal(r.dropDefault, 'invalid_argument');
 });
 
 test('a lost GPU device is reported as `device_lost`, and the engine loads again on a new device', async () => {

@@ -15,5 +15,5 @@ pub(crate) const SESSION_SMALL_BUFFER_BYTES: u64 =
     2 * session::READBACK_BYTES + session::LOGPROBS_BYTES + penalties::RING_BYTES;
 pub use perplexity::{perplexity, perplexity_of_tokens, PerplexityOptions, PerplexityResult};
 pub use sampler::{GenParams, Sampler};
-pub use session::{ContextOverflow, FinishReason, Session, SessionOptions};
+pub use session::{ContextOverflow, FinishReason, OnPiece, Session, SessionOptions};
 pub use stats::{GenStats, TokenLogprobs};

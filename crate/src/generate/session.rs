@@ -32,6 +32,12 @@ use crate::kernels::{logprob_words, BindGroupCache, MAX_TOP_LOGPROBS};
 use crate::model::{ForwardBuffers, LogitRows, Model};
 use crate::tokenizer::Detokenizer;
 
+/// What a generation hands its caller as it goes: the next piece of text, and the
+/// log-probabilities of the tokens read since the previous piece (empty unless
+/// [`GenParams::logprobs`]; a token whose text is held back, e.g. as the possible start of a stop
+/// string, comes with the piece that shows it). Returning false stops the generation.
+pub type OnPiece<'a> = dyn FnMut(&str, &[TokenLogprobs]) -> bool + 'a;
+
 #[derive(Clone, Debug)]
 pub struct SessionOptions {
     /// K/V cache capacity in tokens.
@@ -75,6 +81,8 @@ pub enum FinishReason {
 pub struct Session {
     engine: Engine,
     model: Arc<Model>,
+    /// What the session was made with (a fork is made alike).
+    opts: SessionOptions,
     bufs: ForwardBuffers,
     /// Tokens whose keys and values are in the cache.
     n_past: u32,
@@ -116,6 +124,7 @@ impl Session {
         Ok(Session {
             engine: engine.clone(),
             model,
+            opts: SessionOptions { max_batch, ..opts },
             bufs,
             n_past: 0,
             history: Vec::new(),
@@ -149,6 +158,22 @@ impl Session {
     /// The tokens in the cache, in order.
     pub fn history(&self) -> &[u32] {
         &self.history
+    }
+
+    /// A new session with a copy of this one's K/V cache and history (a GPU copy, no
+    /// evaluation): both go on from the same state independently, e.g. two branches of one
+    /// conversation. It costs a second K/V cache.
+    pub fn fork(&self) -> Result<Session> {
+        let mut copy = Session::new(&self.engine, self.model.clone(), self.opts.clone())?;
+        let ctx = &self.engine.ctx;
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("fork") });
+        copy.bufs.copy_cache_from(&mut encoder, &self.bufs, self.n_past);
+        ctx.queue.submit([encoder.finish()]);
+        ctx.check()?;
+        copy.n_past = self.n_past;
+        copy.history = self.history.clone();
+        copy.auto_keep = self.auto_keep;
+        Ok(copy)
     }
 
     /// Forgets the conversation (the cache is overwritten from position 0).
@@ -250,6 +275,16 @@ impl Session {
         params: &GenParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<GenStats> {
+        self.generate_streamed(prompt, params, &mut |text, _| on_text(text)).await
+    }
+
+    /// As [`Self::generate`], handing each piece its tokens' log-probabilities too ([`OnPiece`]).
+    pub async fn generate_streamed(
+        &mut self,
+        prompt: &str,
+        params: &GenParams,
+        on_piece: &mut OnPiece<'_>,
+    ) -> Result<GenStats> {
         let t0 = Instant::now();
         let tok = &self.model.tokenizer;
         let (prompt_ids, _) = encode_prompt(tok, prompt, self.n_past == 0);
@@ -257,7 +292,7 @@ impl Session {
             // A context shift keeps BOS at least.
             self.auto_keep = u32::from(tok.bos().is_some_and(|b| prompt_ids.first() == Some(&b)));
         }
-        self.generate_from(&prompt_ids, 0, params, t0, on_text).await
+        self.generate_from(&prompt_ids, 0, params, t0, on_piece).await
     }
 
     /// Generates the assistant's reply to `messages` (the whole conversation), rendered with the
@@ -270,6 +305,16 @@ impl Session {
         messages: &[crate::chat::Message],
         params: &GenParams,
         on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<GenStats> {
+        self.chat_streamed(messages, params, &mut |text, _| on_text(text)).await
+    }
+
+    /// As [`Self::chat`], handing each piece its tokens' log-probabilities too ([`OnPiece`]).
+    pub async fn chat_streamed(
+        &mut self,
+        messages: &[crate::chat::Message],
+        params: &GenParams,
+        on_piece: &mut OnPiece<'_>,
     ) -> Result<GenStats> {
         let model = self.model.clone();
         let template = model.chat_template.as_ref().ok_or_else(|| {
@@ -297,7 +342,7 @@ impl Session {
         let keep = self.system_prompt_tokens(template, &kept, &prompt)?;
         let cached = self.reuse_prefix(&prompt_ids);
         self.auto_keep = keep + u32::from(add_bos);
-        let mut stats = self.generate_from(&prompt_ids, cached, params, t0, on_text).await?;
+        let mut stats = self.generate_from(&prompt_ids, cached, params, t0, on_piece).await?;
         stats.context_shifts += usize::from(dropped > 0);
         Ok(stats)
     }
@@ -339,7 +384,7 @@ impl Session {
         params: &GenParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<GenStats> {
-        self.generate_from(prompt_ids, 0, params, Instant::now(), on_text).await
+        self.generate_from(prompt_ids, 0, params, Instant::now(), &mut |text, _| on_text(text)).await
     }
 
     /// Keeps the cache's longest prefix that `ids` starts with (all but `ids`' last token at
@@ -360,7 +405,7 @@ impl Session {
         cached: usize,
         params: &GenParams,
         t0: Instant,
-        on_text: &mut dyn FnMut(&str) -> bool,
+        on_piece: &mut OnPiece<'_>,
     ) -> Result<GenStats> {
         params.validate()?;
         if prompt_ids.is_empty() {
@@ -402,6 +447,13 @@ impl Session {
         let mut generated = 0;
         let mut ids = Vec::new();
         let mut logprobs = Vec::new();
+        let mut logprobs_sent = 0; // of `logprobs`, those handed to on_piece
+        // Hands on_piece `piece` with the log-probabilities not handed over yet.
+        let mut emit = |piece: &str, logprobs: &[TokenLogprobs]| {
+            let fresh = &logprobs[logprobs_sent..];
+            logprobs_sent = logprobs.len();
+            on_piece(piece, fresh)
+        };
         let hold = params.stop.iter().map(|s| s.len()).max().unwrap_or(0);
         let finish = loop {
             // Keep the GPU one step ahead: feed the token being read back (already in
@@ -426,7 +478,7 @@ impl Session {
             text.push_str(&detok.push(token));
             if let Some(cut) = params.stop.iter().filter_map(|s| text.find(s.as_str())).min() {
                 text.truncate(cut);
-                if cut > emitted && !on_text(&text[emitted..]) {
+                if cut > emitted && !emit(&text[emitted..], &logprobs) {
                     break FinishReason::Cancelled;
                 }
                 emitted = text.len();
@@ -435,7 +487,7 @@ impl Session {
             // Hold back text that could be the start of a stop string.
             let safe = text.floor_char_boundary(text.len().saturating_sub(hold.saturating_sub(1)));
             if safe > emitted {
-                let keep_going = on_text(&text[emitted..safe]);
+                let keep_going = emit(&text[emitted..safe], &logprobs);
                 emitted = safe;
                 if !keep_going {
                     break FinishReason::Cancelled;
@@ -466,7 +518,7 @@ impl Session {
         if finish != FinishReason::Cancelled {
             text.push_str(&detok.flush());
             if params.stop.iter().all(|s| !text.contains(s.as_str())) && text.len() > emitted {
-                on_text(&text[emitted..]);
+                emit(&text[emitted..], &logprobs);
             }
         }
         let prefill_s = prefill_s.unwrap_or_else(|| t0.elapsed().as_secs_f64());

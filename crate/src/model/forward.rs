@@ -105,6 +105,22 @@ impl ForwardBuffers {
         })
     }
 
+    /// Copies `other`'s K/V cache of its first `n_past` positions into this one's (same model
+    /// and capacity: the caller checks), so that a forked session continues where `other` is.
+    pub fn copy_cache_from(&self, encoder: &mut wgpu::CommandEncoder, other: &ForwardBuffers, n_past: u32) {
+        // V is position-major: its first positions are one prefix. K is position-fastest per row:
+        // the whole buffer (the same bytes as V's whole cache, but one copy instead of one per row).
+        for (dst, src) in self.k_cache.iter().zip(&other.k_cache) {
+            encoder.copy_buffer_to_buffer(src, 0, dst, 0, src.size());
+        }
+        let v_bytes = n_past as u64 * (other.v_cache.first().map_or(0, |v| v.size()) / self.ctx_size.max(1) as u64);
+        if v_bytes > 0 {
+            for (dst, src) in self.v_cache.iter().zip(&other.v_cache) {
+                encoder.copy_buffer_to_buffer(src, 0, dst, 0, v_bytes);
+            }
+        }
+    }
+
     /// Records the whole stack for `n_tokens` tokens (already in `self.tokens`) at positions
     /// `pos0..pos0 + n_tokens`, appending their keys and values to the cache. Leaves the final
     /// normed hidden states in `self.xn`.

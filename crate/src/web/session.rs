@@ -53,14 +53,28 @@ impl Session {
         Ok(())
     }
 
+    /// A new session holding a copy of this one's K/V cache and conversation (a GPU copy, no
+    /// evaluation): it goes on from the same state, independently. It costs a second K/V cache.
+    pub fn fork(&self) -> Result<Session, JsValue> {
+        let session = self
+            .inner
+            .try_borrow()
+            .map_err(|_| js_error(Error::InvalidArgument("this session is generating".into())))?;
+        let copy = session.fork().map_err(js_error)?;
+        Ok(Session { inner: RefCell::new(copy) })
+    }
+
     /// Generates a continuation of `prompt`. `params`: `{maxTokens, temperature, topK, topP,
     /// minP, repetitionPenalty, frequencyPenalty, presencePenalty, penaltyLastN, logitBias
-    /// ({tokenId: bias}, -Infinity bans), seed, stop, ignoreEos}` (all optional; `ignoreEos:
-    /// true` generates exactly `maxTokens` tokens). `on_text(piece)` receives the text as it is produced; returning
-    /// `false` stops generation, throwing stops it and rejects with that exception. Resolves to
-    /// `{text, tokens, promptTokens, generatedTokens, prefillS, decodeS, ttftS, prefillTokS,
-    /// decodeTokS, finish, contextShifts, decodeSteps, dispatchesPerToken, weightBytesPerToken,
-    /// weightReadRatio, bindGroupsPerToken, buffersPerToken, hostMsPerToken}`: `tokens` holds the generated ids (a `Uint32Array`); `decodeTokS`
+    /// ({tokenId: bias}, -Infinity bans), seed, stop, ignoreEos, logprobs, topLogprobs}` (all
+    /// optional; `ignoreEos: true` generates exactly `maxTokens` tokens). `on_text(piece,
+    /// logprobs)` receives the text as it is produced — with `logprobs: true` also the
+    /// log-probabilities of the tokens read since the previous piece, shaped as in the result;
+    /// returning `false` stops generation, throwing stops it and rejects with that exception.
+    /// Resolves to `{text, tokens, promptTokens, generatedTokens, prefillS, decodeS, ttftS,
+    /// prefillTokS, decodeTokS, finish, contextShifts, decodeSteps, dispatchesPerToken,
+    /// weightBytesPerToken, weightReadRatio, bindGroupsPerToken, buffersPerToken,
+    /// hostMsPerToken}`: `tokens` holds the generated ids (a `Uint32Array`); `decodeTokS`
     /// counts the tokens after the first, which comes out of prefill; `finish` is `stop`,
     /// `length`, `context_full` or `cancelled`. The per-token figures average the decode steps
     /// (the tokens after the first); `weightReadRatio` divides weight bytes read per token by the
@@ -113,17 +127,25 @@ impl Session {
             .try_borrow_mut()
             .map_err(|_| js_error(Error::InvalidArgument("this session is already generating".into())))?;
         let mut thrown: Option<JsValue> = None;
-        let mut callback = |piece: &str| match on_text.call1(&JsValue::NULL, &piece.into()) {
+        let model = session.model().clone(); // the callback reads its tokenizer while the session runs
+        let tok = &model.tokenizer;
+        let want_logprobs = params.logprobs;
+        // With `logprobs`, each piece comes with its tokens' log-probabilities (OpenAI streams
+        // them per chunk).
+        let mut callback = |piece: &str, lps: &[crate::generate::TokenLogprobs]| {
+            let lps = if want_logprobs { logprobs_array(tok, lps).into() } else { JsValue::UNDEFINED };
+            match on_text.call2(&JsValue::NULL, &piece.into(), &lps) {
             // Only an explicit `false` stops; `undefined` (no return) continues.
-            Ok(v) => v.as_bool() != Some(false),
-            Err(e) => {
-                thrown = Some(e);
-                false
+                Ok(v) => v.as_bool() != Some(false),
+                Err(e) => {
+                    thrown = Some(e);
+                    false
+                }
             }
         };
         let result = match &input {
-            Input::Prompt(prompt) => session.generate(prompt, &params, &mut callback).await,
-            Input::Messages(messages) => session.chat(messages, &params, &mut callback).await,
+            Input::Prompt(prompt) => session.generate_streamed(prompt, &params, &mut callback).await,
+            Input::Messages(messages) => session.chat_streamed(messages, &params, &mut callback).await,
         };
         if let Some(e) = thrown {
             return Err(e);
@@ -139,7 +161,7 @@ impl Session {
         set(&o, "ttftS", s.ttft_s.into());
         set(&o, "tokens", js_sys::Uint32Array::from(&s.tokens[..]).into());
         if params.logprobs {
-            set(&o, "logprobs", logprobs_array(&session.model().tokenizer, &s.logprobs).into());
+            set(&o, "logprobs", logprobs_array(tok, &s.logprobs).into());
         }
         set(&o, "prefillTokS", s.prefill_tok_s().into());
         set(&o, "decodeTokS", s.decode_tok_s().into());
@@ -188,10 +210,6 @@ pub async fn perplexity(
     Ok(o)
 }
 
-/// Reads `{maxTokens, temperature, topK, topP, minP, repetitionPenalty, frequencyPenalty,
-/// presencePenalty, penaltyLastN, logitBias, seed, stop, ignoreEos}` from a JS object (`logitBias`:
-/// `{tokenId: bias}` as OpenAI's); absent fields keep [`GenParams::default`]; wrong types are an
-/// `invalid_argument` error. Ranges are checked by [`GenParams::validate`].
 /// `[{token, text, logprob, top: [{token, text, logprob}]}]` for JS.
 fn logprobs_array(
     tok: &crate::tokenizer::Tokenizer,
@@ -214,6 +232,10 @@ fn logprobs_array(
         .collect()
 }
 
+/// Reads `{maxTokens, temperature, topK, topP, minP, repetitionPenalty, frequencyPenalty,
+/// presencePenalty, penaltyLastN, logitBias, seed, stop, ignoreEos}` from a JS object (`logitBias`:
+/// `{tokenId: bias}` as OpenAI's); absent fields keep [`GenParams::default`]; wrong types are an
+/// `invalid_argument` error. Ranges are checked by [`GenParams::validate`].
 fn gen_params(v: &JsValue) -> Result<GenParams, JsValue> {
     let mut p = GenParams::default();
     if v.is_undefined() || v.is_null() {

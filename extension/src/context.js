@@ -95,15 +95,18 @@ const FOLLOW_UP_SHARE = 0.25;
 export const SUMMARIZE_QUESTION = 'Summarize this page in a few sentences.';
 
 /**
- * The text of a user turn that carries a page: short, since every token of it is evaluated (the
- * URL is left out: its digits alone cost a token each).
+ * The text of a user turn that carries a page: the question first, then the page. Tried on
+ * gemma-3-270m (greedy, 16 tokens) against the page first with the question after it (the model
+ * copied the page) and a framed, quoted page (it repeated the framing): this order gave a
+ * summary. Short, since every token of it is evaluated; the URL is left out (its digits alone
+ * cost a token each).
  * @param {{ title: string, text: string }} page
  * @param {string} question
  * @param {boolean} trimmed whether `page.text` was cut to fit
  */
 export function pagePrompt(page, question, trimmed) {
-  const note = trimmed ? '\n(The page goes on; its text was cut here to fit.)' : '';
-  return `Text of the web page “${page.title}”:\n\n${page.text}${note}\n\n${question}`;
+  const note = trimmed ? '\n\n(The page goes on; its text was cut here to fit.)' : '';
+  return `${question}\n\nTitle: ${page.title}\n\n${page.text}${note}`;
 }
 
 /**

@@ -38,7 +38,7 @@ client.addEventListener('hello', ({ detail }) => {
   const reply = conversation.streaming;
   if (reply) {
     const job = detail.jobs.find((j) => j.id === reply.jobId);
-    if (!job) cutOff(reply, 'The engine restarted before this reply was finished. Send the message again to retry.');
+    if (!job) cutOff(reply, 'The reply was cut off: the engine restarted before it was finished. Send the message again to retry.');
     else {
       reply.text = job.text;
       if (job.finished) finish(reply, job.finished);
@@ -85,7 +85,7 @@ client.addEventListener('disconnect', () => {
   status = null;
   showStatus(status, settings);
   const reply = conversation.streaming;
-  if (reply) cutOff(reply, 'The engine stopped (its offscreen document was closed) before this reply was finished. Send the message again to retry.');
+  if (reply) cutOff(reply, 'The reply was cut off: the engine stopped (it was closed, or it crashed). Send the message again to retry.');
 });
 
 function finish(reply, result) {
@@ -141,6 +141,7 @@ function start(reply, user, request, fit) {
   user.droppedTurns = fit.droppedTurns;
   if (request.retried) reply.jobId = crypto.randomUUID();
   requests.set(reply.jobId, { ...request, user });
+  conversation.save();
   redraw();
   client
     .send({

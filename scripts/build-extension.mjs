@@ -63,6 +63,10 @@ export async function buildExtension() {
     },
   });
   await fs.copyFile(path.join(root, 'manifest.json'), path.join(DIST, 'manifest.json'));
+  await fs.mkdir(path.join(DIST, 'icons'), { recursive: true });
+  for (const name of await fs.readdir(path.join(root, 'icons'))) {
+    if (name.endsWith('.png')) await fs.copyFile(path.join(root, 'icons', name), path.join(DIST, 'icons', name));
+  }
   await fs.writeFile(ZIP, zipSync(await readTree(DIST), { level: 9 }));
   return { dist: DIST, zip: ZIP };
 }

@@ -55,6 +55,10 @@ async function chosenModel() {
   return { kind: 'file', ...stored };
 }
 
+// Using one of the two inputs chooses it.
+$('url').addEventListener('input', () => (form.elements.kind.value = 'url'));
+$('file').addEventListener('change', () => (form.elements.kind.value = 'file'));
+
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   $('save').disabled = true;

@@ -86,6 +86,7 @@ async function startFixtureServer() {
 // ---- the browser, with the extension and the side panel through CDP --------------------------
 
 let browser;
+let profile;
 let context;
 let extensionId;
 let dist;
@@ -111,12 +112,15 @@ before(async () => {
   ({ dist } = await buildExtension());
   server = await startFixtureServer();
   baseUrl = `http://127.0.0.1:${server.address().port}`;
-  browser = await ExtensionBrowser.launch(dist, mkdtempSync(path.join(os.tmpdir(), 'brasa-ext-')));
+  profile = mkdtempSync(path.join(os.tmpdir(), 'brasa-ext-'));
+  browser = await ExtensionBrowser.launch(dist, profile);
   ({ context, id: extensionId } = browser);
 });
 
 after(async () => {
   await browser?.close();
+  // The profile holds the model twice (the Cache Storage copy and the OPFS one).
+  if (profile) await fs.rm(profile, { recursive: true, force: true });
   await new Promise((ok) => (server ? server.close(ok) : ok()));
 });
 

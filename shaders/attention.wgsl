@@ -23,12 +23,13 @@ struct AttentionParams {
     softcap: f32, // 0 = off; else score = softcap * tanh(score / softcap)
     k_capacity: u32, // stride of k_cache's position axis
     rows: u32, // query rows per workgroup, 1 ..= MAX_ROWS
-    _pad0: u32,
+    q_stride: u32, // floats from one token's queries to the next's
     _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: AttentionParams;
-// Queries: [n_tokens, n_head, head_dim] f32.
+// Queries: token t's [n_head, head_dim] f32 start at t * q_stride (q_stride ≥ n_head * head_dim:
+// the projections' qkv rows hold the keys and values after the queries).
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 // Key cache, position fastest: [n_kv_head, head_dim, k_capacity] f32, positions
 // 0 .. pos0 + n_tokens filled.
@@ -64,6 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var p: array<u32, MAX_ROWS>;
     var lo: array<u32, MAX_ROWS>;
     var q_off: array<u32, MAX_ROWS>;
+    var out_off: array<u32, MAX_ROWS>; // the output is packed: [n_tokens, n_head, head_dim]
     for (var r = 0u; r < MAX_ROWS; r++) {
         let gr = row0 + min(r, nr - 1u);
         let t = gr / group;
@@ -72,7 +74,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (params.window > 0u && p[r] + 1u > params.window) {
             lo[r] = p[r] + 1u - params.window;
         }
-        q_off[r] = (t * params.n_head + kvh * group + gr % group) * hd;
+        let head = kvh * group + gr % group;
+        q_off[r] = t * params.q_stride + head * hd;
+        out_off[r] = (t * params.n_head + head) * hd;
         if (r < nr) {
             for (var d = lid; d < hd; d += WG) {
                 q_s[r][d] = q[q_off[r] + d];
@@ -178,7 +182,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             for (var k = 0u; k < DIMS_PER_INV; k++) {
                 let d = lid + k * WG;
                 if (d < hd) {
-                    out[q_off[r] + d] = acc[r][k] * inv_l;
+                    out[out_off[r] + d] = acc[r][k] * inv_l;
                 }
             }
         }

@@ -28,11 +28,10 @@ struct QkRopeParams {
 }
 
 @group(0) @binding(0) var<uniform> params: QkRopeParams;
-// Queries, updated in place: [n_tokens, n_head, head_dim] f32.
-@group(0) @binding(1) var<storage, read_write> q: array<f32>;
-// Keys and values of this call: [n_tokens, n_kv_head, head_dim] f32.
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
+// The projections of this call, one row per token: [n_tokens, (n_head + 2 n_kv_head) * head_dim]
+// f32, each row the queries [n_head, head_dim] (updated in place), then the keys and the values
+// [n_kv_head, head_dim] each.
+@group(0) @binding(1) var<storage, read_write> qkv: array<f32>;
 // Per-head norm weights: [head_dim] f32 (main only).
 @group(0) @binding(4) var<storage, read> q_norm_w: array<f32>;
 @group(0) @binding(5) var<storage, read> k_norm_w: array<f32>;
@@ -51,10 +50,10 @@ const TWO_PI_HI: f32 = 6.28125;
 const TWO_PI_LO: f32 = 0.0019353071795864769;
 const INV_TWO_PI: f32 = 0.15915494309189535;
 
-// Where a head-vector element goes: into q in place, or into the K cache.
+// Where a head-vector element goes: into qkv's q in place, or into the K cache.
 fn store(is_q: bool, q_base: u32, k_base: u32, d: u32, value: f32) {
     if (is_q) {
-        q[q_base + d] = value;
+        qkv[q_base + d] = value;
     } else {
         k_cache[k_base + d * params.capacity] = value;
     }
@@ -91,7 +90,7 @@ struct Slot {
     t: u32,
     is_q: bool,
     h: u32, // q head or kv head
-    src: u32, // first element of the head vector in q or k (and v)
+    src: u32, // first element of the head vector (a q or k head) in qkv
     k_base: u32, // K cache index of (head, dim 0, position)
 }
 
@@ -103,7 +102,9 @@ fn slot_of(wid: vec3<u32>, nwg: vec3<u32>) -> Slot {
     let is_q = slot < params.n_head;
     let h = select(slot - params.n_head, slot, is_q);
     let hd = params.head_dim;
-    let src = select((t * params.n_kv_head + h) * hd, (t * params.n_head + h) * hd, is_q);
+    let row = t * (params.n_head + 2u * params.n_kv_head) * hd; // this token's q, k and v
+    let src = row + select(params.n_head + h, h, is_q) * hd; // its q head, or its k head
+
     let k_base = h * hd * params.capacity + params.pos0 + t;
     return Slot(t, is_q, h, src, k_base);
 }
@@ -116,11 +117,12 @@ fn load(lid: u32, s: Slot) -> f32 {
     for (var d = lid; d < hd; d += WG) {
         var x: f32;
         if (s.is_q) {
-            x = q[s.src + d];
+            x = qkv[s.src + d];
         } else {
-            x = k[s.src + d];
+            x = qkv[s.src + d];
             let pos = params.pos0 + s.t;
-            v_cache[(pos * params.n_kv_head + s.h) * hd + d] = v[s.src + d];
+            // The value of kv head h follows the token's n_kv_head keys.
+            v_cache[(pos * params.n_kv_head + s.h) * hd + d] = qkv[s.src + params.n_kv_head * hd + d];
         }
         head[d] = x;
         ss = fma(x, x, ss);

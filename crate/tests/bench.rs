@@ -21,7 +21,8 @@ fn parts(t: &TensorInfo, max_binding: u64) -> u64 {
 }
 
 /// Compute dispatches of one decode step, from the op list of the forward pass (module docs of
-/// `brasa::model::forward`) and the tensors present in the file: per layer attn_norm, q, k, v,
+/// `brasa::model::forward`) and the tensors present in the file: per layer the q/k/v
+/// projections (one mat-mul per stacked weight),
 /// qk_rope (q/k norms, RoPE, both cache writes), attention, wo, the gated input (one GLU
 /// mat-mul over stacked gate/up, or gate, up and act), down; the add_norms between blocks run
 /// inside the mat-vecs that follow them (`NormedInput`), the last block's does not (the LM
@@ -35,7 +36,14 @@ fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
     let mut n = 0;
     for il in 0..n_layer {
         let b = |s: &str| format!("blk.{il}.{s}.weight");
-        let matrices: u64 = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_down"].iter().map(|s| p(&b(s))).sum();
+        let mut matrices: u64 = ["attn_output", "ffn_down"].iter().map(|s| p(&b(s))).sum();
+        // q, k and v: one mat-mul per run of one block type (stacked, `model::qkv`).
+        let qkv = ["attn_q", "attn_k", "attn_v"].map(|s| t(&b(s)).unwrap());
+        for run in brasa::model::qkv::groups(qkv.map(|t| t.type_id)) {
+            let ty = QuantType::from_ggml(qkv[run[0]].type_id).unwrap();
+            let (rows, cols): (u64, u64) = (run.iter().map(|&i| qkv[i].dims[1]).sum(), qkv[run[0]].dims[0]);
+            matrices += rows.div_ceil(max_binding / ty.gpu_row_bytes(cols));
+        }
         // Gate and up of one type are stacked (parts of whole quads of rows): one GLU mat-mul;
         // otherwise two mat-muls and the activation.
         let (gate, up) = (t(&b("ffn_gate")).unwrap(), t(&b("ffn_up")).unwrap());
@@ -97,9 +105,16 @@ fn bench_json_with_tiny_sizes() {
     for k in ["load.seconds", "warmup_s", "bench_s", "load.buffer_bytes_created", "session.buffers_created"] {
         assert!(num(&r, k) > 0.0, "{k}");
     }
-    // The load allocates at least one buffer per tensor (gate and up share one).
-    let n_layer = f.metadata.get_u32("gemma3.block_count").unwrap() as usize;
-    assert!(num(&r, "load.buffers_created") as usize >= f.tensors.len() - n_layer);
+    // The load allocates at least one buffer per tensor, but gate and up share one, and so do
+    // each run of q/k/v projections of one block type (`model::qkv`).
+    let n_layer = f.metadata.get_u32("gemma3.block_count").unwrap();
+    let shared: usize = (0..n_layer)
+        .map(|il| {
+            let ty = |p: &str| f.tensor(&format!("blk.{il}.attn_{p}.weight")).unwrap().type_id;
+            1 + 3 - brasa::model::qkv::groups([ty("q"), ty("k"), ty("v")]).len()
+        })
+        .sum();
+    assert!(num(&r, "load.buffers_created") as usize >= f.tensors.len() - shared);
 
     // Prefill: one entry per size, positive speeds, TTFT consistent with the speed.
     let prefill = r["prefill"].as_array().unwrap();

@@ -83,6 +83,22 @@ fn matmul_all_formats_split_weights() {
                         BUDGET,
                     );
                 }
+                // Into columns 4 .. 4 + rows of rows `rows + 9` wide (the q/k/v projections
+                // into one qkv buffer), the other columns left as they were.
+                for (nt, x, xb, _) in runs.iter().filter(|r| r.0 <= 17) {
+                    let stride = rows + 9;
+                    let yb = g.f32_buffer(&vec![7.0; nt * stride]);
+                    let mut batch = g.kernels.batch(&g.ctx);
+                    let into = brasa::kernels::OutCols { stride: stride as u64, col0: 4 };
+                    batch.matmul_cols(&w, xb, &yb, *nt as u32, into);
+                    batch.submit().unwrap();
+                    let got = g.read_f32(&yb, nt * stride);
+                    let inside: Vec<f32> = got.chunks(stride).flat_map(|r| r[4..4 + rows].to_vec()).collect();
+                    let want = reference::matmul(&dense, rows, cols, x, *nt);
+                    assert_close(&format!("matmul_cols {ty:?} rows {rows} tokens {nt}"), &inside, &want, BUDGET);
+                    let outside = got.chunks(stride).flat_map(|r| r[..4].iter().chain(&r[4 + rows..]).copied().collect::<Vec<_>>());
+                    assert!(outside.into_iter().all(|v| v == 7.0), "matmul_cols {ty:?} tokens {nt} wrote outside its columns");
+                }
             }
         }
     }
@@ -174,21 +190,25 @@ fn matvec_normed_matches_add_norm_then_matvec() {
             let o = rng.vec(cols, -30.0, 30.0);
             let (xb, ob) = (g.f32_buffer(&x), g.f32_buffer(&o));
             let (x_post, x_plain) = (g.zeros(cols), g.zeros(cols));
-            let (y_post, y_plain) = (g.zeros(rows), g.zeros(rows));
+            // The post-norm case writes columns 5 .. 5 + rows of a wider y (as into qkv).
+            let (y_post, y_plain) = (g.zeros(rows + 11), g.zeros(rows));
             let input = |post_w, x_out| NormedInput { x: &xb, o: &ob, post_w, norm_w: &norm, x_out, write_x: true, eps: 1e-6 };
             let mut batch = g.kernels.batch(&g.ctx);
-            batch.matvec_normed(&w, &input(Some(&post), &x_post), &y_post, MatmulOut::Plain);
-            batch.matvec_normed(&w, &input(None, &x_plain), &y_plain, MatmulOut::Plain);
+            let into = brasa::kernels::OutCols { stride: rows as u64 + 11, col0: 5 };
+            batch.matvec_normed(&w, &input(Some(&post), &x_post), &y_post, MatmulOut::Plain, Some(into));
+            batch.matvec_normed(&w, &input(None, &x_plain), &y_plain, MatmulOut::Plain, None);
             batch.submit().unwrap();
             let v_post = f64_add(&x, &reference::rms_norm(&o, &post_v, 1e-6));
             let v_plain = f64_add(&x, &o);
             // The norms' f32 budget (see kernels_ops' add_norm test), then the mat-vec's.
             assert_close(&format!("{ty:?} x_out post"), &g.read_f32(&x_post, cols), &v_post, 2e-5);
             assert_close(&format!("{ty:?} x_out plain"), &g.read_f32(&x_plain, cols), &v_plain, 1e-6);
-            for (what, y, v) in [("post", &y_post, &v_post), ("plain", &y_plain, &v_plain)] {
+            let post_out = g.read_f32(&y_post, rows + 11);
+            assert!(post_out[..5].iter().chain(&post_out[5 + rows..]).all(|&v| v == 0.0), "outside its columns");
+            for (what, got, v) in [("post", post_out[5..5 + rows].to_vec(), &v_post), ("plain", g.read_f32(&y_plain, rows), &v_plain)] {
                 let xn = reference::rms_norm(v, &norm_v, 1e-6);
                 let want = reference::matmul(&dense, rows, cols, &xn, 1);
-                assert_close(&format!("matvec_normed {ty:?} {what}"), &g.read_f32(y, rows), &want, BUDGET);
+                assert_close(&format!("matvec_normed {ty:?} {what}"), &got, &want, BUDGET);
             }
             // GLU output over a stacked weight, x_out not written.
             let (ff, gate, up) = (150, random_weight(ty, 150, cols, &mut rng), random_weight(ty, 150, cols, &mut rng));
@@ -198,7 +218,7 @@ fn matvec_normed_matches_add_norm_then_matvec() {
             let mut input = input(Some(&post), &untouched);
             input.write_x = false;
             let mut batch = g.kernels.batch(&g.ctx);
-            batch.matvec_normed(&sw, &input, &y_glu, MatmulOut::Glu(Activation::Silu));
+            batch.matvec_normed(&sw, &input, &y_glu, MatmulOut::Glu(Activation::Silu), None);
             batch.submit().unwrap();
             assert_eq!(g.read_f32(&untouched, cols), x, "write_x false leaves x_out alone");
             let xn = reference::rms_norm(&v_post, &norm_v, 1e-6);

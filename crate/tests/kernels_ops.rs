@@ -117,7 +117,15 @@ fn qk_rope_matches_norms_rope_and_cache_writes() {
             let (kn_v, kn) = norm_weight(&mut rng, "k_norm");
             let k_cache0 = rng.vec(capu * nkvu * hdu, -1.0, 1.0);
             let v_cache0 = rng.vec(capu * nkvu * hdu, -1.0, 1.0);
-            let (qb, kb, vb) = (g.f32_buffer(&q), g.f32_buffer(&k), g.f32_buffer(&v));
+            // The projections as the model lays them out: each token's q, then its k, then its v.
+            let (qd, kvd) = (nhu * hdu, nkvu * hdu);
+            let qkv: Vec<f32> = (0..tu)
+                .flat_map(|ti| {
+                    let (q, k, v) = (&q[ti * qd..][..qd], &k[ti * kvd..][..kvd], &v[ti * kvd..][..kvd]);
+                    q.iter().chain(k).chain(v).copied().collect::<Vec<_>>()
+                })
+                .collect();
+            let qkvb = g.f32_buffer(&qkv);
             let (kcb, vcb) = (g.f32_buffer(&k_cache0), g.f32_buffer(&v_cache0));
             let args = QkRopeArgs {
                 n_tokens: t,
@@ -139,7 +147,7 @@ fn qk_rope_matches_norms_rope_and_cache_writes() {
             let factors = g.ctx.create_weight("rope_freqs", QuantType::F32, 1, half as u64).unwrap();
             g.ctx.write_weight(&factors, 0, bytemuck::cast_slice(&factors_v)).unwrap();
             let mut batch = g.kernels.batch(&g.ctx);
-            batch.qk_rope(&args, &qb, &kb, &vb, norms, &factors, &kcb, &vcb);
+            batch.qk_rope(&args, &qkvb, norms, &factors, &kcb, &vcb);
             batch.submit().unwrap();
 
             // The unfused ops in f64: per-head norm, RoPE, then the cache layouts.
@@ -165,7 +173,14 @@ fn qk_rope_matches_norms_rope_and_cache_writes() {
             let what = format!(
                 "t {t} heads {nh}/{nkv} dim {hd} rot {n_rot} pos0 {pos0} {mode:?} norms {with_norms}"
             );
-            assert_close(&format!("q {what}"), &g.read_f32(&qb, q.len()), &q_ref, 2e-5);
+            // q is rotated in place; each token's k and v stay as they were.
+            let qkv_out = g.read_f32(&qkvb, qkv.len());
+            let row = qd + 2 * kvd;
+            let q_out: Vec<f32> = (0..tu).flat_map(|ti| qkv_out[ti * row..][..qd].to_vec()).collect();
+            let kv_out: Vec<f32> = (0..tu).flat_map(|ti| qkv_out[ti * row + qd..][..2 * kvd].to_vec()).collect();
+            let kv_in: Vec<f32> = (0..tu).flat_map(|ti| qkv[ti * row + qd..][..2 * kvd].to_vec()).collect();
+            assert_close(&format!("q {what}"), &q_out, &q_ref, 2e-5);
+            assert_eq!(kv_out, kv_in, "k and v are read, not written: {what}");
             assert_close(&format!("k cache {what}"), &g.read_f32(&kcb, kc_ref.len()), &kc_ref, 2e-5);
             assert_eq!(g.read_f32(&vcb, vc_ref.len()), vc_ref, "v cache is a plain copy: {what}");
         }
@@ -215,7 +230,19 @@ fn run_attention(g: &kernels_util::Gpu, rng: &mut Rng, a: AttentionArgs) {
     let q = rng.vec(nt * nh * hd, -1.0, 1.0);
     let k = rng.vec(capacity * nkv * hd, -1.0, 1.0);
     let v = rng.vec(capacity * nkv * hd, -1.0, 1.0);
-    let (qb, vb, ob) = (g.f32_buffer(&q), g.f32_buffer(&v), g.zeros(nt * nh * hd));
+    // With a q_stride, each token's queries sit at the start of a wider row (as in the model's
+    // qkv buffer), the rest of it garbage the kernel must not read as queries.
+    let q_in = match a.q_stride as usize {
+        0 => q.clone(),
+        stride => {
+            let mut rows = rng.vec(nt * stride, -9.0, 9.0);
+            for t in 0..nt {
+                rows[t * stride..][..nh * hd].copy_from_slice(&q[t * nh * hd..][..nh * hd]);
+            }
+            rows
+        }
+    };
+    let (qb, vb, ob) = (g.f32_buffer(&q_in), g.f32_buffer(&v), g.zeros(nt * nh * hd));
     // The K cache is position-fastest, filled as the model fills it: by transposing row copies
     // of the earlier positions and then of this chunk, over garbage.
     let kb = g.f32_buffer(&rng.vec(capacity * nkv * hd, -9.0, 9.0));
@@ -264,6 +291,7 @@ fn attention_gqa_window_pos0() {
                             scale: 1.0 / (hd as f32).sqrt(),
                             softcap: 0.0,
                             k_capacity: 0, // set by run_attention
+                            q_stride: 0,
                         };
                         run_attention(g, &mut rng, a);
                     }
@@ -284,6 +312,8 @@ fn attention_long_context_and_head_dim_256() {
         run_attention(g, &mut rng, AttentionArgs { n_tokens: 1, pos0: 4095, ..base });
         run_attention(g, &mut rng, AttentionArgs { n_tokens: 2, pos0: 1000, window: 512, ..base });
         run_attention(g, &mut rng, AttentionArgs { n_tokens: 64, pos0: 0, ..base });
+        // Queries read from rows that also hold keys and values (the model's qkv buffer).
+        run_attention(g, &mut rng, AttentionArgs { n_tokens: 3, pos0: 6, q_stride: 4 * 256 + 2 * 256, ..base });
         // Soft-capped scores (Gemma 2 style), with large logits so the cap matters.
         run_attention(g, &mut rng, AttentionArgs { n_tokens: 5, pos0: 3, scale: 1.0, softcap: 2.0, ..base });
     }
@@ -370,6 +400,7 @@ fn bench_attention_prefill() {
             scale: 0.0625,
             softcap: 0.0,
             k_capacity: cap as u32,
+            q_stride: 0,
         };
         let reps = if nt == 1 { 20 } else { 2 };
         let run = || {

@@ -64,7 +64,8 @@ pub async fn measure(engine: &Engine, model: &Model, progress: &mut dyn FnMut(&s
 fn largest_per_type(model: &Model) -> Vec<&GpuWeight> {
     let mut best: Vec<(QuantType, &GpuWeight)> = Vec::new();
     for l in &model.weights.layers {
-        let mut weights = vec![&l.wq, &l.wk, &l.wv, &l.wo, &l.down];
+        let mut weights: Vec<&GpuWeight> = l.qkv.iter().map(|p| &p.w).collect();
+        weights.extend([&l.wo, &l.down]);
         weights.extend(l.ffn_in.weights());
         for w in weights {
             match best.iter_mut().find(|(ty, _)| *ty == w.ty) {

@@ -31,6 +31,9 @@ pub struct AttentionArgs {
     /// Positions the K cache holds (the stride of its position axis); at least `pos0 +
     /// n_tokens`.
     pub k_capacity: u32,
+    /// Floats from one token's queries to the next's (the rows of a qkv projection hold the
+    /// keys and values too); 0 means packed, `n_head * head_dim`.
+    pub q_stride: u32,
 }
 
 /// Uniforms of shaders/attention.wgsl (`AttentionParams`).
@@ -47,7 +50,8 @@ pub(crate) struct AttentionParams {
     pub softcap: f32,
     pub k_capacity: u32,
     pub rows: u32,
-    pub _pad: [u32; 2],
+    pub q_stride: u32,
+    pub _pad: u32,
 }
 
 /// Query rows a prefill workgroup handles at most (`MAX_ROWS` of its pipeline); decode uses a
@@ -58,7 +62,7 @@ pub(crate) const PREFILL_ROWS: u32 = 8;
 pub const MAX_HEAD_DIM: u32 = 256;
 
 impl Batch<'_> {
-    /// Causal attention: q `[n_tokens, n_head, head_dim]`; k_cache `[n_kv_head, head_dim,
+    /// Causal attention: q `[n_tokens, n_head, head_dim]` (token t's at `t * q_stride`); k_cache `[n_kv_head, head_dim,
     /// k_capacity]` (position fastest, written by [`Batch::copy_rows_transposed`]) and v_cache
     /// `[capacity, n_kv_head, head_dim]`, both holding positions `0 .. pos0 + n_tokens`; out
     /// `[n_tokens, n_head, head_dim]`. Softmax in f32.
@@ -84,10 +88,16 @@ impl Batch<'_> {
         if a.n_tokens == 0 || a.n_head == 0 {
             return;
         }
-        let q_bytes = a.n_tokens as u64 * a.n_head as u64 * a.head_dim as u64 * 4;
+        let q_dim = a.n_head * a.head_dim;
+        let q_stride = if a.q_stride == 0 { q_dim } else { a.q_stride };
+        if q_stride < q_dim {
+            return self.fail(Error::InvalidArgument(format!("attention: q_stride {q_stride} < {q_dim}")));
+        }
+        let q_bytes = a.n_tokens as u64 * q_dim as u64 * 4;
+        let q_in_bytes = ((a.n_tokens as u64 - 1) * q_stride as u64 + q_dim as u64) * 4;
         let row_bytes = a.n_kv_head as u64 * a.head_dim as u64 * 4;
         let v_bytes = (a.pos0 as u64 + a.n_tokens as u64) * row_bytes;
-        if !self.need("attention q", q, q_bytes)
+        if !self.need("attention q", q, q_in_bytes)
             || !self.need("attention k_cache", k_cache, a.k_capacity as u64 * row_bytes)
             || !self.need("attention v_cache", v_cache, v_bytes)
             || !self.need("attention out", out, q_bytes)
@@ -119,7 +129,8 @@ impl Batch<'_> {
             softcap: a.softcap,
             k_capacity: a.k_capacity,
             rows,
-            _pad: [0; 2],
+            q_stride,
+            _pad: 0,
         };
         self.dispatch(
             PipelineKey::Attention { rows },

@@ -12,7 +12,17 @@ pub(crate) struct ElementwiseParams {
     pub cols: u32,
     /// The cap (softcap only).
     pub cap: f32,
-    pub _pad: u32,
+    /// Floats from one row of y to the next, and the first column the bias adds to (add_bias
+    /// only).
+    pub stride: u32,
+    pub col0: u32,
+    pub _pad: [u32; 3],
+}
+
+impl ElementwiseParams {
+    fn new(n: u32) -> Self {
+        ElementwiseParams { n, cols: 0, cap: 0.0, stride: 0, col0: 0, _pad: [0; 3] }
+    }
 }
 
 impl Batch<'_> {
@@ -36,7 +46,7 @@ impl Batch<'_> {
         let Some(groups) = self.elementwise_grid(n) else {
             return;
         };
-        let params = ElementwiseParams { n, cols: 0, cap: 0.0, _pad: 0 };
+        let params = ElementwiseParams::new(n);
         self.dispatch(PipelineKey::GatedAct(act), &params, &[(1, gate), (2, up), (3, out)], groups);
     }
 
@@ -49,26 +59,33 @@ impl Batch<'_> {
         let Some(groups) = self.elementwise_grid(n) else {
             return;
         };
-        let params = ElementwiseParams { n, cols: 0, cap: 0.0, _pad: 0 };
+        let params = ElementwiseParams::new(n);
         self.dispatch(PipelineKey::AddInplace, &params, &[(4, y), (5, x)], groups);
     }
 
-    /// `y[r, :] += bias[:]` for `r < n_rows`: y is `[n_rows, n]` f32, `bias` an F32 `[1, n]`
-    /// weight (projection biases).
-    pub fn add_bias(&mut self, y: &wgpu::Buffer, bias: &crate::gpu::GpuWeight, n_rows: u32) {
+    /// `y[r, col0 .. col0 + n] += bias[:]` for `r < n_rows`: y is `[n_rows, stride]` f32, `bias`
+    /// an F32 `[1, n]` weight (a projection's bias, on its columns of the stacked q/k/v rows).
+    pub fn add_bias(&mut self, y: &wgpu::Buffer, bias: &crate::gpu::GpuWeight, n_rows: u32, stride: u32, col0: u32) {
         if bias.ty != crate::quant::QuantType::F32 || bias.rows != 1 || bias.parts.len() != 1 {
             return self
                 .fail(Error::InvalidArgument(format!("add_bias: {:?} must be F32 [1, n]", bias.name)));
         }
+        if (col0 as u64 + bias.cols) > stride as u64 {
+            return self.fail(Error::InvalidArgument(format!(
+                "add_bias {:?}: columns {col0}..{} past the row stride {stride}",
+                bias.name,
+                col0 as u64 + bias.cols
+            )));
+        }
         let n = n_rows as u64 * bias.cols;
-        if n == 0 || n > u32::MAX as u64 || !self.need("add_bias y", y, n * 4) {
+        if n == 0 || n > u32::MAX as u64 || !self.need("add_bias y", y, n_rows as u64 * stride as u64 * 4) {
             return;
         }
         let Some(groups) = self.elementwise_grid(n as u32) else {
             return;
         };
         self.weight_read(bias.row_bytes);
-        let params = ElementwiseParams { n: n as u32, cols: bias.cols as u32, cap: 0.0, _pad: 0 };
+        let params = ElementwiseParams { cols: bias.cols as u32, stride, col0, ..ElementwiseParams::new(n as u32) };
         self.dispatch(PipelineKey::AddBias, &params, &[(4, y), (5, &bias.parts[0].buffer)], groups);
     }
 
@@ -83,7 +100,7 @@ impl Batch<'_> {
         let Some(groups) = self.elementwise_grid(n) else {
             return;
         };
-        let params = ElementwiseParams { n, cols: 0, cap, _pad: 0 };
+        let params = ElementwiseParams { cap, ..ElementwiseParams::new(n) };
         self.dispatch(PipelineKey::Softcap, &params, &[(4, y)], groups);
     }
 

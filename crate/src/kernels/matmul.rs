@@ -38,6 +38,14 @@ pub struct NormedInput<'a> {
     pub eps: f32,
 }
 
+/// Where in a wider output a mat-mul writes: y is `[n_tokens, stride]` and the weight's rows go
+/// to columns `col0 ..` of each token's row (the q, k and v projections into one `qkv` buffer).
+#[derive(Clone, Copy, Debug)]
+pub struct OutCols {
+    pub stride: u64,
+    pub col0: u64,
+}
+
 /// What the mat-mul kernels read: a buffer of activations, or a vector still to update and norm.
 #[derive(Clone, Copy)]
 enum Input<'a> {
@@ -64,18 +72,32 @@ impl Batch<'_> {
         self.matmul_rows(w, x, y, n_tokens, 0, w.rows);
     }
 
+    /// As [`Self::matmul`], writing columns `cols.col0 .. cols.col0 + w.rows` of y
+    /// `[n_tokens, cols.stride]`.
+    pub fn matmul_cols(&mut self, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tokens: u32, cols: OutCols) {
+        self.matmul_out(w, Input::Plain(x), y, n_tokens, 0, w.rows, MatmulOut::Plain, Some(cols));
+    }
+
     /// The gated feed-forward input in one dispatch: `y[t, i] = act(gate_i · x_t) · (up_i · x_t)`
     /// for `i < w.rows / 2`, where `w` is a stacked gate/up weight (`model::stacked`: rows in
     /// quads gate 2j, gate 2j + 1, up 2j, up 2j + 1; its parts start at multiples of 4 rows).
     /// x: `[n_tokens, w.cols]`; y: `[n_tokens, w.rows / 2]`.
     pub fn matmul_glu(&mut self, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tokens: u32, act: Activation) {
-        self.matmul_out(w, Input::Plain(x), y, n_tokens, 0, w.rows, MatmulOut::Glu(act));
+        self.matmul_out(w, Input::Plain(x), y, n_tokens, 0, w.rows, MatmulOut::Glu(act), None);
     }
 
     /// One token: `y = W · input` (or the GLU of a stacked gate/up weight, `out`), where the
     /// input is the residual update and norm of [`NormedInput`], applied inside the mat-vec.
-    /// `w.cols` ≤ [`MAX_NORMED_INPUT`].
-    pub fn matvec_normed(&mut self, w: &GpuWeight, input: &NormedInput, y: &wgpu::Buffer, out: MatmulOut) {
+    /// `w.cols` ≤ [`MAX_NORMED_INPUT`]. With `cols`, a plain output goes to those columns of a
+    /// wider y (as [`Self::matmul_cols`]).
+    pub fn matvec_normed(
+        &mut self,
+        w: &GpuWeight,
+        input: &NormedInput,
+        y: &wgpu::Buffer,
+        out: MatmulOut,
+        cols: Option<OutCols>,
+    ) {
         let n = w.cols;
         if n > MAX_NORMED_INPUT {
             return self.fail(Error::InvalidArgument(format!(
@@ -100,7 +122,7 @@ impl Batch<'_> {
                 return;
             }
         }
-        self.matmul_out(w, Input::Normed(input), y, 1, 0, w.rows, out);
+        self.matmul_out(w, Input::Normed(input), y, 1, 0, w.rows, out, cols);
     }
 
     /// As [`Self::matmul`] for rows `row_begin..row_end` of W only; y: `[n_tokens, row_end -
@@ -114,11 +136,12 @@ impl Batch<'_> {
         row_begin: u64,
         row_end: u64,
     ) {
-        self.matmul_out(w, Input::Plain(x), y, n_tokens, row_begin, row_end, MatmulOut::Plain);
+        self.matmul_out(w, Input::Plain(x), y, n_tokens, row_begin, row_end, MatmulOut::Plain, None);
     }
 
     /// Rows `row_begin..row_end` of W against the tokens, written as `out` says: y is
-    /// `[n_tokens, row_end - row_begin]`, or half as wide for the GLU.
+    /// `[n_tokens, row_end - row_begin]`, or half as wide for the GLU, or (plain only) the
+    /// columns `cols` says of a wider y.
     #[allow(clippy::too_many_arguments)]
     fn matmul_out(
         &mut self,
@@ -129,6 +152,7 @@ impl Batch<'_> {
         row_begin: u64,
         row_end: u64,
         out: MatmulOut,
+        cols: Option<OutCols>,
     ) {
         if row_begin >= row_end || row_end > w.rows || n_tokens == 0 {
             return self.fail(Error::InvalidArgument(format!(
@@ -155,8 +179,15 @@ impl Batch<'_> {
         }
         let out_cols = row_end - row_begin;
         let n = n_tokens as u64;
+        let cols = cols.unwrap_or(OutCols { stride: out_cols, col0: 0 });
+        if cols.col0 + out_cols > cols.stride || (matches!(out, MatmulOut::Glu(_)) && cols.stride != out_cols) {
+            return self.fail(Error::InvalidArgument(format!(
+                "matmul {:?}: {out_cols} rows into columns {}.. of rows of {}",
+                w.name, cols.col0, cols.stride
+            )));
+        }
         let y_elems = match out {
-            MatmulOut::Plain => n * out_cols,
+            MatmulOut::Plain => n * cols.stride,
             MatmulOut::Glu(_) => n * out_cols / 2,
         };
         if !self.need("matmul x", x, n * w.cols * 4) || !self.need("matmul y", y, y_elems * 4) {
@@ -174,8 +205,8 @@ impl Batch<'_> {
                 row_words: (w.row_bytes / 4) as u32,
                 w_row0: (lo - part.first_row) as u32,
                 n_tokens,
-                y_stride: out_cols as u32,
-                y_col0: (lo - row_begin) as u32,
+                y_stride: cols.stride as u32,
+                y_col0: (cols.col0 + lo - row_begin) as u32,
                 // Only the first part's dispatch stores the updated residual stream.
                 write_x: matches!(input, Input::Normed(i) if i.write_x && lo == row_begin) as u32,
                 has_post: matches!(input, Input::Normed(i) if i.post_w.is_some()) as u32,

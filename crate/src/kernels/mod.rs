@@ -31,7 +31,7 @@ pub use attention::AttentionArgs;
 pub use batch::{Batch, Submitted};
 pub use bind_cache::BindGroupCache;
 pub use logprobs::{logprob_words, MAX_TOP_LOGPROBS};
-pub use matmul::{NormedInput, MAX_NORMED_INPUT};
+pub use matmul::{NormedInput, OutCols, MAX_NORMED_INPUT};
 pub use penalty::Penalties;
 pub use qk_rope::{QkNorms, QkRopeArgs};
 pub use sample::SampleArgs;

@@ -52,8 +52,9 @@ pub struct QkNorms<'w> {
 }
 
 impl Batch<'_> {
-    /// For queries `q [n_tokens, n_head, head_dim]` (in place) and keys `k` / values `v`
-    /// `[n_tokens, n_kv_head, head_dim]`: q and k heads are RMS-normed with `norms` (when
+    /// For the projections `qkv [n_tokens, (n_head + 2 n_kv_head) · head_dim]` — each token's
+    /// queries `[n_head, head_dim]` (updated in place), then its keys and its values
+    /// `[n_kv_head, head_dim]` each: q and k heads are RMS-normed with `norms` (when
     /// given) and rotated (token t at position `pos0 + t`, as [`Batch::rope`]); the keys go to
     /// `k_cache [n_kv_head, head_dim, capacity]` (position fastest) and the values to
     /// `v_cache [capacity, n_kv_head, head_dim]`, at positions `pos0 ..`. Pair i's frequency is
@@ -63,9 +64,7 @@ impl Batch<'_> {
     pub fn qk_rope(
         &mut self,
         a: &QkRopeArgs,
-        q: &wgpu::Buffer,
-        k: &wgpu::Buffer,
-        v: &wgpu::Buffer,
+        qkv: &wgpu::Buffer,
         norms: Option<QkNorms>,
         freq_factors: &GpuWeight,
         k_cache: &wgpu::Buffer,
@@ -112,9 +111,7 @@ impl Batch<'_> {
         let kv = a.n_kv_head as u64 * hd64;
         let cache = a.capacity as u64 * kv * 4;
         if t == 0
-            || !self.need("qk_rope q", q, t * a.n_head as u64 * hd64 * 4)
-            || !self.need("qk_rope k", k, t * kv * 4)
-            || !self.need("qk_rope v", v, t * kv * 4)
+            || !self.need("qk_rope qkv", qkv, t * (a.n_head as u64 * hd64 + 2 * kv) * 4)
             || !self.need("qk_rope k_cache", k_cache, cache)
             || !self.need("qk_rope v_cache", v_cache, cache)
         {
@@ -141,7 +138,7 @@ impl Batch<'_> {
             eps: a.eps,
             _pad: 0,
         };
-        let io = [(1, q), (2, k), (3, v), (6, k_cache), (7, v_cache), (8, &f.parts[0].buffer)];
+        let io = [(1, qkv), (6, k_cache), (7, v_cache), (8, &f.parts[0].buffer)];
         match norms {
             Some(n) => {
                 // Every head's workgroup loads its norm vector.

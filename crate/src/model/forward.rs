@@ -1,9 +1,10 @@
 //! The transformer forward pass on the GPU, recorded into one [`Batch`] per call.
 //!
 //! Shapes (T = tokens in this call, E = n_embd, Q = q_dim, K = kv_dim, F = n_ff):
-//! `x [T, E]` residual stream → per layer: `xn = norm(x)`; `q [T, Q]`, `k, v [T, K]`; q/k norm,
-//! RoPE; K (transposed: the K cache is position-fastest) and V appended to the cache (all four
-//! in one `qk_rope` dispatch);
+//! `x [T, E]` residual stream → per layer: `xn = norm(x)`; `qkv [T, Q + 2K]`, each token's
+//! queries, keys and values (one mat-mul per stacked weight, `model::qkv`); q/k norm, RoPE, K
+//! (transposed: the K cache is position-fastest) and V appended to the cache (all four in one
+//! `qk_rope` dispatch);
 //! `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
 //! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up` (one GLU dispatch when gate and up are
 //! stacked, `model::stacked`); `o = Wdown·act`, post-norm, `x += o`.
@@ -17,7 +18,8 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::GpuWeight;
 use crate::kernels::{
-    Activation, AttentionArgs, Batch, MatmulOut, NormedInput, QkNorms, QkRopeArgs, RopeMode, MAX_NORMED_INPUT,
+    Activation, AttentionArgs, Batch, MatmulOut, NormedInput, OutCols, QkNorms, QkRopeArgs, RopeMode,
+    MAX_NORMED_INPUT,
 };
 use crate::model::hparams::{Act, HParams, RopeLayout};
 use crate::model::weights::{FfnIn, Model};
@@ -39,9 +41,8 @@ pub struct ForwardBuffers {
     x2: wgpu::Buffer,
     /// Normed residual; after the forward pass: the final hidden states `[T, E]`.
     pub xn: wgpu::Buffer,
-    q: wgpu::Buffer,
-    k: wgpu::Buffer,
-    v: wgpu::Buffer,
+    /// `[T, Q + 2K]`: each token's queries, keys and values.
+    qkv: wgpu::Buffer,
     attn: wgpu::Buffer,
     o: wgpu::Buffer,
     gate: wgpu::Buffer,
@@ -90,9 +91,7 @@ impl ForwardBuffers {
             x: buf("x", t * e)?,
             x2: buf("x2", e)?,
             xn: buf("xn", t * e)?,
-            q: buf("q", t * q)?,
-            k: buf("k", t * kv)?,
-            v: buf("v", t * kv)?,
+            qkv: buf("qkv", t * (q + 2 * kv))?,
             attn: buf("attn", t * q)?,
             o: buf("o", t * e)?,
             gate: buf("gate", t * ff)?,
@@ -152,25 +151,28 @@ impl ForwardBuffers {
             let next = w.layers.get(il + 1);
             let next_norm = next.map_or(&w.output_norm, |next| &next.attn_norm);
             let il = il as u32;
+            let qkv_cols = (hp.q_dim() + 2 * hp.kv_dim()) as u64;
+            let into = |col0| OutCols { stride: qkv_cols, col0 };
             match pending.take() {
                 Some(post_w) => {
                     let mut input =
                         NormedInput { x: cur, o: &self.o, post_w, norm_w: &l.attn_norm, x_out: other, write_x: true, eps };
-                    for (wt, y) in [(&l.wq, &self.q), (&l.wk, &self.k), (&l.wv, &self.v)] {
-                        b.matvec_normed(wt, &input, y, MatmulOut::Plain);
+                    for part in &l.qkv {
+                        b.matvec_normed(&part.w, &input, &self.qkv, MatmulOut::Plain, Some(into(part.col0)));
                         input.write_x = false; // once is enough
                     }
                     std::mem::swap(&mut cur, &mut other);
                 }
                 None => {
-                    b.matmul(&l.wq, &self.xn, &self.q, n_tokens);
-                    b.matmul(&l.wk, &self.xn, &self.k, n_tokens);
-                    b.matmul(&l.wv, &self.xn, &self.v, n_tokens);
+                    for part in &l.qkv {
+                        b.matmul_cols(&part.w, &self.xn, &self.qkv, n_tokens, into(part.col0));
+                    }
                 }
             }
-            for (bias, y) in [(&l.q_bias, &self.q), (&l.k_bias, &self.k), (&l.v_bias, &self.v)] {
+            let (q_dim, kv_dim) = (hp.q_dim(), hp.kv_dim());
+            for (bias, col0) in [(&l.q_bias, 0), (&l.k_bias, q_dim), (&l.v_bias, q_dim + kv_dim)] {
                 if let Some(bias) = bias {
-                    b.add_bias(y, bias, n_tokens);
+                    b.add_bias(&self.qkv, bias, n_tokens, qkv_cols as u32, col0);
                 }
             }
             let hd = hp.head_dim;
@@ -192,7 +194,7 @@ impl ForwardBuffers {
                 (Some(q), Some(k)) => Some(QkNorms { q, k }),
                 _ => None,
             };
-            b.qk_rope(&prologue, &self.q, &self.k, &self.v, norms, &w.rope_factors, kc, vc);
+            b.qk_rope(&prologue, &self.qkv, norms, &w.rope_factors, kc, vc);
             let args = AttentionArgs {
                 n_tokens,
                 pos0,
@@ -203,18 +205,19 @@ impl ForwardBuffers {
                 scale: hp.attn_scale,
                 softcap: hp.attn_softcap,
                 k_capacity: self.ctx_size,
+                q_stride: qkv_cols as u32,
             };
-            b.attention(&self.q, kc, vc, &self.attn, &args);
+            b.attention(&self.qkv, kc, vc, &self.attn, &args);
             b.matmul(&l.wo, &self.attn, &self.o, n_tokens);
             if fused_norms {
                 let post_w = l.post_attn_norm.as_ref();
                 let mut input = NormedInput { x: cur, o: &self.o, post_w, norm_w: &l.ffn_norm, x_out: other, write_x: true, eps };
                 match &l.ffn_in {
-                    FfnIn::Stacked(w) => b.matvec_normed(w, &input, &self.act, MatmulOut::Glu(act)),
+                    FfnIn::Stacked(w) => b.matvec_normed(w, &input, &self.act, MatmulOut::Glu(act), None),
                     FfnIn::Separate { gate, up } => {
-                        b.matvec_normed(gate, &input, &self.gate, MatmulOut::Plain);
+                        b.matvec_normed(gate, &input, &self.gate, MatmulOut::Plain, None);
                         input.write_x = false;
-                        b.matvec_normed(up, &input, &self.up, MatmulOut::Plain);
+                        b.matvec_normed(up, &input, &self.up, MatmulOut::Plain, None);
                         b.gated_act(&self.gate, &self.up, &self.act, hp.n_ff, act);
                     }
                 }

@@ -1,7 +1,9 @@
 //! Fused projection tensors, split at upload: Phi-3 stores q, k and v as one `attn_qkv` matrix
 //! and gate and up as one `ffn_up` of twice the rows. Their rows are consecutive row ranges of
 //! the parts, so the loader writes each range of the incoming (repacked) bytes into the part's
-//! own GPU weight, and the forward pass sees ordinary `attn_q` … `ffn_up` weights.
+//! own GPU weight, and the forward pass sees ordinary `ffn_gate`/`ffn_up` weights (or the
+//! stacked gate/up weight, `model::stacked`). `attn_qkv` is already the stacked q/k/v weight the
+//! forward pass wants (`model::qkv`): it is uploaded whole.
 
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuWeight};
@@ -14,6 +16,8 @@ pub struct FusedTensor {
     /// For a gate/up tensor: its layer, whose stacked weight (`model::stacked`) it may fill
     /// instead of the two parts.
     pub gate_up_of: Option<u32>,
+    /// For a q/k/v tensor: its layer, whose stacked q/k/v weight (`model::qkv`) it is.
+    pub qkv_of: Option<u32>,
 }
 
 /// The fused tensors an architecture may store (each only when the file has it).
@@ -29,12 +33,14 @@ pub fn fused_tensors(hp: &HParams) -> Vec<FusedTensor> {
             name: n("attn_qkv"),
             parts: vec![(n("attn_q"), q), (n("attn_k"), kv), (n("attn_v"), kv)],
             gate_up_of: None,
+            qkv_of: Some(il),
         });
         // SwiGLU's halves: the first is the gate, the second the up projection.
         out.push(FusedTensor {
             name: n("ffn_up"),
             parts: vec![(n("ffn_gate"), ff), (n("ffn_up"), ff)],
             gate_up_of: Some(il),
+            qkv_of: None,
         });
     }
     out

@@ -16,6 +16,7 @@ use crate::gguf::{GgufFile, GgufReader, TensorBytes, TensorInfo};
 use crate::gpu::{GpuContext, GpuWeight};
 use crate::model::fused::{fused_tensors, write_split};
 use crate::model::hparams::HParams;
+use crate::model::qkv;
 use crate::model::split::SplitInfo;
 use crate::model::stacked;
 use crate::model::weights::ROPE_FACTORS;
@@ -42,6 +43,8 @@ enum Dest {
     /// One or both halves of a layer's stacked gate/up weight (`model::stacked`), kept in
     /// `Receiving::stacked` under this name until the last file ends.
     Stacked { name: String, first_half: u64 },
+    /// Rows `row0 ..` of a stacked q/k/v weight (`model::qkv`), kept in `Receiving::stacked`.
+    Concat { name: String, row0: u64 },
 }
 
 impl Dest {
@@ -50,6 +53,10 @@ impl Dest {
             Dest::Rows(targets) => write_split(ctx, targets, offset, data),
             Dest::Stacked { name, first_half } => match stacked.get(name) {
                 Some(w) => stacked::write(ctx, w, *first_half, offset, data),
+                None => Err(Error::InvalidModel(format!("no stacked weight {name}"))),
+            },
+            Dest::Concat { name, row0 } => match stacked.get(name) {
+                Some(w) => write_split(ctx, std::slice::from_ref(w), row0 * w.row_bytes + offset, data),
                 None => Err(Error::InvalidModel(format!("no stacked weight {name}"))),
             },
         }
@@ -70,7 +77,8 @@ struct Receiving {
     /// Names of the tensors allocated so far (in any file), fused parts included.
     allocated: HashSet<String>,
     done: HashMap<String, GpuWeight>,
-    /// Stacked gate/up weights (`model::stacked`) by name, filled by two tensors.
+    /// Stacked gate/up (`model::stacked`) and q/k/v (`model::qkv`) weights by name, each filled
+    /// by several tensors.
     stacked: HashMap<String, GpuWeight>,
     weight_bytes: u64,
     gguf_weight_bytes: u64,
@@ -319,15 +327,28 @@ impl Receiving {
                 continue;
             }
             let mut targets = Vec::new();
-            for (name, part_rows) in &fused.parts {
+            for (name, _) in &fused.parts {
                 self.claim(name)?;
-                let w = ctx.create_weight(name, ty, *part_rows, cols)?;
-                self.weight_bytes += w.row_bytes * part_rows;
-                targets.push(w);
+            }
+            match fused.qkv_of {
+                // Already q | k | v rows: the stacked weight itself (`model::qkv`).
+                Some(il) => {
+                    let w = ctx.create_weight(&qkv::stacked_name(il, &qkv::PROJECTIONS), ty, rows, cols)?;
+                    self.weight_bytes += w.gpu_bytes();
+                    targets.push(w);
+                }
+                None => {
+                    for (name, part_rows) in &fused.parts {
+                        let w = ctx.create_weight(name, ty, *part_rows, cols)?;
+                        self.weight_bytes += w.row_bytes * part_rows;
+                        targets.push(w);
+                    }
+                }
             }
             self.incoming[i] = Some(Incoming { dest: Dest::Rows(targets), repacker });
         }
         self.stack_gate_up(ctx, file)?;
+        self.stack_qkv(ctx, file)?;
         for (i, t) in file.tensors.iter().enumerate() {
             if self.incoming[i].is_some() {
                 continue; // fused
@@ -386,6 +407,44 @@ impl Receiving {
             let up = Dest::Stacked { name: name.clone(), first_half: 1 };
             self.incoming[gi] = Some(Incoming { dest: gate, repacker: BlockRepacker::new(ty, ff, e, MAX_PIECE)? });
             self.incoming[ui] = Some(Incoming { dest: up, repacker: BlockRepacker::new(ty, ff, e, MAX_PIECE)? });
+        }
+        Ok(())
+    }
+
+    /// Stacks each layer's q, k and v projections found in this file into as few weights as
+    /// their block types allow (`model::qkv`): each run of two or three of one type becomes one
+    /// weight, its tensors' rows concatenated.
+    fn stack_qkv(&mut self, ctx: &GpuContext, file: &GgufFile) -> Result<()> {
+        let (rows, e) = (qkv::rows(&self.hp), self.hp.n_embd as u64);
+        for il in 0..self.hp.n_layer {
+            let names = qkv::PROJECTIONS.map(|p| qkv::tensor_name(il, p));
+            let found = names.clone().map(|n| file.tensors.iter().position(|t| t.name == n));
+            let [Some(qi), Some(ki), Some(vi)] = found else { continue };
+            let index = [qi, ki, vi];
+            if index.iter().any(|&i| self.incoming[i].is_some()) {
+                continue; // fused
+            }
+            for p in 0..3 {
+                check_shape(&file.tensors[index[p]], &names[p], rows[p], e)?;
+            }
+            let types = index.map(|i| file.tensors[i].type_id);
+            for run in qkv::groups(types).into_iter().filter(|run| run.len() > 1) {
+                let ty = QuantType::for_tensor(&names[run[0]], types[run[0]])?;
+                let members: Vec<&str> = run.iter().map(|&p| qkv::PROJECTIONS[p]).collect();
+                let total: u64 = run.iter().map(|&p| rows[p]).sum();
+                let w = ctx.create_weight(&qkv::stacked_name(il, &members), ty, total, e)?;
+                self.weight_bytes += w.gpu_bytes();
+                let mut row0 = 0;
+                for &p in &run {
+                    self.claim(&names[p])?;
+                    let t = &file.tensors[index[p]];
+                    self.gguf_weight_bytes += t.n_bytes;
+                    let dest = Dest::Concat { name: w.name.clone(), row0 };
+                    self.incoming[index[p]] = Some(Incoming { dest, repacker: BlockRepacker::new(ty, rows[p], e, MAX_PIECE)? });
+                    row0 += rows[p];
+                }
+                self.stacked.insert(w.name.clone(), w);
+            }
         }
         Ok(())
     }

@@ -14,6 +14,8 @@ mod load;
 #[cfg(feature = "gpu")]
 pub mod plan;
 #[cfg(feature = "gpu")]
+pub mod qkv;
+#[cfg(feature = "gpu")]
 pub mod stacked;
 #[cfg(feature = "gpu")]
 mod weights;

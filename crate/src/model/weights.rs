@@ -8,18 +8,16 @@ use crate::error::{Error, Result};
 use crate::gguf::TensorInfo;
 use crate::gpu::GpuWeight;
 use crate::model::hparams::HParams;
+use crate::model::qkv::{self, QkvPart};
 use crate::model::stacked::stacked_name;
 use crate::tokenizer::Tokenizer;
 
 /// The weights of one transformer block. Matrices are `[rows = out, cols = in]`.
 pub struct LayerWeights {
     pub attn_norm: GpuWeight,
-    /// `[q_dim, n_embd]`
-    pub wq: GpuWeight,
-    /// `[kv_dim, n_embd]`
-    pub wk: GpuWeight,
-    /// `[kv_dim, n_embd]`
-    pub wv: GpuWeight,
+    /// The q `[q_dim, n_embd]`, k and v `[kv_dim, n_embd]` projections, stacked where their
+    /// block types allow (`model::qkv`): one to three weights, each with its `qkv` column.
+    pub qkv: Vec<QkvPart>,
     /// `[1, q_dim]`, `[1, kv_dim]`, `[1, kv_dim]`: projection biases (Qwen 2).
     pub q_bias: Option<GpuWeight>,
     pub k_bias: Option<GpuWeight>,
@@ -143,6 +141,7 @@ pub fn assemble(hp: &HParams, mut by_name: HashMap<String, GpuWeight>) -> Result
     let t = hp.traits;
     for il in 0..hp.n_layer {
         let stacked = by_name.remove(&stacked_name(il));
+        let qkv = qkv::take_parts(hp, il, &mut by_name)?;
         let mut take = |name: String| {
             by_name.remove(&name).ok_or_else(|| Error::InvalidModel(format!("missing tensor {name}")))
         };
@@ -156,9 +155,7 @@ pub fn assemble(hp: &HParams, mut by_name: HashMap<String, GpuWeight>) -> Result
         };
         layers.push(LayerWeights {
             attn_norm: n("attn_norm")?,
-            wq: n("attn_q")?,
-            wk: n("attn_k")?,
-            wv: n("attn_v")?,
+            qkv,
             q_bias: if t.qkv_bias { Some(n("attn_q.bias")?) } else { None },
             k_bias: if t.qkv_bias { Some(n("attn_k.bias")?) } else { None },
             v_bias: if t.qkv_bias { Some(n("attn_v.bias")?) } else { None },

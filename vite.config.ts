@@ -1,4 +1,7 @@
-// Vite serves the playground (www/) for development: `npm start`.
+// Vite serves the playground (www/) for development (`npm start`) and builds it (`npm run build`)
+// into www/dist: a static site with relative asset paths (`base: './'`), so it can be hosted in any
+// folder of any static host. The build holds no model: host the GGUF next to it under models/, or
+// pick one by URL or from disk in the page.
 // - COOP/COEP headers, so the page is cross-origin isolated (threads, precise memory figures);
 // - /models/* streamed from the repository's models/ folder (never copied into a build);
 // - the wasm package from pkg/ (outside the Vite root, hence fs.allow).
@@ -33,6 +36,7 @@ function serveModels(): Plugin {
 
 export default defineConfig({
   root: path.join(repo, 'www'),
+  base: './',
   plugins: [serveModels()],
   server: { headers: isolation, fs: { allow: [repo] } },
   preview: { headers: isolation },

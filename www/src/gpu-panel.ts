@@ -1,0 +1,56 @@
+// The side panel's GPU tab: the adapter brasa runs on, the features it enabled, the limits it
+// uses and the kernel variants it chose (engine.gpuInfo()).
+import type { Engine, GpuInfo } from '../../pkg/index.js';
+import { facts, h } from './dom';
+import { bytes, count, errorText } from './format';
+
+/** Limits shown in bytes (the rest are counts). */
+const BYTE_LIMITS = new Set(['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']);
+
+export class GpuPanel {
+  #engine: Engine;
+  #root: HTMLElement;
+
+  constructor(engine: Engine, root: HTMLElement) {
+    this.#engine = engine;
+    this.#root = root;
+  }
+
+  /** Asks the engine again (after a lost device the engine is on a new one). */
+  async refresh(): Promise<GpuInfo | null> {
+    try {
+      const info = await this.#engine.gpuInfo();
+      this.#render(info);
+      return info;
+    } catch (e) {
+      this.#root.replaceChildren(h('p', { class: 'error' }, errorText(e)));
+      return null;
+    }
+  }
+
+  #render(g: GpuInfo): void {
+    const b = g.browserAdapter;
+    const adapter = b ? [b.vendor, b.architecture, b.device, b.description].filter(Boolean).join(' · ') : '';
+    const limits = Object.entries(g.limits).map(
+      ([name, value]) => [name, BYTE_LIMITS.has(name) ? `${bytes(value)} (${count(value)})` : count(value)] as [string, string],
+    );
+    this.#root.replaceChildren(
+      h('section', {}, h('h2', {}, 'Adapter'), facts([
+        ['Browser reports', adapter || '(nothing)'],
+        ['wgpu adapter', [g.adapter.name, g.adapter.driver].filter(Boolean).join(' · ') || '(not named on the web)'],
+        ['Backend', g.backend],
+      ])),
+      h('section', {}, h('h2', {}, 'Kernel variants'), facts([
+        ['Reductions', g.variants.reduction === 'subgroup' ? 'subgroup operations' : 'workgroup memory (no subgroups)'],
+        ['Half precision (shader-f16)', g.variants.f16 ? 'on' : 'off (not offered)'],
+        ['Largest weight buffer', `${bytes(g.maxWeightPartBytes)} (bigger tensors are split by rows)`],
+      ])),
+      h('section', {}, h('h2', {}, 'Features enabled'),
+        g.features.length ? h('ul', { class: 'chips', id: 'gpu-features' }, ...g.features.map((f) => h('li', {}, f))) : h('p', { class: 'muted' }, 'none'),
+      ),
+      h('section', {}, h('h2', {}, 'Limits used'), facts(limits)),
+      h('section', {}, h('h2', {}, 'Summary'), h('p', { class: 'mono small' }, g.description)),
+      h('button', { type: 'button', class: 'ghost', onclick: () => void this.refresh() }, 'Refresh'),
+    );
+  }
+}

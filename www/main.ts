@@ -12,7 +12,7 @@ import { History } from './src/history';
 import { initDrawers, initTabs, openPanel } from './src/layout';
 import { LoadProgress } from './src/load-progress';
 import { ModelPicker } from './src/model-picker';
-import { showNoWebGpu } from './src/no-webgpu';
+import { hasWebGpuApi, showNoWebGpu } from './src/no-webgpu';
 import { SettingsPanel } from './src/settings';
 import { StatsView } from './src/stats';
 import { initTheme } from './src/theme';
@@ -23,7 +23,7 @@ import { initTheme } from './src/theme';
  * in-thread engine then reports `webgpu_unavailable` without starting a Worker.
  */
 async function startEngine(): Promise<Engine> {
-  const attempts = 'gpu' in navigator ? [true, false] : [false];
+  const attempts = hasWebGpuApi() ? [true, false] : [false];
   let failure: unknown;
   for (const worker of attempts) {
     try {
@@ -54,14 +54,15 @@ async function main(): Promise<void> {
   const picker = new ModelPicker(engine, settings, progress, byId('tab-model'));
   const cache = new CacheManager(byId('tab-cache'), (url) => void picker.loadUrl(url));
   const chat = new Chat(engine, picker, settings, stats);
-  const history = new History((c) => chat.open(c), () => chat.conversation.id);
+  const closeDrawer = initDrawers();
+  // On a phone the conversation list is a drawer over the chat: picking one closes it.
+  const history = new History((c) => (chat.open(c), closeDrawer()), () => chat.conversation.id);
   chat.addEventListener('saved', () => void history.refresh());
 
   const showTab = initTabs((tab) => {
     if (tab === 'gpu') void gpu.refresh();
     if (tab === 'cache') void cache.refresh();
   });
-  const closeDrawer = initDrawers();
   byId('open-model').addEventListener('click', () => (showTab('model'), openPanel()));
 
   const badge = byId('model-badge');
@@ -70,7 +71,10 @@ async function main(): Promise<void> {
     badge.textContent =
       picker.state === 'ready' ? (picker.loaded!.summary.name || picker.loaded!.summary.id) : picker.state === 'loading' ? 'loading…' : 'no model';
     stats.setModel(picker.loaded);
-    if (picker.state === 'loading') chat.stop();
+    if (picker.state === 'loading') {
+      chat.stop();
+      closeDrawer(); // the progress strip is above the chat
+    }
     if (picker.state === 'ready') void cache.refresh();
   });
 
@@ -98,7 +102,7 @@ async function main(): Promise<void> {
 }
 
 /**
- * The built site keeps its own files for offline use (public/sw.js; network first, so a new
+ * The built site keeps its own files for offline use (www/sw.js; network first, so a new
  * version is picked up at once). Not in development: it would get in the way of Vite's reloads.
  */
 function registerServiceWorker(): void {

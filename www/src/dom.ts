@@ -27,6 +27,6 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 /** A `<dl>`-style list of label/value rows, as used by the stats, GPU and model panels. */
-export function facts(rows: Array<[string, Child]>): HTMLDListElement {
+export function facts(rows: Array<[Child, Child]>): HTMLDListElement {
   return h('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }

@@ -44,3 +44,8 @@ export function ms(t: number): string {
   if (!Number.isFinite(t)) return '–';
   return t < 1000 ? `${Math.round(t)} ms` : `${(t / 1000).toFixed(1)} s`;
 }
+
+/** "1 token", "12 tokens". */
+export function tokens(n: number): string {
+  return `${count(n)} ${n === 1 ? 'token' : 'tokens'}`;
+}

@@ -4,8 +4,14 @@ import type { Engine, GpuInfo } from '../../pkg/index.js';
 import { facts, h } from './dom';
 import { bytes, count, errorText } from './format';
 
-/** Limits shown in bytes (the rest are counts). */
-const BYTE_LIMITS = new Set(['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']);
+/** The limits brasa reads, in words (the WebGPU name is the row's tooltip); `bytes`: shown in bytes. */
+const LIMITS: Record<string, { label: string; bytes: boolean }> = {
+  maxStorageBufferBindingSize: { label: 'Storage buffer binding', bytes: true },
+  maxBufferSize: { label: 'Buffer size', bytes: true },
+  maxComputeWorkgroupStorageSize: { label: 'Workgroup memory', bytes: true },
+  maxComputeInvocationsPerWorkgroup: { label: 'Invocations per workgroup', bytes: false },
+  maxComputeWorkgroupsPerDimension: { label: 'Workgroups per dimension', bytes: false },
+};
 
 export class GpuPanel {
   #engine: Engine;
@@ -31,9 +37,10 @@ export class GpuPanel {
   #render(g: GpuInfo): void {
     const b = g.browserAdapter;
     const adapter = b ? [b.vendor, b.architecture, b.device, b.description].filter(Boolean).join(' · ') : '';
-    const limits = Object.entries(g.limits).map(
-      ([name, value]) => [name, BYTE_LIMITS.has(name) ? `${bytes(value)} (${count(value)})` : count(value)] as [string, string],
-    );
+    const limits = Object.entries(g.limits).map(([name, value]): [HTMLElement, string] => {
+      const known = LIMITS[name];
+      return [h('span', { title: name }, known?.label ?? name), known?.bytes ? `${bytes(value)} (${count(value)} B)` : count(value)];
+    });
     this.#root.replaceChildren(
       h('section', {}, h('h2', {}, 'Adapter'), facts([
         ['Browser reports', adapter || '(nothing)'],

@@ -47,6 +47,7 @@ export function initDrawers(): () => boolean {
     });
   }
   byId('scrim').addEventListener('click', () => close());
+  for (const b of document.querySelectorAll('.close-drawer')) b.addEventListener('click', () => close());
   const syncExpanded = () => {
     for (const [button, drawer] of pairs) byId(button).setAttribute('aria-expanded', String(app.dataset.open === drawer));
   };

@@ -2,7 +2,7 @@
 // actions (edit a user turn and send it again; regenerate or copy the last reply) and, under a
 // reply, its figures or why it ended early. While a reply streams only its body is redrawn.
 import { h } from './dom';
-import { count, ms, rate } from './format';
+import { ms, rate, tokens } from './format';
 import { addCopyButtons, renderMarkdown } from './markdown';
 import type { Conversation, Message } from './storage';
 
@@ -74,12 +74,10 @@ export class MessagesView {
       body,
     );
     if (streaming && !m.content) body.append(h('span', { class: 'typing', 'aria-label': 'waiting for the first token' }));
+    // One line under the message: its figures (or why it ended early), then its actions.
     const note = this.#note(m);
-    if (note) el.append(note);
-    if (!busy) {
-      const tools = this.#tools(m, index, isLast, el, body);
-      if (tools) el.append(tools);
-    }
+    const tools = busy ? null : this.#tools(m, index, isLast, el, body);
+    if (note || tools) el.append(h('div', { class: 'footer' }, note, tools));
     return el;
   }
 
@@ -91,7 +89,7 @@ export class MessagesView {
     return h(
       'p',
       { class: 'note' },
-      `${count(s.completionTokens)} tokens · ${rate(s.decodeTokS)} · first token ${ms(s.ttftMs)}` +
+      `${tokens(s.completionTokens)}${s.completionTokens > 1 ? ` · ${rate(s.decodeTokS)}` : ''} · first token ${ms(s.ttftMs)}` +
         (s.finish === 'length' ? ' · hit max tokens' : ''),
     );
   }

@@ -2,8 +2,13 @@
 // rejected with `webgpu_unavailable`): what is missing and which browsers and flags have it.
 import { byId, h } from './dom';
 
+/** Whether the page has the WebGPU API at all (it may still give no adapter). */
+export function hasWebGpuApi(): boolean {
+  return Boolean((navigator as Navigator & { gpu?: unknown }).gpu);
+}
+
 export function showNoWebGpu(message: string): void {
-  const hasApi = 'gpu' in navigator;
+  const hasApi = hasWebGpuApi();
   const why = !isSecureContext
     ? 'This page is not in a secure context: WebGPU needs HTTPS (or http://localhost).'
     : hasApi

@@ -2,7 +2,7 @@
 // context used and the GPU memory plan. While a reply streams, the figures are the page's own
 // (measured from the chunks as they arrive); when it ends, the engine's `usage` replaces them.
 import { byId, h } from './dom';
-import { bytes, count, ms, rate } from './format';
+import { bytes, count, ms, rate, tokens } from './format';
 import type { LoadedModel } from './model-picker';
 import type { ReplyStats } from './storage';
 
@@ -35,6 +35,7 @@ export class StatsView {
   #chunks = 0;
   #timer = 0;
   #model: LoadedModel | null = null;
+  #used = 0;
 
   constructor() {
     for (const key of Object.keys(LABELS) as Key[]) {
@@ -53,7 +54,7 @@ export class StatsView {
       'memory',
       !model ? '–' : plan ? `${bytes(plan.totalBytes)} plan` : `${bytes(model.summary.weightBytes)} weights`,
     );
-    this.#context(0);
+    this.#context(this.#used);
   }
 
   /** A reply starts now. */
@@ -80,7 +81,7 @@ export class StatsView {
     } else {
       this.#set('decode', `${rate((this.#chunks - 1) / ((now - this.#first) / 1000))} (live)`);
     }
-    this.#set('tokens', `${this.#chunks} tokens…`);
+    this.#set('tokens', `${tokens(this.#chunks)}…`);
   }
 
   /** The reply ended: the engine's figures (or, stopped, what the page measured). */
@@ -88,10 +89,11 @@ export class StatsView {
     clearInterval(this.#timer);
     delete this.#root.dataset.live;
     if (!stats) {
-      this.#set('tokens', `${this.#chunks} tokens, stopped`);
+      this.#set('tokens', `${tokens(this.#chunks)}, stopped`);
       if (!this.#first) this.#set('ttft', '–');
       if (this.#chunks < 2) this.#set('decode', '–');
       this.#set('prefill', '–');
+      this.#context(NaN); // the engine keeps part of the stopped reply: not known here
       return;
     }
     this.show(stats);
@@ -106,16 +108,18 @@ export class StatsView {
     }
     this.#set('ttft', ms(s.ttftMs));
     const evaluated = s.promptTokens - s.cachedTokens;
-    this.#set('prefill', `${rate(s.prefillTokS)} · ${count(evaluated)} tok${s.cachedTokens ? ` (+${count(s.cachedTokens)} reused)` : ''}`);
-    this.#set('decode', rate(s.decodeTokS));
-    this.#set('tokens', `${count(s.completionTokens)} tokens · ${s.finish === 'length' ? 'hit max tokens' : 'finished'}`);
+    this.#set('prefill', `${rate(s.prefillTokS)} · ${tokens(evaluated)}${s.cachedTokens ? ` (+${count(s.cachedTokens)} reused)` : ''}`);
+    // One token has no decode step to time.
+    this.#set('decode', s.completionTokens > 1 ? rate(s.decodeTokS) : '–');
+    this.#set('tokens', `${tokens(s.completionTokens)} · ${s.finish === 'length' ? 'hit max tokens' : 'finished'}`);
     this.#context(s.promptTokens + s.completionTokens);
   }
 
   #context(used: number): void {
+    this.#used = used;
     const length = this.#model?.contextLength ?? 0;
-    this.#set('context', length ? `${count(used)} / ${count(length)}` : '–');
-    this.#meter.value = length ? used / length : 0;
+    this.#set('context', length ? `${Number.isNaN(used) ? '–' : count(used)} / ${count(length)}` : '–');
+    this.#meter.value = length && !Number.isNaN(used) ? used / length : 0;
   }
 
   #set(key: Key, text: string): void {

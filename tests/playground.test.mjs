@@ -304,6 +304,44 @@ describe('the playground on the dev server', () => {
     assert.equal(await page.evaluate(async () => (await (await caches.open('brasa-models')).keys()).length), 0);
   });
 
+  test('a URL is inspected from its header alone; a dropped broken file fails with its code; a picked file loads', async () => {
+    await page.click('#tabbtn-model');
+    await page.fill('#model-url', new URL(`models/${MODEL_NAME}`, vite.resolvedUrls.local[0]).href);
+    await page.click('#tab-model button:text-is("Inspect")');
+    await page.waitForSelector('#inspect-result dl');
+    const header = await readFacts(page, '#inspect-result');
+    assert.equal(header.Architecture, 'gemma3');
+    assert.equal(header['File size'], modelMiB());
+    const [amount, unit] = header['Header read'].split(' ');
+    assert.ok(unit === 'KiB' || (unit === 'MiB' && Number(amount) <= 8), `only the header was fetched: ${header['Header read']}`);
+
+    // A drop anywhere on the page: the overlay shows while dragging, the file loads, its error shows.
+    const overlayShown = await page.evaluate(() => {
+      const files = new DataTransfer();
+      files.items.add(new File([new Uint8Array(64)], 'broken.gguf'));
+      const fire = (type) => document.body.dispatchEvent(new DragEvent(type, { dataTransfer: files, bubbles: true, cancelable: true }));
+      fire('dragenter');
+      const shown = !document.getElementById('drop-overlay').hidden;
+      fire('dragover');
+      fire('drop');
+      return shown;
+    });
+    assert.equal(overlayShown, true);
+    assert.equal(await page.isHidden('#drop-overlay'), true);
+    await page.waitForSelector('#load-status[data-state="error"]', { timeout: 60_000 });
+    assert.match(await page.textContent('#load-text'), /^Could not load broken\.gguf: .+ \(bad_file\)$/);
+    assert.equal(await page.getAttribute('#model-badge', 'data-state'), 'none');
+    await screenshot(page, 'inspected-and-drop-error');
+
+    await page.setInputFiles('#model-file', MODEL);
+    await modelReady(page);
+    const loaded = await readFacts(page, '#model-current');
+    assert.equal(loaded.Source, MODEL_NAME);
+    assert.match(loaded['GPU memory'], /^\d+ MiB: weights/, 'the plan comes from the file header too');
+    const log = await page.evaluate(() => window.__load);
+    assert.ok(log.some((s) => s.text.startsWith(`Reading the file ${MODEL_NAME}:`)));
+  });
+
   test('fits a phone screen in light and dark; the theme toggle overrides the system', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -65,10 +65,13 @@ export class ModelPicker extends EventTarget {
     return new URL(DEFAULT_MODEL.path, location.href).href;
   }
 
-  /** Loads a GGUF by URL (relative to the page), reading its header first for the memory plan. */
-  async loadUrl(url: string): Promise<void> {
+  /**
+   * Loads a GGUF by URL (relative to the page), reading its header first for the memory plan;
+   * `showHeader`: also show what the header says in the URL section while the file downloads.
+   */
+  async loadUrl(url: string, { showHeader = false } = {}): Promise<void> {
     const href = new URL(url, location.href).href;
-    await this.#load({ url: href });
+    await this.#load({ url: href }, showHeader);
   }
 
   async loadFile(file: File): Promise<void> {
@@ -110,7 +113,7 @@ export class ModelPicker extends EventTarget {
     });
   }
 
-  async #load(source: Source): Promise<void> {
+  async #load(source: Source, showHeader = false): Promise<void> {
     this.#controller?.abort();
     const controller = new AbortController();
     this.#controller = controller;
@@ -123,6 +126,10 @@ export class ModelPicker extends EventTarget {
     this.#progress.start(name, () => controller.abort());
     try {
       const plan = await this.#plan(source, contextLength, controller.signal);
+      if (showHeader) {
+        if (plan) this.#showInspection(plan);
+        else this.#inspection.replaceChildren(h('p', { class: 'muted' }, 'The header could not be read first; loading anyway.'));
+      }
       const summary = await this.#engine.load('url' in source ? source.url : source.file, {
         signal: controller.signal,
         cache: 'url' in source && this.#keep.checked,
@@ -240,7 +247,7 @@ export class ModelPicker extends EventTarget {
     });
     const urlForm = h(
       'form',
-      { class: 'row', onsubmit: (e: Event) => (e.preventDefault(), void this.loadUrl(this.#url.value)) },
+      { class: 'row', onsubmit: (e: Event) => (e.preventDefault(), void this.loadUrl(this.#url.value, { showHeader: true })) },
       this.#url,
       h('button', { type: 'button', onclick: () => void this.#inspectTyped() }, 'Inspect'),
       h('button', { type: 'submit', class: 'primary' }, 'Load'),

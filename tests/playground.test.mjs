@@ -184,6 +184,11 @@ describe('the playground on the dev server', () => {
     await page.click('summary');
     await page.fill('#system-prompt', 'Be brief.');
     await page.press('#system-prompt', 'Tab');
+    // Shift+Enter is a new line, not a send.
+    await page.fill('#prompt', 'Name');
+    await page.press('#prompt', 'Shift+Enter');
+    assert.equal(await page.inputValue('#prompt'), 'Name\n');
+    assert.equal((await readMessages(page)).length, 0);
     await recordStream(page);
     await send(page, 'Name a colour.');
     assert.equal(await page.isVisible('#stop'), true, 'Stop replaces Send while the reply streams');
@@ -287,6 +292,13 @@ describe('the playground on the dev server', () => {
     const log = await page.evaluate(() => window.__load);
     assert.ok(log.some((s) => s.text.startsWith(`Reading from the offline cache ${MODEL_NAME}:`)), JSON.stringify(log.slice(0, 3)));
     assert.ok(!log.some((s) => s.text.startsWith('Downloading')), 'nothing was downloaded');
+
+    // A new chat starts empty; the old one is a click away.
+    await page.click('#new-chat');
+    assert.equal((await readMessages(page)).length, 0);
+    assert.equal(await page.inputValue('#system-prompt'), '');
+    await page.click(`#conversation-list .open[title="${title}"]`);
+    assert.deepEqual(await readMessages(page), before);
   });
 
   test('the cache manager lists the cached model with its size and the quota; Delete removes it', async () => {

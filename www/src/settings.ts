@@ -20,7 +20,7 @@ export const DEFAULTS: Settings = {
   topK: 40,
   topP: 0.95,
   minP: 0.05,
-  repetitionPenalty: 1.1,
+  repetitionPenalty: 1,
   seed: '',
   maxTokens: 256,
   contextLength: 4096,

@@ -220,7 +220,8 @@ fn without_generation_tags(src: &str) -> String {
     while let Some(open) = rest.find("{%") {
         out.push_str(&rest[..open]);
         let tag = &rest[open..];
-        let Some(close) = tag.find("%}") else {
+        // The close is searched after the opening `{%`: in `{%}` the two overlap.
+        let Some(close) = tag[2..].find("%}").map(|c| c + 2) else {
             out.push_str(tag);
             return out;
         };
@@ -297,6 +298,18 @@ mod tests {
             t.render(&[Message::new("user", "a"), Message::new("user", "b")], false).unwrap(),
             "[a][b]"
         );
+    }
+
+    /// Found by the chat_template fuzzer: `{%}` (a tag whose `%}` overlaps its `{%`) sliced the
+    /// source backwards and panicked; now it is left for minijinja, which reports a syntax error.
+    #[test]
+    fn overlapping_tag_delimiters_are_a_template_error() {
+        assert_eq!(without_generation_tags("a{%}b"), "a{%}b");
+        assert_eq!(without_generation_tags("{%}% generation %}x"), "{%}% generation %}x");
+        for src in ["{%}", "{%}%}", "x {%} {% endif %}", "{%-}"] {
+            let e = ChatTemplate::new(src, "", "").unwrap_err();
+            assert_eq!(e.code(), "chat_template", "{src:?}: {e}");
+        }
     }
 
     #[test]

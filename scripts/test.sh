@@ -21,6 +21,11 @@ step "cargo test (native)"
 # One test binary at a time runs its tests on both cores; the GPU ones share the emulated GPU.
 cargo test --workspace -- --test-threads=1
 
+# --- fuzz (brief): each libFuzzer target for 20 s on its seeds (scripts/fuzz.sh, SECURITY.md) ---
+step "fuzz (brief)"
+scripts/fuzz.sh all 20
+# --------------------------------------------------------------------------------------------------
+
 step "wasm build"
 scripts/build-wasm.sh
 

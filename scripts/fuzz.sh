@@ -39,7 +39,7 @@ mkdir -p "$WORK" "$FUZZ/logs"
 # Seeds from llama.cpp's test data, in each target's input format (see its fuzz_targets file).
 TESTDATA=${BRASA_LLAMA_TESTDATA:-$ROOT/.cache/llama-testdata}
 EXTRA=$FUZZ/corpus-work/$which-testdata
-if [[ -d $TESTDATA && ! -d $EXTRA ]]; then
+if [[ -d $TESTDATA && ! -d $EXTRA && $which =~ ^(chat_template|tokenizer)$ ]]; then
   mkdir -p "$EXTRA.tmp"
   i=0
   case $which in

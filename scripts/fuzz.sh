@@ -16,6 +16,8 @@
 # crate/fuzz/corpus-work/TARGET/, crashes to crate/fuzz/artifacts/TARGET/, the log with the
 # final statistics to crate/fuzz/logs/TARGET.log. Exits non-zero on the first crash, timeout
 # (20 s per input) or memory blow-up (4 GiB resident, or one allocation over 4 GiB).
+# BRASA_FUZZ_TARGET_DIR: cargo's target folder for the fuzz build (default crate/fuzz/target); CI
+# keeps it outside the clone so that a later run on the same machine rebuilds only brasa.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -62,10 +64,12 @@ dirs=("$WORK" "$FUZZ/corpus/$which")
 [[ -d $EXTRA ]] && dirs+=("$EXTRA")
 
 sanitizer=${FUZZ_SANITIZER:-address}
+target_dir=()
+[[ -n ${BRASA_FUZZ_TARGET_DIR:-} ]] && target_dir=(--target-dir "$BRASA_FUZZ_TARGET_DIR")
 echo "fuzz: $which for ${seconds}s (sanitizer $sanitizer)" >&2
 cd crate
 set +e
-RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz -s "$sanitizer" "$which" "${dirs[@]/#crate\//}" -- \
+RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz -s "$sanitizer" "${target_dir[@]}" "$which" "${dirs[@]/#crate\//}" -- \
   -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
   -print_final_stats=1 "$@" 2>&1 | tee "fuzz/logs/$which.log" | grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE)'
 status=${PIPESTATUS[0]}

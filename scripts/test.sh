@@ -21,6 +21,13 @@ step "cargo test (native)"
 # One test binary at a time runs its tests on both cores; the GPU ones share the emulated GPU.
 cargo test --workspace -- --test-threads=1
 
+# --- fuzz (brief): each libFuzzer target for 20 s on its seeds (scripts/fuzz.sh, SECURITY.md) ---
+step "fuzz (brief)"
+# The fuzz build (brasa and its parsers' dependencies under AddressSanitizer, ~5 min from cold)
+# is kept outside the clone, so a later CI run on the same machine rebuilds only brasa.
+BRASA_FUZZ_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/brasa/fuzz-target" scripts/fuzz.sh all 20
+# --------------------------------------------------------------------------------------------------
+
 step "wasm build"
 scripts/build-wasm.sh
 

@@ -19,9 +19,19 @@ use crate::error::{Error, Result};
 use crate::gguf::Metadata;
 use crate::tokenizer::Tokenizer;
 
-/// Work budget of one rendering, in minijinja fuel units (roughly one per instruction): far
-/// above what real templates need (a few thousand per message), far below a runaway loop.
-const FUEL: u64 = 50_000_000;
+/// Work budget of one rendering, in minijinja fuel: one unit per instruction, and one per 64
+/// bytes of every string, list or output a template makes (minijinja refuses an allocation the
+/// fuel left cannot pay for). So the fuel bounds both time and memory. A base budget, which a
+/// short chat with any real template fits in many times over, plus an allowance per byte of the
+/// conversation and per pair of messages, so that long chats render (templates that look back
+/// at earlier messages cost more than linear) while a hostile template gets no more than the request justifies, and never
+/// more than [`MAX_FUEL`]. The base alone caps a rendering at about 64 MiB of values and a fraction
+/// of a second of work; the most at 1 GiB and several seconds (a conversation of thousands of
+/// messages).
+const BASE_FUEL: u64 = 1_000_000;
+const FUEL_PER_MESSAGE_BYTE: u64 = 8;
+const FUEL_PER_MESSAGE_PAIR: u64 = 20;
+const MAX_FUEL: u64 = 16_000_000;
 /// Longest prompt a template may produce.
 const MAX_OUTPUT_BYTES: usize = 16 << 20;
 
@@ -124,7 +134,8 @@ impl ChatTemplate {
 
     fn render_raw(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
         let date = self.date.unwrap_or_else(today);
-        let env = environment(Some(date));
+        let mut env = environment(Some(date));
+        env.set_fuel(Some(fuel_for(messages)));
         let tmpl = env.template_from_str(&self.source).map_err(template_error)?;
         let ctx = minijinja::context! {
             messages => messages
@@ -145,12 +156,20 @@ impl ChatTemplate {
     }
 }
 
+/// The fuel a rendering of `messages` gets (see [`BASE_FUEL`]).
+fn fuel_for(messages: &[Message]) -> u64 {
+    let bytes: u64 = messages.iter().map(|m| (m.role.len() + m.content.len()) as u64).sum();
+    let n = messages.len() as u64;
+    let allowance = bytes.saturating_mul(FUEL_PER_MESSAGE_BYTE).saturating_add(n * n * FUEL_PER_MESSAGE_PAIR);
+    BASE_FUEL.saturating_add(allowance).min(MAX_FUEL)
+}
+
 /// The Jinja environment every template renders in; `strftime_now` prints `date`.
 fn environment(date: Option<(i64, u32, u32)>) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     minijinja_contrib::add_to_environment(&mut env);
-    env.set_fuel(Some(FUEL));
+    env.set_fuel(Some(BASE_FUEL));
     // As Hugging Face's renderer (and llama.cpp's minja): a block tag's newline is dropped and
     // the whitespace before it on its line is stripped.
     let syntax = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build();
@@ -220,7 +239,8 @@ fn without_generation_tags(src: &str) -> String {
     while let Some(open) = rest.find("{%") {
         out.push_str(&rest[..open]);
         let tag = &rest[open..];
-        let Some(close) = tag.find("%}") else {
+        // The close is searched after the opening `{%`: in `{%}` the two overlap.
+        let Some(close) = tag[2..].find("%}").map(|c| c + 2) else {
             out.push_str(tag);
             return out;
         };
@@ -297,6 +317,49 @@ mod tests {
             t.render(&[Message::new("user", "a"), Message::new("user", "b")], false).unwrap(),
             "[a][b]"
         );
+    }
+
+    /// Found by the chat_template fuzzer: a template that doubles a string 40 times allocated
+    /// 2.6 GB before the old fuel budget (50 M, which minijinja 3 also charges per 64 bytes of
+    /// values) ran out, 20 s later. A short chat now gets the base budget: 64 MiB at most.
+    #[test]
+    fn a_short_chat_cannot_make_big_values() {
+        let hundred_mb = ChatTemplate::new("{{ ('x' * 100000000) | length }}", "", "").unwrap();
+        let e = hundred_mb.render(&[Message::new("user", "Hi")], false).unwrap_err();
+        assert!(e.to_string().contains("fuel"), "{e}");
+        let doubling = "{% set ns = namespace(s='a') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}";
+        let e = ChatTemplate::new(doubling, "", "").unwrap().render(&[], false).unwrap_err();
+        assert_eq!(e.code(), "chat_template");
+        // 10 MB is within the base budget.
+        let ten_mb = ChatTemplate::new("{{ ('x' * 10000000) | length }}", "", "").unwrap();
+        assert_eq!(ten_mb.render(&[], false).unwrap(), "10000000");
+    }
+
+    /// The budget grows with the conversation: 1,000 messages of 500 bytes through a template that
+    /// looks back at every earlier message (quadratic, as some real ones are) still render.
+    #[test]
+    fn long_chats_get_more_fuel() {
+        let text = "x".repeat(500);
+        let msgs: Vec<Message> = (0..1000).map(|_| Message::new("user", &text)).collect();
+        let looking_back = "{% for m in messages %}{% set i = loop.index0 %}{% for p in messages[:i] %}{% endfor %}{{ m.content[:1] }}{% endfor %}";
+        let t = ChatTemplate::new(looking_back, "", "").unwrap();
+        assert_eq!(t.render(&msgs, false).unwrap(), "x".repeat(1000));
+        assert_eq!(fuel_for(&[]), BASE_FUEL);
+        assert!(fuel_for(&msgs) > BASE_FUEL && fuel_for(&msgs) <= MAX_FUEL);
+        let huge: Vec<Message> = (0..100_000).map(|_| Message::new("user", "")).collect();
+        assert_eq!(fuel_for(&huge), MAX_FUEL);
+    }
+
+    /// Found by the chat_template fuzzer: `{%}` (a tag whose `%}` overlaps its `{%`) sliced the
+    /// source backwards and panicked; now it is left for minijinja, which reports a syntax error.
+    #[test]
+    fn overlapping_tag_delimiters_are_a_template_error() {
+        assert_eq!(without_generation_tags("a{%}b"), "a{%}b");
+        assert_eq!(without_generation_tags("{%}% generation %}x"), "{%}% generation %}x");
+        for src in ["{%}", "{%}%}", "x {%} {% endif %}", "{%-}"] {
+            let e = ChatTemplate::new(src, "", "").unwrap_err();
+            assert_eq!(e.code(), "chat_template", "{src:?}: {e}");
+        }
     }
 
     #[test]

@@ -251,6 +251,19 @@ describe('the playground on the dev server', () => {
     await screenshot(page, 'edited');
   });
 
+  test('model output renders as Markdown with raw HTML, images and script links neutralized', async () => {
+    // The playground's own renderer (www/src/markdown.ts, served by Vite), on hostile text.
+    const html = await page.evaluate(async () => {
+      const { renderMarkdown } = await import('/src/markdown.ts');
+      return renderMarkdown('**bold** <img src=x onerror="alert(1)"> <script>alert(2)</script> ![i](http://x/y.png) [l](javascript:alert(3)) `code`');
+    });
+    assert.match(html, /<strong>bold<\/strong>/);
+    assert.match(html, /<code>code<\/code>/);
+    assert.doesNotMatch(html, /<img|<script/i, html);
+    assert.doesNotMatch(html, /href="javascript:/i, html);
+    assert.match(html, /&lt;script&gt;/, 'raw HTML is shown as text');
+  });
+
   test('the GPU panel shows the adapter, variants, features and limits', async () => {
     await page.click('#tabbtn-gpu');
     await page.waitForSelector('#tab-gpu dl');

@@ -98,7 +98,11 @@ fn streamed_round_trip(ty: QuantType, input: &Input<'_>) {
         repacker.push(chunk, &mut collect).expect("push inside the tensor");
     }
     let past_end = repacker.push(&[0], &mut collect);
-    assert_eq!(past_end.map_err(|e| e.code()), Err("invalid_argument"), "{ty:?}: a byte past the end was taken");
+    assert_eq!(
+        past_end.map_err(|e| e.code()),
+        Err("invalid_argument"),
+        "{ty:?}: a byte past the end was taken"
+    );
     repacker.finish(&mut collect).expect("finish a whole tensor");
     assert_eq!(gpu.len() as u64, gpu_len, "{ty:?}: the pieces do not add up to gpu_len");
 

@@ -108,5 +108,9 @@ fn check_streaming(name: &str, tok: &Tokenizer, ids: &[u32], render_special: boo
     let mut detok = Detokenizer::new(tok).with_render_special(render_special);
     let mut streamed: String = ids.iter().map(|&id| detok.push(id)).collect();
     streamed.push_str(&detok.flush());
-    assert_eq!(streamed, tok.decode(ids, render_special), "{name}: streamed text differs from decode of {ids:?}");
+    assert_eq!(
+        streamed,
+        tok.decode(ids, render_special),
+        "{name}: streamed text differs from decode of {ids:?}"
+    );
 }

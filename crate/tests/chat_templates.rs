@@ -2,7 +2,7 @@
 //! (tests/reference/chat-templates.json; the templates are llama.cpp's test files, fetched by
 //! scripts/fetch-llama-testdata.sh), and the built-in templates against llama.cpp's built-ins.
 
-use brasa::chat::{builtin, ChatTemplate, Message};
+use brasa::chat::{builtin, ChatTemplate, Date, Message};
 use serde_json::Value;
 
 fn repo_root() -> std::path::PathBuf {
@@ -115,7 +115,8 @@ fn file_templates_render_like_llama_cpp() {
             let got = ChatTemplate::new(&src, case["bos"].as_str().unwrap(), case["eos"].as_str().unwrap())
                 .and_then(|mut t| {
                     // The day llama.cpp rendered the reference (templates print today's date).
-                    t.date = Some(REFERENCE_DATE);
+                    let (y, m, d) = REFERENCE_DATE;
+                    t.date = Some(Date::new(y, m, d)?);
                     t.render(&messages(case), case["add_generation_prompt"].as_bool().unwrap())
                 });
             let same = match (&got, expected.as_str()) {

@@ -9,7 +9,7 @@
 //! prompt or a `chat_template` error, and no prompt is longer than the 16 MiB cap.
 #![no_main]
 
-use brasa::chat::{builtin, ChatTemplate, Message};
+use brasa::chat::{builtin, ChatTemplate, Date, Message};
 use libfuzzer_sys::fuzz_target;
 
 const MAX_OUTPUT_BYTES: usize = 16 << 20;
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     let template = match ChatTemplate::new(&source, "<s>", "</s>") {
         Ok(mut t) => {
             t.enable_thinking = flags & 2 != 0;
-            t.date = Some((2025, 3, 14));
+            t.date = Date::new(2025, 3, 14).ok();
             t
         }
         Err(e) => {

@@ -12,6 +12,9 @@
 //! and a bounded output size, and every failure is [`Error::Template`].
 
 pub mod builtin;
+mod date;
+
+pub use date::Date;
 
 use minijinja::{Environment, ErrorKind, Value};
 
@@ -71,9 +74,8 @@ pub struct ChatTemplate {
     /// Passed to templates that can think before answering (Qwen 3, DeepSeek R1, …); true by
     /// default, as in llama.cpp.
     pub enable_thinking: bool,
-    /// The date templates print (`strftime_now`, `date_string`): today (UTC) unless set, as
-    /// (year, month, day).
-    pub date: Option<(i64, u32, u32)>,
+    /// The date templates print (`strftime_now`, `date_string`): today (UTC) unless set.
+    pub date: Option<Date>,
 }
 
 impl ChatTemplate {
@@ -133,7 +135,7 @@ impl ChatTemplate {
     }
 
     fn render_raw(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
-        let date = self.date.unwrap_or_else(today);
+        let date = self.date.unwrap_or_else(Date::today);
         let mut env = environment(Some(date));
         env.set_fuel(Some(fuel_for(messages)));
         let tmpl = env.template_from_str(&self.source).map_err(template_error)?;
@@ -147,8 +149,8 @@ impl ChatTemplate {
             eos_token => &self.eos_token,
             enable_thinking => self.enable_thinking,
             // As llama.cpp's extra context (Llama 3.1's template prints `date_string`).
-            date_string => strftime(date, "%d %b %Y"),
-            datetime => strftime(date, "%b %d %Y"),
+            date_string => date.strftime("%d %b %Y"),
+            datetime => date.strftime("%b %d %Y"),
         };
         let mut out = LimitedWriter { buf: Vec::new() };
         tmpl.render_captured_to(ctx, &mut out).map_err(template_error)?;
@@ -165,7 +167,7 @@ fn fuel_for(messages: &[Message]) -> u64 {
 }
 
 /// The Jinja environment every template renders in; `strftime_now` prints `date`.
-fn environment(date: Option<(i64, u32, u32)>) -> Environment<'static> {
+fn environment(date: Option<Date>) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     minijinja_contrib::add_to_environment(&mut env);
@@ -179,55 +181,9 @@ fn environment(date: Option<(i64, u32, u32)>) -> Environment<'static> {
     env.add_function("raise_exception", |msg: String| -> Result<Value, minijinja::Error> {
         Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
     });
-    let date = date.unwrap_or_else(today);
-    env.add_function("strftime_now", move |format: String| strftime(date, &format));
+    let date = date.unwrap_or_else(Date::today);
+    env.add_function("strftime_now", move |format: String| date.strftime(&format));
     env
-}
-
-/// Today (UTC) as (year, month, day).
-fn today() -> (i64, u32, u32) {
-    let secs =
-        web_time::SystemTime::now().duration_since(web_time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    civil_from_days((secs / 86_400) as i64)
-}
-
-/// `date` in a strftime `format`, for templates that print the date (Llama 3.x). Only the
-/// date fields those templates use are supported (`%d %m %Y %B %b`).
-fn strftime((y, m, d): (i64, u32, u32), format: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let month = MONTHS[(m - 1) as usize];
-    format
-        .replace("%d", &format!("{d:02}"))
-        .replace("%m", &format!("{m:02}"))
-        .replace("%Y", &y.to_string())
-        .replace("%B", month)
-        .replace("%b", &month[..3])
-}
-
-/// (year, month 1-12, day 1-31) of a day count since 1970-01-01 (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Hugging Face's `{% generation %}` … `{% endgeneration %}` (it marks the assistant's text
@@ -292,10 +248,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_limits() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_415), (2025, 11, 23));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    fn limits() {
         let loop_forever = ChatTemplate::new("{% for i in range(100000000) %}x{% endfor %}", "", "").unwrap();
         let e = loop_forever.render(&[], false).unwrap_err();
         assert_eq!(e.code(), "chat_template", "{e}");

@@ -91,6 +91,7 @@ export async function loadModel(engine, url, opts = {}) {
   }
   const total = files.reduce((sum, f) => sum + f.len, 0);
   let loader;
+  let model = null;
   let done = 0;
   const t0 = performance.now();
   for (const [i, f] of files.entries()) {
@@ -115,18 +116,25 @@ export async function loadModel(engine, url, opts = {}) {
       if (digest && digest.hex() !== hashes[i]) {
         throw brasaError('integrity', `${f.url}: sha256 ${digest.hex()} differs from the expected ${hashes[i]}`);
       }
+      if (i === files.length - 1) {
+        // The model is complete (or refused) before the last cache entry is committed.
+        const whole = loader;
+        loader = null; // finish() consumes it, whether it succeeds or not
+        model = whole.finish();
+      }
       await copy?.close();
     } catch (e) {
       for (const g of files.slice(i)) g.response.body.cancel().catch(() => {});
       copy?.abort(e);
       loader?.free();
+      model?.free();
       // Errors from the loader already carry a code; the rest come from the network or the cache.
       throw typeof e?.code === 'string' ? e : brasaError(signal?.aborted ? 'aborted' : 'network', `reading ${f.url}: ${e?.message ?? e}`);
     } finally {
       digest?.free();
     }
   }
-  return loader.finish();
+  return model;
 }
 
 /** How many times a dropped download resumes (with a Range request) before it fails. */

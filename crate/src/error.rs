@@ -14,12 +14,14 @@ pub enum Error {
     #[error("truncated GGUF file: {what} at byte {offset} is past the end of the data ({len} bytes)")]
     Truncated { offset: u64, what: String, len: u64 },
 
-    #[error("unsupported GGUF version {version} (brasa reads versions 2 and 3)")]
+    /// The version field (at byte 4) holds a version brasa does not read.
+    #[error("unsupported GGUF version {version} at byte 4 (brasa reads versions 2 and 3)")]
     UnsupportedVersion { version: u32 },
 
-    /// A tensor uses a block format brasa has no kernels for.
-    #[error("tensor {tensor:?} has unsupported type {type_name} (ggml type {type_id})")]
-    UnsupportedType { tensor: String, type_id: u32, type_name: String },
+    /// A tensor uses a block format brasa has no kernels for; `offset` is the byte where the
+    /// tensor's entry in the file's tensor table starts, when known.
+    #[error("tensor {tensor:?}{} has unsupported type {type_name} (ggml type {type_id})", table_entry(.offset))]
+    UnsupportedType { tensor: String, type_id: u32, type_name: String, offset: Option<u64> },
 
     #[error("unsupported model architecture {0:?}")]
     UnsupportedArchitecture(String),
@@ -104,6 +106,11 @@ impl Error {
     pub fn bad_file(offset: u64, what: impl Into<String>) -> Self {
         Error::BadFile { offset, what: what.into() }
     }
+}
+
+/// " (tensor table entry at byte N)", or nothing when the offset is unknown.
+fn table_entry(offset: &Option<u64>) -> String {
+    offset.map(|at| format!(" (tensor table entry at byte {at})")).unwrap_or_default()
 }
 
 impl From<std::io::Error> for Error {

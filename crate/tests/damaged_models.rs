@@ -1,10 +1,13 @@
 //! Damaged model files through the whole loader (parser, tokenizer, hyper-parameters, GPU
-//! upload): random bit flips in the header and truncation anywhere must give a model or a typed
+//! upload) and the CLI: each damage of `scripts/damage_gguf.py` must give its error code naming
+//! its byte; random bit flips in the header and truncation anywhere must give a model or a typed
 //! error — never a panic — whatever the chunk sizes. Deterministic (fixed seed).
 
 mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::process::Command;
 
 use brasa::generate::Engine;
 use brasa::gpu::GpuOptions;
@@ -27,20 +30,119 @@ impl Rng {
 
 /// Loads `bytes` (announced as `len` bytes) in random chunks; the error code, or "ok".
 fn load(engine: &Engine, bytes: &[u8], len: u64, rng: &mut Rng) -> String {
+    match load_result(engine, bytes, len, rng) {
+        Ok(()) => "ok".into(),
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            e.code().to_string()
+        }
+    }
+}
+
+fn load_result(engine: &Engine, bytes: &[u8], len: u64, rng: &mut Rng) -> brasa::Result<()> {
     let mut loader = engine.loader(len);
     let mut rest = bytes;
     while !rest.is_empty() {
         let n = (1 + rng.below(1 << 16) as usize).min(rest.len());
-        if let Err(e) = loader.push(&rest[..n]) {
-            assert!(!e.to_string().is_empty());
-            return e.code().to_string();
-        }
+        loader.push(&rest[..n])?;
         rest = &rest[n..];
     }
-    match loader.finish() {
-        Ok(_) => "ok".into(),
-        Err(e) => e.code().to_string(),
+    loader.finish().map(|_| ())
+}
+
+/// `scripts/damage_gguf.py`'s cases for `model` (positions from the `gguf` package's reader).
+fn damage_cases(model: &Path) -> Vec<serde_json::Value> {
+    let root = repo_root();
+    let out = Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/damage_gguf.py"))
+        .arg(model)
+        .output()
+        .expect("run damage_gguf.py");
+    assert!(out.status.success(), "damage_gguf.py: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["cases"].as_array().unwrap().clone()
+}
+
+/// The file with a case's damage: its first `cut` bytes, or its `patches` applied.
+fn damaged(file: &[u8], case: &serde_json::Value) -> Vec<u8> {
+    if let Some(cut) = case["cut"].as_u64() {
+        return file[..cut as usize].to_vec();
     }
+    let mut bytes = file.to_vec();
+    for p in case["patches"].as_array().unwrap() {
+        let at = p["at"].as_u64().unwrap() as usize;
+        let hex = p["hex"].as_str().unwrap();
+        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+            bytes[at + i] = u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap();
+        }
+    }
+    bytes
+}
+
+/// Checks an error (its code and message) against a case: the code, "at byte N" with N the
+/// case's `offset` (or at most its `max_offset`), and the case's words.
+fn check_error(case: &serde_json::Value, code: &str, message: &str) {
+    let name = case["name"].as_str().unwrap();
+    let codes: Vec<&str> = match &case["code"] {
+        serde_json::Value::Array(a) => a.iter().map(|c| c.as_str().unwrap()).collect(),
+        c => vec![c.as_str().unwrap()],
+    };
+    assert!(codes.contains(&code), "{name}: [{code}] {message}");
+    let at: Option<u64> = message
+        .split("at byte ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()));
+    let at = at.unwrap_or_else(|| panic!("{name}: no byte offset in {message:?}"));
+    match case["offset"].as_u64() {
+        Some(offset) => assert_eq!(at, offset, "{name}: {message}"),
+        None => assert!(at <= case["max_offset"].as_u64().unwrap(), "{name}: {message}"),
+    }
+    assert!(message.contains(case["words"].as_str().unwrap()), "{name}: {message}");
+}
+
+#[test]
+fn each_damage_is_its_typed_error_at_its_byte_in_the_loader_and_the_cli() {
+    let Some(dir) = tiny_models_dir() else { return };
+    let model = dir.join("tiny-gemma.gguf");
+    let file = std::fs::read(&model).unwrap();
+    let cases = damage_cases(&model);
+    let engine = pollster::block_on(Engine::new(GpuOptions::default())).unwrap();
+    let tmp = std::env::temp_dir().join(format!("brasa-damaged-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut rng = Rng(0xda_3a_9e);
+    let (mut cli_runs, mut cli_data_cut) = (0, false);
+    for case in &cases {
+        let bytes = damaged(&file, case);
+        let e = load_result(&engine, &bytes, bytes.len() as u64, &mut rng).unwrap_err();
+        check_error(case, e.code(), &e.to_string());
+        // The CLI, as a user runs it: one process per damage, except that of the cuts inside
+        // the tensor data, which all fail the same check, one is enough (the loader ran each).
+        let data_cut = case["cut"].is_u64() && case["offset"].is_u64();
+        if data_cut && std::mem::replace(&mut cli_data_cut, true) {
+            continue;
+        }
+        let path = tmp.join("damaged.gguf");
+        std::fs::write(&path, &bytes).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_brasa"))
+            .args(["run", "--prompt", "Hi", "--max-tokens", "1", "--model"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", case["name"]);
+        let line =
+            stderr.lines().find_map(|l| l.strip_prefix("error [")).unwrap_or_else(|| panic!("{stderr}"));
+        let (code, message) = line.split_once("]: ").unwrap();
+        check_error(case, code, message);
+        cli_runs += 1;
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+    eprintln!(
+        "{} damaged files: each its typed error at its byte (loader), {cli_runs} through the CLI",
+        cases.len()
+    );
+    // The engine is still good: the undamaged file loads.
+    assert_eq!(load(&engine, &file, file.len() as u64, &mut rng), "ok");
 }
 
 #[test]

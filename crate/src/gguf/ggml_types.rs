@@ -68,6 +68,7 @@ pub(crate) fn tensor_bytes(name: &str, dims: &[u64], type_id: u32, at: u64) -> R
         tensor: name.to_string(),
         type_id,
         type_name: QuantType::ggml_name(type_id).to_string(),
+        offset: Some(at),
     })?;
     let cols = dims.first().copied().unwrap_or(0);
     if !cols.is_multiple_of(block_elems) {

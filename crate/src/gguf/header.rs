@@ -52,8 +52,6 @@ pub(super) struct HeaderParser {
     alignment: u64,
     tensors: Vec<TensorInfo>,
     names: HashSet<String>,
-    /// Absolute offset of each tensor's info, for error messages.
-    info_offsets: Vec<u64>,
 }
 
 impl HeaderParser {
@@ -68,7 +66,6 @@ impl HeaderParser {
             alignment: DEFAULT_ALIGNMENT,
             tensors: Vec::new(),
             names: HashSet::new(),
-            info_offsets: Vec::new(),
         }
     }
 
@@ -219,8 +216,7 @@ impl HeaderParser {
             return Err(Error::bad_file(at, format!("duplicate tensor name {name:?}")).into());
         }
         self.names.insert(name.clone());
-        self.info_offsets.push(at);
-        self.tensors.push(TensorInfo { name, dims, type_id, offset, n_bytes });
+        self.tensors.push(TensorInfo { name, dims, type_id, offset, n_bytes, info_offset: at });
         Ok(())
     }
 
@@ -231,7 +227,7 @@ impl HeaderParser {
         let data_offset = header_end
             .checked_next_multiple_of(self.alignment)
             .ok_or_else(|| past_end("data section offset overflows".into()))?;
-        for (t, &at) in self.tensors.iter().zip(&self.info_offsets) {
+        for t in &self.tensors {
             let start = data_offset.checked_add(t.offset);
             let end = start.and_then(|s| s.checked_add(t.n_bytes));
             if end.is_none_or(|e| e > file_len) {
@@ -240,7 +236,7 @@ impl HeaderParser {
                      extends past the end of the file ({file_len} bytes)",
                     t.name, t.offset, t.n_bytes
                 );
-                return Err(Error::bad_file(at, msg));
+                return Err(Error::bad_file(t.info_offset, msg));
             }
         }
         let order = data_order(&self.tensors);
@@ -256,7 +252,7 @@ impl HeaderParser {
                     a.name,
                     a.offset
                 );
-                return Err(Error::bad_file(self.info_offsets[pair[1]], msg));
+                return Err(Error::bad_file(b.info_offset, msg));
             }
         }
         Ok(GgufFile {

@@ -47,6 +47,8 @@ pub struct TensorInfo {
     pub offset: u64,
     /// Size of the data in bytes (computed from dims and type; validated).
     pub n_bytes: u64,
+    /// Absolute byte offset where this tensor's entry in the tensor table starts (for errors).
+    pub info_offset: u64,
 }
 
 impl TensorInfo {

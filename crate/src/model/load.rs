@@ -262,17 +262,17 @@ impl Receiving {
         let tokenizer = Tokenizer::from_gguf(&file.metadata)?;
         // The embedding's rows are the vocabulary; in a split model it may come in a later
         // file, and then its shape is checked against the tokenizer's size when it arrives.
-        let n_vocab = match file.tensor("token_embd.weight") {
-            Some(embd) => matrix_shape(embd).0,
-            None => tokenizer.vocab_size() as u64,
-        };
+        let embd = file.tensor("token_embd.weight");
+        let n_vocab = embd.map_or(tokenizer.vocab_size() as u64, |t| matrix_shape(t).0);
         let n_vocab = u32::try_from(n_vocab)
             .map_err(|_| Error::InvalidModel(format!("vocabulary of {n_vocab} tokens")))?;
         let hp = HParams::from_metadata(&file.metadata, n_vocab)?;
-        if tokenizer.vocab_size() != n_vocab as usize {
+        if let Some(embd) = embd.filter(|_| tokenizer.vocab_size() != n_vocab as usize) {
             return Err(Error::InvalidModel(format!(
-                "tokenizer has {} tokens but the embedding has {n_vocab} rows",
-                tokenizer.vocab_size()
+                "the tokenizer has {} tokens but token_embd.weight (tensor table entry at byte {}) has \
+                 {n_vocab} rows",
+                tokenizer.vocab_size(),
+                embd.info_offset
             )));
         }
         let name = file.metadata.opt_str("general.name")?.unwrap_or("").to_string();
@@ -504,8 +504,8 @@ impl Receiving {
 fn check_shape(t: &TensorInfo, name: &str, rows: u64, cols: u64) -> Result<()> {
     if matrix_shape(t) != (rows, cols) || t.dims.len() > 2 {
         return Err(Error::InvalidModel(format!(
-            "tensor {name} has dims {:?}, expected [{cols}, {rows}]",
-            t.dims
+            "tensor {name} (tensor table entry at byte {}) has dims {:?}, expected [{cols}, {rows}]",
+            t.info_offset, t.dims
         )));
     }
     Ok(())

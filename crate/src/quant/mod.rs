@@ -121,6 +121,7 @@ impl QuantType {
             tensor: tensor.to_string(),
             type_id: id,
             type_name: Self::ggml_name(id).to_string(),
+            offset: None,
         })
     }
 

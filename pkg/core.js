@@ -41,11 +41,14 @@ export function wasmMemoryBytes() {
  *   console.log(engine.gpuInfo()); // adapter, limits and the kernel variants chosen
  * @param {string} [variants] restricts the kernel variants, e.g. 'nosubgroups,nof16' forces the
  *   baseline kernels (tests use it to run every variant); default: the best the adapter offers.
+ * @param {{ maxBufferBytes?: number }} [options] `maxBufferBytes`: the largest single GPU buffer to
+ *   ask for (default 1 GiB − 1 MiB, which every adapter brasa met could allocate; never more than
+ *   the adapter allows). Bigger buffers allow longer contexts per layer and fewer weight parts.
  * @returns {Promise<wasm.Engine>}
  */
-export async function createGpuEngine(variants) {
+export async function createGpuEngine(variants, { maxBufferBytes } = {}) {
   await initBrasa();
-  return wasm.Engine.create(variants);
+  return wasm.Engine.create(variants, maxBufferBytes);
 }
 
 /**
@@ -133,6 +136,14 @@ export async function loadModel(engine, url, opts = {}) {
     } finally {
       digest?.free();
     }
+  }
+  // WebGPU reports a failed allocation later, not when it is made: wait for its answer, so that
+  // a model that does not fit fails here with `out_of_memory` rather than computing garbage.
+  try {
+    await engine.confirmAllocations();
+  } catch (e) {
+    model.free();
+    throw e;
   }
   return model;
 }

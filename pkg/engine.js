@@ -10,6 +10,8 @@ const DEFAULT_MAX_TOKENS = 512;
 
 export class LocalEngine {
   #gpu = null;
+  /** Options of the GPU engine (`createGpuEngine`'s): `{ maxBufferBytes }`. */
+  #gpuOptions;
   #model = null;
   /** Session id → wasm Session; 0 is the default one, made by `load`. */
   #sessions = new Map();
@@ -17,6 +19,11 @@ export class LocalEngine {
   #modelId = '';
   #contextLength = 0;
   #queue = Promise.resolve();
+
+  /** @param {{ maxBufferBytes?: number }} [gpuOptions] for the GPU engine (see `createGpuEngine`) */
+  constructor(gpuOptions = {}) {
+    this.#gpuOptions = gpuOptions;
+  }
 
   /**
    * Runs `fn` after every call made before it; a failure does not block later calls. A lost GPU
@@ -36,7 +43,9 @@ export class LocalEngine {
   }
 
   async #gpuEngine() {
-    this.#gpu ??= await createGpuEngine().catch((e) => {
+    // A device lost since the last call (destroyed, or lost by the browser) is of no more use.
+    if (this.#gpu?.lost) this.#dropGpu();
+    this.#gpu ??= await createGpuEngine(undefined, this.#gpuOptions).catch((e) => {
       if (e?.code && e.code !== 'gpu_unavailable') throw toBrasaError(e, 'gpu');
       const why = globalThis.navigator?.gpu ? (e?.message ?? String(e)) : 'this browser has no navigator.gpu';
       throw new BrasaError(
@@ -72,8 +81,12 @@ export class LocalEngine {
         throw toBrasaError(e, signal?.aborted ? 'aborted' : 'bad_model');
       });
       try {
-        this.#sessions.set(0, new Session(gpu, model, contextLength, contextShift));
+        const session = new Session(gpu, model, contextLength, contextShift);
+        this.#sessions.set(0, session);
+        // A K/V cache that cannot be allocated is reported here, with its size, not by a later request.
+        await gpu.confirmAllocations();
       } catch (e) {
+        this.#unloadNow();
         model.free();
         throw toBrasaError(e, 'out_of_memory');
       }
@@ -90,9 +103,13 @@ export class LocalEngine {
     this.#gpu = null;
   }
 
-  /** Destroys the GPU device as a lost GPU would, for fault tests (the next call reports `device_lost`). */
-  loseDevice() {
-    return this.#enqueue(async () => this.#gpu?.loseDevice());
+  /**
+   * Destroys the GPU device now, as a lost GPU would, for fault tests: a load or request in
+   * flight fails with `device_lost`, as does the next request; the next `load` starts on a new
+   * device. Not queued, so that it can reach a call that is running.
+   */
+  async loseDevice() {
+    this.#gpu?.loseDevice();
   }
 
   /** Frees the model and its session (GPU memory). */

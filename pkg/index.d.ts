@@ -178,13 +178,16 @@ export interface Engine {
   forkSession(from?: number): Promise<number>;
   /** Frees a session made by `forkSession`. */
   dropSession(id: number): Promise<void>;
-  /** For fault tests: destroys the GPU device; the next call rejects with `device_lost`. */
+  /**
+   * For fault tests: destroys the GPU device now; a load or request in flight and the next
+   * request reject with `device_lost`, and the next `load` starts on a new device.
+   */
   loseDevice(): Promise<void>;
   terminate(): void;
 }
 
 /** Starts an engine, in a dedicated Worker unless `worker: false`. */
-export function createEngine(options?: { worker?: boolean }): Promise<Engine>;
+export function createEngine(options?: { worker?: boolean; maxBufferBytes?: number }): Promise<Engine>;
 
 // ---- Will it fit? -------------------------------------------------------------------------
 
@@ -241,7 +244,7 @@ export function languageModelClass(options: LanguageModelOptions): unknown;
 
 export function initBrasa(): Promise<unknown>;
 export function wasmMemoryBytes(): number;
-export function createGpuEngine(): Promise<GpuEngine>;
+export function createGpuEngine(variants?: string, options?: { maxBufferBytes?: number }): Promise<GpuEngine>;
 export function loadModel(
   engine: GpuEngine,
   source: ModelSource,

@@ -17,10 +17,12 @@ export { installLanguageModel, languageModelClass } from './prompt-api.js';
  *   await engine.load('/models/gemma-3-270m-q4_k_m.gguf', { onProgress: (done, total) => {} });
  *   const reply = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi!' }] });
  *   console.log(reply.choices[0].message.content);
- * @param {{ worker?: boolean }} [options] `worker: false` runs the engine in this thread.
+ * @param {{ worker?: boolean, maxBufferBytes?: number }} [options] `worker: false` runs the engine
+ *   in this thread; `maxBufferBytes` as `createGpuEngine` takes it.
  */
-export async function createEngine({ worker = true } = {}) {
-  const backend = worker ? new WorkerBackend() : new InlineBackend();
+export async function createEngine({ worker = true, maxBufferBytes } = {}) {
+  const gpu = maxBufferBytes === undefined ? {} : { maxBufferBytes };
+  const backend = worker ? new WorkerBackend(gpu) : new InlineBackend(gpu);
   const engine = new Engine(backend);
   try {
     await engine.gpuInfo();
@@ -68,8 +70,9 @@ class Engine {
   }
 
   /**
-   * For fault tests: destroys the GPU device as a lost GPU would. The next call rejects with
-   * `device_lost`; `load` then starts on a new device.
+   * For fault tests: destroys the GPU device now, as a lost GPU would. A load or request in
+   * flight rejects with `device_lost`, as does the next request; `load` then starts on a new
+   * device.
    */
   loseDevice() {
     return this.#backend.call('loseDevice', {});
@@ -156,7 +159,11 @@ async function* streamChunks(backend, kind, request, signal, model) {
 
 /** Runs the engine in this thread. */
 class InlineBackend {
-  #engine = new LocalEngine();
+  #engine;
+
+  constructor(gpuOptions) {
+    this.#engine = new LocalEngine(gpuOptions);
+  }
 
   async call(op, args, hooks = {}) {
     return runOp(this.#engine, op, args, hooks);
@@ -173,7 +180,8 @@ class WorkerBackend {
   #calls = new Map();
   #next = 1;
 
-  constructor() {
+  constructor(gpuOptions) {
+    this.#worker.postMessage({ op: 'configure', args: { gpu: gpuOptions } });
     this.#worker.onmessage = ({ data: { id, type, data } }) => {
       const call = this.#calls.get(id);
       if (!call) return;

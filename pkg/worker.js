@@ -4,12 +4,17 @@
 import { LocalEngine, runOp } from './engine.js';
 import { toBrasaError } from './errors.js';
 
-const engine = new LocalEngine();
+let engine = new LocalEngine();
 const aborts = new Map();
 
 self.onmessage = async ({ data: { id, op, args } }) => {
   if (op === 'abort') {
     aborts.get(args.target)?.abort();
+    return;
+  }
+  if (op === 'configure') {
+    // createEngine's options, sent before any other call.
+    engine = new LocalEngine(args.gpu);
     return;
   }
   const post = (type, data) => self.postMessage({ id, type, data });

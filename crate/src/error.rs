@@ -50,7 +50,9 @@ pub enum Error {
     #[error("device limit exceeded: {what} needs {needed} but the device allows {limit}")]
     DeviceLimit { what: String, needed: u64, limit: u64 },
 
-    #[error("GPU out of memory allocating {bytes} bytes for {what}")]
+    /// The GPU could not allocate `bytes` bytes for `what` (0 when the failed operation has no
+    /// size to report).
+    #[error("GPU out of memory: {}", out_of_memory(.what, .bytes))]
     OutOfMemory { what: String, bytes: u64 },
 
     #[error("GPU device lost: {0}")]
@@ -113,6 +115,23 @@ fn table_entry(offset: &Option<u64>) -> String {
     offset.map(|at| format!(" (tensor table entry at byte {at})")).unwrap_or_default()
 }
 
+/// "could not allocate 1073741824 bytes (1.00 GiB) for k_cache.0", or the operation alone.
+fn out_of_memory(what: &str, bytes: &u64) -> String {
+    if *bytes == 0 {
+        return format!("{what} failed");
+    }
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    let mut size = format!("{bytes} bytes");
+    for (i, unit) in UNITS.iter().enumerate().rev() {
+        let scale = 1u64 << (10 * (i + 1));
+        if *bytes >= scale {
+            size = format!("{size} ({:.2} {unit})", *bytes as f64 / scale as f64);
+            break;
+        }
+    }
+    format!("could not allocate {size} for {what}; a shorter context or a smaller model needs less")
+}
+
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e.to_string())
@@ -120,3 +139,23 @@ impl From<std::io::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_memory_names_the_size() {
+        let e = Error::OutOfMemory { what: "k_cache.0".into(), bytes: 3 << 29 };
+        assert_eq!(
+            e.to_string(),
+            "GPU out of memory: could not allocate 1610612736 bytes (1.50 GiB) for k_cache.0; \
+             a shorter context or a smaller model needs less"
+        );
+        let small = Error::OutOfMemory { what: "x".into(), bytes: 1000 };
+        assert!(small.to_string().contains("allocate 1000 bytes for x"), "{small}");
+        let unknown = Error::OutOfMemory { what: "a GPU operation".into(), bytes: 0 };
+        assert_eq!(unknown.to_string(), "GPU out of memory: a GPU operation failed");
+        assert_eq!(e.code(), "out_of_memory");
+    }
+}

@@ -1,13 +1,15 @@
 //! The GPU device: adapter/limits negotiation, buffers, weight upload and readback.
 //!
 //! One [`GpuContext`] per loaded model. It owns the wgpu device and queue, the limits it asked
-//! for, and two "sticky" error slots (uncaptured validation errors and device loss) that every
-//! fallible call checks first, so a GPU problem becomes a [`crate::Error`] instead of a panic.
+//! for, and the errors wgpu reports through callbacks (uncaptured errors, device loss, failed
+//! allocations: [`errors`]) that every fallible call checks first, so a GPU problem becomes a
+//! [`crate::Error`] instead of a panic.
 //!
 //! Works the same natively and on wasm32 WebGPU: nothing here blocks on the web (readback
 //! awaits `map_async`; native code polls the device instead).
 
 mod counters;
+mod errors;
 mod readback;
 mod variants;
 mod weight;
@@ -17,11 +19,12 @@ pub use variants::{KernelVariants, Reduction, Use, VariantRequest};
 pub use weight::{GpuWeight, WeightPart};
 
 use crate::error::{Error, Result};
+use errors::ErrorSlots;
 use std::sync::{Arc, Mutex};
 
-/// Largest buffer/binding brasa asks for. Chromium accepts a 1 GiB binding limit but then fails
-/// to allocate a 1 GiB buffer; 1 MiB less works (see TOOLING.md).
-const MAX_BINDING_CAP: u64 = (1 << 30) - (1 << 20);
+/// Largest buffer/binding brasa asks for by default. Chromium's SwiftShader offers a 1 GiB limit
+/// but then fails to allocate a 1 GiB buffer (out of memory); 1 MiB less works (see TOOLING.md).
+pub const MAX_BINDING_CAP: u64 = (1 << 30) - (1 << 20);
 
 /// Options for [`GpuContext::new`].
 #[derive(Clone, Debug, Default)]
@@ -32,21 +35,15 @@ pub struct GpuOptions {
     /// Which kernel variants may be used (default: every one the adapter supports). Natively,
     /// `BRASA_VARIANTS` (e.g. `nosubgroups,nof16`) fills in the entries left at [`Use::Auto`].
     pub variants: VariantRequest,
+    /// The largest buffer (and storage binding) to ask the device for, instead of
+    /// [`MAX_BINDING_CAP`]; never more than the adapter offers. Larger allows longer contexts
+    /// and fewer weight parts, where the GPU can really allocate such buffers.
+    pub max_buffer_bytes: Option<u64>,
 }
 
 /// What every kernel needs from the device: WebGPU's default compute limits.
 const KERNEL_INVOCATIONS: u32 = 256;
 const KERNEL_WORKGROUP_BYTES: u32 = 16 * 1024;
-
-/// Errors reported by wgpu callbacks, kept until the next call that can return them.
-#[derive(Default)]
-struct ErrorSlots {
-    /// First uncaptured error since the last check, as text (wgpu's error is not `Send` on
-    /// every target), and whether it was an out-of-memory error.
-    uncaptured: Option<(bool, String)>,
-    /// Set once the device is lost; stays set.
-    lost: Option<String>,
-}
 
 /// A wgpu device with the limits brasa negotiated for it.
 pub struct GpuContext {
@@ -61,7 +58,7 @@ pub struct GpuContext {
     /// Largest weight part: the device's binding limit, or lower with
     /// [`GpuOptions::max_binding_bytes`]. Weight tensors are split by rows into parts below this.
     pub max_binding_bytes: u64,
-    errors: Arc<Mutex<ErrorSlots>>,
+    errors: Arc<ErrorSlots>,
     pub(crate) counters: counters::Counters,
     /// Idle MAP_READ staging buffers for small reads (see `readback`).
     staging_pool: Mutex<Vec<wgpu::Buffer>>,
@@ -69,7 +66,8 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Pick the default (high-performance) adapter and create a device with the largest storage
-    /// binding and buffer sizes it offers (capped at 1 GiB − 1 MiB), and the optional features
+    /// binding and buffer sizes it offers (capped at [`GpuOptions::max_buffer_bytes`], by default
+    /// 1 GiB − 1 MiB), and the optional features
     /// of the kernel variants chosen from the adapter's (`subgroups`, `shader-f16`).
     pub async fn new(opts: GpuOptions) -> Result<Self> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -85,9 +83,10 @@ impl GpuContext {
         let variants = KernelVariants::choose(adapter.features(), opts.variants.with_env()?)?;
 
         // WebGPU defaults (every WebGPU adapter supports them) with the two size limits raised.
+        let cap = opts.max_buffer_bytes.unwrap_or(MAX_BINDING_CAP);
         let limits = wgpu::Limits {
-            max_storage_buffer_binding_size: offered.max_storage_buffer_binding_size.min(MAX_BINDING_CAP),
-            max_buffer_size: offered.max_buffer_size.min(MAX_BINDING_CAP),
+            max_storage_buffer_binding_size: offered.max_storage_buffer_binding_size.min(cap),
+            max_buffer_size: offered.max_buffer_size.min(cap),
             ..wgpu::Limits::default()
         };
         // Native adapters below the WebGPU defaults (old GL/DX11 parts) get what they offer.
@@ -118,17 +117,11 @@ impl GpuContext {
             .await
             .map_err(|e| Error::GpuUnavailable(format!("device request failed: {e}")))?;
 
-        let errors = Arc::new(Mutex::new(ErrorSlots::default()));
-        let slot = errors.clone();
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
-            s.uncaptured.get_or_insert_with(|| describe_error(&e));
-        }));
-        let slot = errors.clone();
-        device.set_device_lost_callback(move |reason, msg| {
-            let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
-            s.lost = Some(format!("{reason:?}: {msg}"));
-        });
+        let errors = Arc::new(ErrorSlots::default());
+        let slots = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| slots.record(uncaptured(&e))));
+        let slots = errors.clone();
+        device.set_device_lost_callback(move |reason, msg| slots.lose(format!("{reason:?}: {msg}")));
 
         let device_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         let max_binding_bytes = match opts.max_binding_bytes {
@@ -182,22 +175,27 @@ impl GpuContext {
     /// Destroys the device, as a lost GPU would (for fault tests): every later call fails with
     /// [`Error::DeviceLost`].
     pub fn lose_device(&self) {
+        self.errors.lose("the device was destroyed".to_string());
         self.device.destroy();
-        let mut s = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-        s.lost.get_or_insert_with(|| "the device was destroyed".to_string());
+    }
+
+    /// Whether the device is lost (for good: a new context is needed).
+    pub fn is_lost(&self) -> bool {
+        self.errors.is_lost()
     }
 
     /// Return (and clear) a GPU error recorded since the last check; device loss stays reported.
     pub fn check(&self) -> Result<()> {
-        let mut s = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(msg) = &s.lost {
-            return Err(Error::DeviceLost(msg.clone()));
-        }
-        match s.uncaptured.take() {
-            None => Ok(()),
-            Some((true, _)) => Err(Error::OutOfMemory { what: "a GPU operation".into(), bytes: 0 }),
-            Some((false, msg)) => Err(Error::Gpu(msg)),
-        }
+        self.errors.check()
+    }
+
+    /// Waits until the GPU has answered for every buffer allocated so far, then [`Self::check`]s:
+    /// [`Error::OutOfMemory`] naming the first buffer that could not be allocated and its size.
+    /// Natively allocations answer at once; on the web, call this before relying on a set of new
+    /// buffers (a loaded model, a new session).
+    pub async fn confirm_allocations(&self) -> Result<()> {
+        self.errors.settled().await;
+        self.check()
     }
 
     /// A storage buffer (STORAGE | COPY_SRC | COPY_DST) of `bytes` bytes (rounded up to 4), for
@@ -233,24 +231,36 @@ impl GpuContext {
             usage,
             mapped_at_creation: false,
         });
-        // Native: the scope resolves at once. Web: the answer comes later and is recorded in the
-        // error slot, so the next call reports it.
-        let slot = self.errors.clone();
-        let oom = readback::resolve_now_or_later(scope.pop(), move |e| {
-            if let Some(e) = e {
-                let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
-                s.uncaptured.get_or_insert_with(|| describe_error(&e));
-            }
+        // Native: the scope answers at once. Web: the answer comes later and is recorded, so
+        // that `confirm_allocations` (or the next call) reports it with this buffer's size.
+        let failure = {
+            let what = label.to_string();
+            move |e: Option<wgpu::Error>| e.map(|_| Error::OutOfMemory { what, bytes: size })
+        };
+        self.errors.allocation_started();
+        let slots = self.errors.clone();
+        let failure_later = failure.clone();
+        let answer = readback::resolve_now_or_later(scope.pop(), move |e| {
+            slots.allocation_confirmed(failure_later(e));
         });
         self.counters.buffer_created(size);
-        match oom {
-            Some(Some(_)) => Err(Error::OutOfMemory { what: label.to_string(), bytes: size }),
-            _ => Ok(buffer),
+        match answer {
+            Some(e) => {
+                self.errors.allocation_confirmed(None);
+                failure(e).map_or(Ok(buffer), Err)
+            }
+            None => Ok(buffer),
         }
     }
 }
 
-/// An uncaptured wgpu error as (is out-of-memory, message).
-fn describe_error(e: &wgpu::Error) -> (bool, String) {
-    (matches!(e, wgpu::Error::OutOfMemory { .. }), e.to_string())
+/// An error no scope caught, as a brasa error (out of memory in an operation other than a
+/// buffer allocation has no size to report).
+fn uncaptured(e: &wgpu::Error) -> Error {
+    match e {
+        wgpu::Error::OutOfMemory { .. } => {
+            Error::OutOfMemory { what: format!("a GPU operation ({e})"), bytes: 0 }
+        }
+        _ => Error::Gpu(e.to_string()),
+    }
 }

@@ -130,20 +130,20 @@ impl GpuContext {
     ) -> Result<Vec<u8>> {
         let (send, recv) = oneshot();
         staging.slice(..bytes).map_async(wgpu::MapMode::Read, send);
+        // A failure here is most often the device being lost meanwhile: report that first.
+        let failed = |what: String| self.check().err().unwrap_or(Error::Gpu(what));
         #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::Wait { submission_index: after, timeout: None })
-            .map_err(|e| Error::Gpu(format!("device poll failed: {e}")))?;
+            .map_err(|e| failed(format!("device poll failed: {e}")))?;
         #[cfg(target_arch = "wasm32")]
         drop(after);
-        recv.await.map_err(|e| {
-            self.check().err().unwrap_or_else(|| Error::Gpu(format!("buffer map failed: {e}")))
-        })?;
+        recv.await.map_err(|e| failed(format!("buffer map failed: {e}")))?;
         let out = {
             let view = staging
                 .slice(..bytes)
                 .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("mapped range: {e:?}")))?;
+                .map_err(|e| failed(format!("mapped range: {e:?}")))?;
             view.to_vec()
         };
         staging.unmap();

@@ -6,6 +6,7 @@ use wasm_bindgen::prelude::*;
 use super::{js_error, set};
 use crate::generate;
 use crate::gpu::{GpuOptions, VariantRequest};
+use crate::Error;
 
 /// The GPU side of brasa (wraps [`generate::Engine`]).
 #[wasm_bindgen]
@@ -18,10 +19,20 @@ impl Engine {
     /// Requests a WebGPU adapter and device and compiles the kernels. Rejects with code
     /// `gpu_unavailable` when the browser has no WebGPU or no adapter. `variants` (optional)
     /// restricts the kernel variants, e.g. `"nosubgroups,nof16"` forces the baseline kernels;
-    /// `gpuInfo()` says which were chosen.
-    pub async fn create(variants: Option<String>) -> Result<Engine, JsValue> {
+    /// `gpuInfo()` says which were chosen. `max_buffer_bytes` (optional) replaces brasa's cap on
+    /// one GPU buffer (1 GiB − 1 MiB by default; never more than the adapter allows).
+    pub async fn create(variants: Option<String>, max_buffer_bytes: Option<f64>) -> Result<Engine, JsValue> {
         let variants = VariantRequest::parse(variants.as_deref().unwrap_or("")).map_err(js_error)?;
-        let opts = GpuOptions { variants, ..Default::default() };
+        let max_buffer_bytes = match max_buffer_bytes {
+            None => None,
+            Some(b) if b >= 4.0 && b.fract() == 0.0 && b <= 2f64.powi(53) => Some(b as u64),
+            Some(b) => {
+                return Err(js_error(Error::InvalidArgument(format!(
+                    "maxBufferBytes must be a whole number of bytes of at least 4, not {b}"
+                ))))
+            }
+        };
+        let opts = GpuOptions { variants, max_buffer_bytes, ..Default::default() };
         let inner = generate::Engine::new(opts).await.map_err(js_error)?;
         Ok(Engine { inner })
     }
@@ -96,5 +107,20 @@ impl Engine {
     #[wasm_bindgen(js_name = loseDevice)]
     pub fn lose_device(&self) {
         self.inner.ctx.lose_device();
+    }
+
+    /// Whether the device is lost: this engine can do nothing more; create a new one.
+    #[wasm_bindgen(getter)]
+    pub fn lost(&self) -> bool {
+        self.inner.ctx.is_lost()
+    }
+
+    /// Resolves once the GPU has answered for every buffer allocated so far (a WebGPU
+    /// allocation reports failure later, not when it is made); rejects with `out_of_memory`
+    /// naming the first buffer that could not be allocated and its size in bytes, or
+    /// `device_lost`. Call it after loading a model or creating a session.
+    #[wasm_bindgen(js_name = confirmAllocations)]
+    pub async fn confirm_allocations(&self) -> Result<(), JsValue> {
+        self.inner.ctx.confirm_allocations().await.map_err(js_error)
     }
 }

@@ -49,7 +49,7 @@ fn make_all(max_binding_bytes: Option<u64>) -> Vec<Gpu> {
     };
     let mut all = vec![best];
     if all[0].ctx.variants != KernelVariants::BASELINE {
-        let opts = GpuOptions { max_binding_bytes, variants: VariantRequest::BASELINE };
+        let opts = GpuOptions { max_binding_bytes, variants: VariantRequest::BASELINE, ..Default::default() };
         all.extend(make(opts));
     }
     all

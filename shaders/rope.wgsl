@@ -21,7 +21,8 @@ struct RopeParams {
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 
 // 2*pi split in two for range reduction: TWO_PI_HI has few mantissa bits so k * TWO_PI_HI is
-// exact for the k that occur; sin/cos then see |angle| <= pi, where GPU builtins are accurate.
+// exact for the k that occur; sin/cos then see |angle| <= pi, the only range where WGSL bounds
+// their error (2^-11 absolute: SwiftShader's are that coarse, lavapipe's within a few ulp).
 const TWO_PI_HI: f32 = 6.28125;
 const TWO_PI_LO: f32 = 0.0019353071795864769;
 const INV_TWO_PI: f32 = 0.15915494309189535;

@@ -151,6 +151,40 @@ impl GpuContext {
         })
     }
 
+    /// Another handle on this device whose weights are split into parts of at most `bytes`
+    /// (rounded down to 4; never above this context's): the kernel self-test uses it to run
+    /// split weights on any device without a second device. It shares the device, queue and
+    /// error slots; its counters start at zero.
+    pub fn with_max_binding_bytes(&self, bytes: u64) -> GpuContext {
+        GpuContext { max_binding_bytes: bytes.min(self.max_binding_bytes) / 4 * 4, ..self.view() }
+    }
+
+    /// Another handle on this device whose kernels use `variants` (the kernel self-test checks
+    /// several on one device); [`Error::GpuUnavailable`] if the device lacks a feature they
+    /// need. Shares what [`Self::with_max_binding_bytes`] says.
+    pub fn with_variants(&self, variants: KernelVariants) -> Result<GpuContext> {
+        if !self.features.contains(variants.features()) {
+            return Err(Error::GpuUnavailable(format!("the device lacks the features of {variants:?}")));
+        }
+        Ok(GpuContext { variants, ..self.view() })
+    }
+
+    /// A handle on the same device, queue and error slots, with fresh counters.
+    pub(crate) fn view(&self) -> GpuContext {
+        GpuContext {
+            device: self.device.clone(),
+            queue: self.queue.clone(),
+            adapter_info: self.adapter_info.clone(),
+            limits: self.limits.clone(),
+            features: self.features,
+            variants: self.variants,
+            max_binding_bytes: self.max_binding_bytes,
+            errors: self.errors.clone(),
+            counters: counters::Counters::default(),
+            staging_pool: Mutex::new(Vec::new()),
+        }
+    }
+
     /// A snapshot of the work and allocation counters (monotonic; subtract two snapshots with
     /// [`GpuCounters::since`]).
     pub fn counters(&self) -> GpuCounters {

@@ -183,6 +183,11 @@ impl Kernels {
         Ok(pipeline)
     }
 
+    /// The keys of the pipelines built so far.
+    pub fn pipeline_keys(&self) -> Vec<PipelineKey> {
+        self.pipelines.lock().map(|c| c.keys().copied().collect()).unwrap_or_default()
+    }
+
     fn take_arena_chunk(&self) -> Option<wgpu::Buffer> {
         self.arena_pool.lock().ok()?.pop()
     }

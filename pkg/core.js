@@ -45,7 +45,37 @@ export function wasmMemoryBytes() {
  */
 export async function createGpuEngine(variants) {
   await initBrasa();
+  requestUnmappedFeatures();
   return wasm.Engine.create(variants);
+}
+
+/**
+ * WebGPU features the kernels can use that wgpu's WebGPU backend neither requests nor reports:
+ * `subgroups` (Chromium offers it; wgpu 30 does not map it).
+ */
+const UNMAPPED_FEATURES = ['subgroups'];
+
+/** The label of brasa's device requests (`crate/src/gpu/mod.rs`). */
+const DEVICE_LABEL = 'brasa';
+
+/**
+ * Makes brasa's device requests (and no others: they carry brasa's label) ask for the
+ * UNMAPPED_FEATURES the adapter offers. The engine reads them back from the device and chooses
+ * its kernel variants from what the device has, so a variant the caller ruled out stays off even
+ * though its feature is enabled. Installed once per thread.
+ */
+function requestUnmappedFeatures() {
+  const proto = globalThis.GPUAdapter?.prototype;
+  if (!proto || proto.requestDevice.brasaUnmapped) return;
+  const requestDevice = proto.requestDevice;
+  const patched = function (descriptor) {
+    if (descriptor?.label !== DEVICE_LABEL) return requestDevice.call(this, descriptor);
+    const required = [...(descriptor.requiredFeatures ?? [])];
+    for (const f of UNMAPPED_FEATURES) if (this.features.has(f) && !required.includes(f)) required.push(f);
+    return requestDevice.call(this, { ...descriptor, requiredFeatures: required });
+  };
+  patched.brasaUnmapped = true;
+  proto.requestDevice = patched;
 }
 
 /**

@@ -7,6 +7,8 @@
 //! Works the same natively and on wasm32 WebGPU: nothing here blocks on the web (readback
 //! awaits `map_async`; native code polls the device instead).
 
+#[cfg(target_arch = "wasm32")]
+mod browser;
 mod counters;
 mod readback;
 mod variants;
@@ -69,8 +71,9 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Pick the default (high-performance) adapter and create a device with the largest storage
-    /// binding and buffer sizes it offers (capped at 1 GiB − 1 MiB), and the optional features
-    /// of the kernel variants chosen from the adapter's (`subgroups`, `shader-f16`).
+    /// binding and buffer sizes it offers (capped at 1 GiB − 1 MiB) and the optional features
+    /// the kernel variants may use (`subgroups`, `shader-f16`) where the adapter offers them and
+    /// `opts.variants` allows them; then choose the variants from the device's features.
     pub async fn new(opts: GpuOptions) -> Result<Self> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
@@ -82,7 +85,7 @@ impl GpuContext {
             .map_err(|e| Error::GpuUnavailable(format!("no GPU adapter: {e}")))?;
         let adapter_info = adapter.get_info();
         let offered = adapter.limits();
-        let variants = KernelVariants::choose(adapter.features(), opts.variants.with_env()?)?;
+        let request = opts.variants.with_env()?;
 
         // WebGPU defaults (every WebGPU adapter supports them) with the two size limits raised.
         let limits = wgpu::Limits {
@@ -108,8 +111,9 @@ impl GpuContext {
 
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
+                // pkg/core.js recognises brasa's device requests by this label (see `browser`).
                 label: Some("brasa"),
-                required_features: variants.features(),
+                required_features: request.features_to_request(adapter.features()),
                 required_limits: limits.clone(),
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,
@@ -136,7 +140,12 @@ impl GpuContext {
             None => device_binding,
         } / 4
             * 4;
+        // The variants are chosen from what the device has: in the browser that includes what
+        // wgpu cannot request there (`subgroups`, which the page adds, see `browser`).
         let features = device.features();
+        #[cfg(target_arch = "wasm32")]
+        let features = features | browser::unmapped_features(&device);
+        let variants = KernelVariants::choose(features, request)?;
         Ok(Self {
             device,
             queue,

@@ -84,6 +84,15 @@ fn reduce_include(kind: ReduceInclude, r: Reduction) -> &'static str {
     }
 }
 
+/// What a subgroup variant needs in front of it in the browser. WebGPU wants the extension
+/// enabled. And Chromium's uniformity analysis sees the mat-vec's `subgroupAdd` in non-uniform
+/// control flow: the loop's trip count, ceil(QUADS / num_subgroups), comes from the `Inv`
+/// parameter, which it counts as non-uniform as a whole (it also holds
+/// `local_invocation_index`), though `num_subgroups` is the same in every invocation of a
+/// workgroup; so that diagnostic is turned off (every `subgroupAdd` is reached by whole
+/// subgroups: see shaders/reduce/team_subgroup.wgsl).
+pub const BROWSER_SUBGROUP_DIRECTIVES: &str = "enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n";
+
 /// The activations (shaders/act.wgsl), for the gated elementwise ops and the GLU output.
 const ACT: &str = include_str!("../../../shaders/act.wgsl");
 
@@ -227,14 +236,14 @@ impl PipelineKey {
 
     /// The complete WGSL module for this pipeline: the block-format include (if any), the
     /// reduction include (if any), then the kernel family file. In the browser the subgroup
-    /// variants start with `enable subgroups;`, which WebGPU requires and naga (natively)
-    /// rejects; naga validates the rest.
+    /// variants start with [`BROWSER_SUBGROUP_DIRECTIVES`], which naga (natively) rejects;
+    /// naga validates the rest.
     pub fn source(self) -> String {
         let (quant, family) = self.parts();
         let mut s = String::new();
         #[cfg(target_arch = "wasm32")]
         if self.reduction() == Some(Reduction::Subgroup) {
-            s.push_str("enable subgroups;\n");
+            s.push_str(BROWSER_SUBGROUP_DIRECTIVES);
         }
         if let PipelineKey::Attention { rows } = self {
             // The one constant the attention file leaves to its composer: register arrays

@@ -149,7 +149,11 @@ export interface GpuInfo {
   };
   /** Largest buffer of one weight tensor's part (tensors are split by rows below it). */
   maxWeightPartBytes: number;
-  /** The kernel variants chosen for this device: subgroup or workgroup-memory reductions; shader-f16 enabled. */
+  /**
+   * The kernel variants chosen for this device: subgroup reductions where the device has
+   * `subgroups` (in the browser brasa requests it itself: Chromium offers it, Firefox does not),
+   * else workgroup-memory ones; shader-f16 enabled.
+   */
   variants: { reduction: 'subgroup' | 'workgroup'; f16: boolean };
   /** What the browser itself says about its adapter. */
   browserAdapter: { vendor: string; architecture: string; device: string; description: string } | null;
@@ -241,7 +245,12 @@ export function languageModelClass(options: LanguageModelOptions): unknown;
 
 export function initBrasa(): Promise<unknown>;
 export function wasmMemoryBytes(): number;
-export function createGpuEngine(): Promise<GpuEngine>;
+/**
+ * The GPU engine on this thread's adapter. `variants` restricts the kernel variants, e.g.
+ * `'nosubgroups,nof16'` forces the baseline kernels; by default the best the device offers
+ * (subgroup reductions where the adapter has `subgroups`, as Chromium does).
+ */
+export function createGpuEngine(variants?: string): Promise<GpuEngine>;
 export function loadModel(
   engine: GpuEngine,
   source: ModelSource,

@@ -147,6 +147,20 @@ enum Command {
         #[arg(long)]
         chunks: Option<usize>,
     },
+    /// Check every kernel on this GPU against the CPU reference (`brasa::selftest`: each block
+    /// type, odd shapes, stated error budgets); prints each check over budget and a summary, and
+    /// fails if any is. BRASA_VARIANTS picks the variants, as for the other commands.
+    Selftest {
+        /// Suites to run (default: all that need no data files; see `--list`).
+        #[arg(long, value_delimiter = ',')]
+        suites: Vec<String>,
+        /// Print the suites and exit.
+        #[arg(long)]
+        list: bool,
+        /// Print every check, not only those over budget.
+        #[arg(long)]
+        all: bool,
+    },
     /// Benchmark prefill, decode and the kernels (see `brasa::bench`).
     Bench {
         #[arg(long, short)]
@@ -185,6 +199,7 @@ fn main() {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Selftest { suites, list, all } => selftest(&suites, list, all, cli.verbose).await,
         Command::Inspect { model } => inspect(&model),
         Command::Run {
             model,
@@ -481,6 +496,45 @@ fn session_options(ctx_size: u32, context_shift: bool) -> SessionOptions {
 }
 
 /// Streams a GGUF file (or all files of a split model) from disk into GPU buffers.
+/// `brasa selftest`: the kernel self-test on this machine's GPU (the suites the kernel tests run).
+async fn selftest(names: &[String], list: bool, all: bool, verbose: bool) -> Result<()> {
+    use brasa::selftest::{SelfTest, Suite};
+    if list {
+        for s in Suite::ALL {
+            println!("{}", s.name());
+        }
+        return Ok(());
+    }
+    // The gguf oracle needs the repository's test data: only when asked for (the native tests
+    // run it).
+    let suites: Vec<Suite> = if names.is_empty() {
+        Suite::ALL.into_iter().filter(|&s| s != Suite::GgufOracle).collect()
+    } else {
+        names.iter().map(|n| Suite::parse(n)).collect::<Result<_>>()?
+    };
+    let engine = Engine::new(GpuOptions::default()).await?;
+    if verbose {
+        eprintln!("GPU: {}", engine.gpu_info());
+    }
+    let report = SelfTest::new(&engine.ctx, &engine.kernels).run_all(&suites).await;
+    for c in report.checks.iter().filter(|c| all || !c.passed()) {
+        println!("{} {c}", if c.passed() { "ok  " } else { "FAIL" });
+    }
+    let failed = report.checks.iter().filter(|c| !c.passed()).count();
+    println!(
+        "{} checks in {} suites on {:?}: {} over budget ({:.1} s)",
+        report.checks.len(),
+        suites.len(),
+        report.variants,
+        failed,
+        report.seconds
+    );
+    if failed > 0 {
+        return Err(Error::Gpu(format!("{failed} kernel checks over their error budget")));
+    }
+    Ok(())
+}
+
 async fn load(path: &Path, verbose: bool) -> Result<(Engine, Arc<Model>)> {
     let t0 = web_time::Instant::now();
     let engine = Engine::new(GpuOptions::default()).await?;

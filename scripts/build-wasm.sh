@@ -3,7 +3,7 @@
 # (the `cli` feature is native-only), then wasm-bindgen --target web into pkg/wasm/.
 # With --selftest: the same with the `selftest` feature (the kernel self-test, `Engine.selfTest`)
 # into target/wasm-selftest/, for the browser kernel tests (tests/kernels.test.mjs); the shipped
-# package leaves it out (it adds ~8% to the wasm).
+# package leaves it out (it adds 8–9% to the wasm).
 # Runs wasm-opt -O when it is installed (optional; it is not required).
 # Env: CARGO_TARGET_DIR (default ./target), BRASA_WASM_PROFILE (default release).
 set -euo pipefail

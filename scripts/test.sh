@@ -30,7 +30,7 @@ BRASA_FUZZ_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/brasa/fuzz-target" script
 
 step "wasm build"
 scripts/build-wasm.sh
-# The same with the kernel self-test, for tests/kernels.test.mjs (not shipped: it adds ~8%).
+# The same with the kernel self-test, for tests/kernels.test.mjs (not shipped: it adds 8–9%).
 scripts/build-wasm.sh --selftest
 
 step "browser tests"

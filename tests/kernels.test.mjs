@@ -7,7 +7,7 @@
 // dequantized rows, tests/data/quant) by its stated error budget. Chromium's subgroups reach the
 // kernels only because pkg/core.js requests them (wgpu 30 does not): checked here too.
 //
-// The self-test is not in the shipped wasm (it would add ~8%): this test serves the build made by
+// The self-test is not in the shipped wasm (it would add 8–9%): this test serves the build made by
 // `scripts/build-wasm.sh --selftest` in place of pkg/wasm/.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -3,12 +3,12 @@
 //   k heads: optional per-head RMS norm (k_norm_w), then RoPE, written to the K cache
 //            (position fastest);
 //   v heads: copied to the V cache.
-// Token t is at position pos0 + t. RoPE as in rope.wgsl: pair i (< n_rot / 2) rotates by
-// theta = pos * base^(-2i / n_rot) * freq_scale / freq_factors[i] (the factors are Llama 3.1's
-// rope_freqs, all 1 for other models); mode 0 (NeoX) pairs (i, i + n_rot / 2),
-// mode 1 (normal) pairs (2i, 2i + 1); dims >= n_rot are only normed.
+// Token t is at position pos0 + t. RoPE as rope/angle.wgsl rotates (pair i's factor is
+// freq_factors[i]: Llama 3.1's rope_freqs, all 1 for other models); dims >= n_rot are only
+// normed.
 // Entry points: `main` (with the q/k norms, Gemma 3 / Qwen 3) and `main_plain` (without).
-// Composed after a sum include (reduce/sum_*.wgsl: `Inv`, reduce_sum()).
+// Composed after the rotation include (rope/angle.wgsl) and a sum include (reduce/sum_*.wgsl:
+// `Inv`, reduce_sum()).
 // One workgroup per (token, slot), slot < n_head: a q head, else a kv head (its k and v).
 // Grid: (x, y) = n_tokens * (n_head + n_kv_head) workgroups (2D: 65535 per dimension).
 
@@ -45,11 +45,6 @@ struct QkRopeParams {
 const WG: u32 = 128u;
 var<workgroup> head: array<f32, 512>; // the head vector being transformed
 
-// 2*pi split in two for range reduction (see rope.wgsl).
-const TWO_PI_HI: f32 = 6.28125;
-const TWO_PI_LO: f32 = 0.0019353071795864769;
-const INV_TWO_PI: f32 = 0.15915494309189535;
-
 // Where a head-vector element goes: into qkv's q in place, or into the K cache.
 fn store(is_q: bool, q_base: u32, k_base: u32, d: u32, value: f32) {
     if (is_q) {
@@ -61,27 +56,14 @@ fn store(is_q: bool, q_base: u32, k_base: u32, d: u32, value: f32) {
 
 // RoPE of `head` (already normed) for a token at `pos`, stored with `store`.
 fn rotate_and_store(lid: u32, pos: u32, is_q: bool, q_base: u32, k_base: u32) {
-    let hd = params.head_dim;
-    let half = params.n_rot / 2u;
-    for (var i = lid; i < half; i += WG) {
-        let inv_freq = exp2(-2.0 * f32(i) / f32(params.n_rot) * params.log2_base);
-        let theta = f32(pos) * inv_freq * params.freq_scale / freq_factors[i];
-        let kr = round(theta * INV_TWO_PI);
-        let a = (theta - kr * TWO_PI_HI) - kr * TWO_PI_LO;
-        let c = cos(a);
-        let s = sin(a);
-        var i0 = i;
-        var i1 = i + half;
-        if (params.mode == 1u) {
-            i0 = 2u * i;
-            i1 = i0 + 1u;
-        }
-        let x0 = head[i0];
-        let x1 = head[i1];
-        store(is_q, q_base, k_base, i0, x0 * c - x1 * s);
-        store(is_q, q_base, k_base, i1, x0 * s + x1 * c);
+    let spec = RopeSpec(params.n_rot, params.mode, params.log2_base, params.freq_scale);
+    for (var i = lid; i < params.n_rot / 2u; i += WG) {
+        let dims = rope_dims(spec, i);
+        let r = rope_rotate(head[dims.x], head[dims.y], rope_cos_sin(spec, pos, i, freq_factors[i]));
+        store(is_q, q_base, k_base, dims.x, r.x);
+        store(is_q, q_base, k_base, dims.y, r.y);
     }
-    for (var d = params.n_rot + lid; d < hd; d += WG) {
+    for (var d = params.n_rot + lid; d < params.head_dim; d += WG) {
         store(is_q, q_base, k_base, d, head[d]);
     }
 }

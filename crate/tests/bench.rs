@@ -23,7 +23,8 @@ fn parts(t: &TensorInfo, max_binding: u64) -> u64 {
 /// Compute dispatches of one decode step, from the op list of the forward pass (module docs of
 /// `brasa::model::forward`) and the tensors present in the file: per layer the q/k/v
 /// projections (one mat-mul per stacked weight),
-/// qk_rope (q/k norms, RoPE, both cache writes), attention, wo, the gated input (one GLU
+/// attention with its prologue (q/k norms, RoPE, both cache writes; short contexts: keys not
+/// split, so no merge dispatch), wo, the gated input (one GLU
 /// mat-mul over stacked gate/up, or gate, up and act), down; the add_norms between blocks run
 /// inside the mat-vecs that follow them (`NormedInput`), the last block's does not (the LM
 /// head's row gather is a copy);
@@ -54,10 +55,10 @@ fn expected_decode_dispatches(f: &GgufFile, max_binding: u64) -> u64 {
         } else {
             p(&b("ffn_gate")) + p(&b("ffn_up")) + 1
         };
-        // qk_rope (q/k norms, RoPE and the K/V cache writes) and attention; the add_norms
+        // attention_decode (q/k norms, RoPE, the K/V cache writes and attention); the add_norms
         // (post-norm + residual add + the next norm) run inside the next mat-vecs, but for the
         // last block's (whose next norm is the final one).
-        n += matrices + ffn_in + 2;
+        n += matrices + ffn_in + 1;
     }
     n += 1;
     let head = if t("output.weight").is_some() { "output.weight" } else { "token_embd.weight" };

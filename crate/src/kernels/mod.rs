@@ -11,6 +11,7 @@
 
 mod add_norm;
 mod attention;
+mod attention_decode;
 mod batch;
 mod bind_cache;
 mod copy;
@@ -28,6 +29,7 @@ pub mod shaders;
 mod transpose;
 
 pub use attention::AttentionArgs;
+pub use attention_decode::{decode_partials_len, decode_splits, DecodeAttentionArgs, MAX_DECODE_SPLITS};
 pub use batch::{Batch, Submitted};
 pub use bind_cache::BindGroupCache;
 pub use logprobs::{logprob_words, MAX_TOP_LOGPROBS};
@@ -100,6 +102,14 @@ pub enum PipelineKey {
     Attention {
         rows: u32,
     },
+    /// One decoded token's attention with its q/k norms (when `norm`), RoPE and cache writes:
+    /// shaders/attention_decode.wgsl.
+    AttentionDecode {
+        norm: bool,
+        reduction: Reduction,
+    },
+    /// Merges a split decode attention's partials: shaders/attention_combine.wgsl.
+    AttentionCombine,
     GatedAct(Activation),
     AddInplace,
     /// A bias vector added to every row: shaders/elementwise.wgsl.

@@ -27,6 +27,8 @@ enum Family {
     QkRope,
     Rope,
     Attention,
+    AttentionDecode,
+    AttentionCombine,
     Elementwise,
     Penalty,
     Sample,
@@ -47,6 +49,8 @@ impl Family {
             Family::QkRope => include_str!("../../../shaders/qk_rope.wgsl"),
             Family::Rope => include_str!("../../../shaders/rope.wgsl"),
             Family::Attention => include_str!("../../../shaders/attention.wgsl"),
+            Family::AttentionDecode => include_str!("../../../shaders/attention_decode.wgsl"),
+            Family::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
             Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
             Family::Penalty => include_str!("../../../shaders/penalty.wgsl"),
             Family::Sample => include_str!("../../../shaders/sample.wgsl"),
@@ -83,6 +87,9 @@ fn reduce_include(kind: ReduceInclude, r: Reduction) -> &'static str {
         }
     }
 }
+
+/// The rotation of a RoPE pair (shaders/rope/angle.wgsl), for the kernels that rotate.
+const ROPE_ANGLE: &str = include_str!("../../../shaders/rope/angle.wgsl");
 
 /// The activations (shaders/act.wgsl), for the gated elementwise ops and the GLU output.
 const ACT: &str = include_str!("../../../shaders/act.wgsl");
@@ -166,12 +173,15 @@ impl PipelineKey {
                 PipelineKey::AddNorm { post_norm: false, reduction },
                 PipelineKey::QkRope { norm: true, reduction },
                 PipelineKey::QkRope { norm: false, reduction },
+                PipelineKey::AttentionDecode { norm: true, reduction },
+                PipelineKey::AttentionDecode { norm: false, reduction },
             ]);
         }
         v.extend([
             PipelineKey::Rope,
             PipelineKey::Attention { rows: 1 },
             PipelineKey::Attention { rows: super::attention::PREFILL_ROWS },
+            PipelineKey::AttentionCombine,
             PipelineKey::GatedAct(Activation::GeluTanh),
             PipelineKey::GatedAct(Activation::Silu),
             PipelineKey::AddInplace,
@@ -197,7 +207,8 @@ impl PipelineKey {
             PipelineKey::Matvec(_, r, ..) => Some((ReduceInclude::Team, r)),
             PipelineKey::RmsNorm { reduction, .. }
             | PipelineKey::AddNorm { reduction, .. }
-            | PipelineKey::QkRope { reduction, .. } => Some((ReduceInclude::Sum, reduction)),
+            | PipelineKey::QkRope { reduction, .. }
+            | PipelineKey::AttentionDecode { reduction, .. } => Some((ReduceInclude::Sum, reduction)),
             _ => None,
         }
     }
@@ -212,6 +223,8 @@ impl PipelineKey {
             PipelineKey::QkRope { .. } => (None, Family::QkRope),
             PipelineKey::Rope => (None, Family::Rope),
             PipelineKey::Attention { .. } => (None, Family::Attention),
+            PipelineKey::AttentionDecode { .. } => (None, Family::AttentionDecode),
+            PipelineKey::AttentionCombine => (None, Family::AttentionCombine),
             PipelineKey::GatedAct(_)
             | PipelineKey::AddInplace
             | PipelineKey::AddBias
@@ -240,6 +253,10 @@ impl PipelineKey {
             // The one constant the attention file leaves to its composer: register arrays
             // must have constant sizes.
             s.push_str(&format!("const MAX_ROWS: u32 = {rows}u;\n"));
+        }
+        if matches!(family, Family::Rope | Family::QkRope | Family::AttentionDecode) {
+            s.push_str(ROPE_ANGLE);
+            s.push('\n');
         }
         if let Some(ty) = quant {
             s.push_str(quant_include(ty));
@@ -284,6 +301,7 @@ impl PipelineKey {
             PipelineKey::Softcap => "softcap",
             PipelineKey::AddNorm { post_norm: false, .. } => "main_plain",
             PipelineKey::QkRope { norm: false, .. } => "main_plain",
+            PipelineKey::AttentionDecode { norm: false, .. } => "main_plain",
             _ => "main",
         }
     }
@@ -317,6 +335,10 @@ impl PipelineKey {
             PipelineKey::QkRope { norm, .. } => format!("qk_rope{}", if norm { "_norm" } else { "" }),
             PipelineKey::Rope => "rope".into(),
             PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
+            PipelineKey::AttentionDecode { norm, .. } => {
+                format!("attention_decode{}", if norm { "_norm" } else { "" })
+            }
+            PipelineKey::AttentionCombine => "attention_combine".into(),
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
             PipelineKey::AddInplace => "add_inplace".into(),
             PipelineKey::AddBias => "add_bias".into(),
@@ -345,6 +367,12 @@ impl PipelineKey {
             PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
             PipelineKey::Attention { .. } => {
                 ("AttentionParams", size_of::<super::attention::AttentionParams>())
+            }
+            PipelineKey::AttentionDecode { .. } => {
+                ("DecodeAttentionParams", size_of::<super::attention_decode::DecodeAttentionParams>())
+            }
+            PipelineKey::AttentionCombine => {
+                ("CombineParams", size_of::<super::attention_decode::CombineParams>())
             }
             PipelineKey::GatedAct(_)
             | PipelineKey::AddInplace

@@ -5,7 +5,9 @@
 //! queries, keys and values (one mat-mul per stacked weight, `model::qkv`); q/k norm, RoPE, K
 //! (transposed: the K cache is position-fastest) and V appended to the cache (all four in one
 //! `qk_rope` dispatch);
-//! `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
+//! `attn [T, Q]` — for a decoded token, the q/k norms, RoPE, cache writes and attention are
+//! one `attention_decode` dispatch (two when its keys are split);
+//! `o = Wo·attn [T, E]`, post-norm, `x += o`;
 //! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up` (one GLU dispatch when gate and up are
 //! stacked, `model::stacked`); `o = Wdown·act`, post-norm, `x += o`.
 //! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
@@ -18,8 +20,8 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::GpuWeight;
 use crate::kernels::{
-    Activation, AttentionArgs, Batch, MatmulOut, NormedInput, OutCols, QkNorms, QkRopeArgs, RopeMode,
-    MAX_NORMED_INPUT,
+    decode_partials_len, Activation, AttentionArgs, Batch, DecodeAttentionArgs, MatmulOut, NormedInput,
+    OutCols, QkNorms, QkRopeArgs, RopeMode, MAX_NORMED_INPUT,
 };
 use crate::model::hparams::{Act, HParams, RopeLayout};
 use crate::model::weights::{FfnIn, Model};
@@ -44,6 +46,8 @@ pub struct ForwardBuffers {
     /// `[T, Q + 2K]`: each token's queries, keys and values.
     qkv: wgpu::Buffer,
     attn: wgpu::Buffer,
+    /// A decoded token's split attention partials (`kernels::decode_partials_len`).
+    attn_partials: wgpu::Buffer,
     o: wgpu::Buffer,
     gate: wgpu::Buffer,
     up: wgpu::Buffer,
@@ -93,6 +97,7 @@ impl ForwardBuffers {
             xn: buf("xn", t * e)?,
             qkv: buf("qkv", t * (q + 2 * kv))?,
             attn: buf("attn", t * q)?,
+            attn_partials: buf("attn_partials", decode_partials_len(hp.n_head, hp.head_dim))?,
             o: buf("o", t * e)?,
             gate: buf("gate", t * ff)?,
             up: buf("up", t * ff)?,
@@ -112,7 +117,8 @@ impl ForwardBuffers {
         for (dst, src) in self.k_cache.iter().zip(&other.k_cache) {
             encoder.copy_buffer_to_buffer(src, 0, dst, 0, src.size());
         }
-        let v_bytes = n_past as u64 * (other.v_cache.first().map_or(0, |v| v.size()) / self.ctx_size.max(1) as u64);
+        let v_bytes =
+            n_past as u64 * (other.v_cache.first().map_or(0, |v| v.size()) / self.ctx_size.max(1) as u64);
         if v_bytes > 0 {
             for (dst, src) in self.v_cache.iter().zip(&other.v_cache) {
                 encoder.copy_buffer_to_buffer(src, 0, dst, 0, v_bytes);
@@ -155,8 +161,15 @@ impl ForwardBuffers {
             let into = |col0| OutCols { stride: qkv_cols, col0 };
             match pending.take() {
                 Some(post_w) => {
-                    let mut input =
-                        NormedInput { x: cur, o: &self.o, post_w, norm_w: &l.attn_norm, x_out: other, write_x: true, eps };
+                    let mut input = NormedInput {
+                        x: cur,
+                        o: &self.o,
+                        post_w,
+                        norm_w: &l.attn_norm,
+                        x_out: other,
+                        write_x: true,
+                        eps,
+                    };
                     for part in &l.qkv {
                         b.matvec_normed(&part.w, &input, &self.qkv, MatmulOut::Plain, Some(into(part.col0)));
                         input.write_x = false; // once is enough
@@ -194,24 +207,53 @@ impl ForwardBuffers {
                 (Some(q), Some(k)) => Some(QkNorms { q, k }),
                 _ => None,
             };
-            b.qk_rope(&prologue, &self.qkv, norms, &w.rope_factors, kc, vc);
-            let args = AttentionArgs {
-                n_tokens,
-                pos0,
-                n_head: hp.n_head,
-                n_kv_head: hp.n_head_kv,
-                head_dim: hd,
-                window: if hp.is_swa_layer(il) { hp.sliding_window } else { 0 },
-                scale: hp.attn_scale,
-                softcap: hp.attn_softcap,
-                k_capacity: self.ctx_size,
-                q_stride: qkv_cols as u32,
-            };
-            b.attention(&self.qkv, kc, vc, &self.attn, &args);
+            let window = if hp.is_swa_layer(il) { hp.sliding_window } else { 0 };
+            if n_tokens == 1 {
+                let args = DecodeAttentionArgs {
+                    rope: prologue,
+                    window,
+                    scale: hp.attn_scale,
+                    softcap: hp.attn_softcap,
+                    force_splits: None,
+                };
+                b.attention_decode(
+                    &args,
+                    &self.qkv,
+                    norms,
+                    &w.rope_factors,
+                    kc,
+                    vc,
+                    &self.attn_partials,
+                    &self.attn,
+                );
+            } else {
+                b.qk_rope(&prologue, &self.qkv, norms, &w.rope_factors, kc, vc);
+                let args = AttentionArgs {
+                    n_tokens,
+                    pos0,
+                    n_head: hp.n_head,
+                    n_kv_head: hp.n_head_kv,
+                    head_dim: hd,
+                    window,
+                    scale: hp.attn_scale,
+                    softcap: hp.attn_softcap,
+                    k_capacity: self.ctx_size,
+                    q_stride: qkv_cols as u32,
+                };
+                b.attention(&self.qkv, kc, vc, &self.attn, &args);
+            }
             b.matmul(&l.wo, &self.attn, &self.o, n_tokens);
             if fused_norms {
                 let post_w = l.post_attn_norm.as_ref();
-                let mut input = NormedInput { x: cur, o: &self.o, post_w, norm_w: &l.ffn_norm, x_out: other, write_x: true, eps };
+                let mut input = NormedInput {
+                    x: cur,
+                    o: &self.o,
+                    post_w,
+                    norm_w: &l.ffn_norm,
+                    x_out: other,
+                    write_x: true,
+                    eps,
+                };
                 match &l.ffn_in {
                     FfnIn::Stacked(w) => b.matvec_normed(w, &input, &self.act, MatmulOut::Glu(act), None),
                     FfnIn::Separate { gate, up } => {

@@ -133,11 +133,14 @@ fn fused_holder<'f>(file: &'f GgufFile, part: &str) -> Option<&'f crate::gguf::T
 }
 
 /// Bytes of the forward pass's scratch buffers (`ForwardBuffers`) for `t` tokens per call and
-/// `logit_rows` LM-head rows: tokens, x, x2, xn, qkv, attn, o, gate, up, act, head_in, logits.
+/// `logit_rows` LM-head rows: tokens, x, x2, xn, qkv, attn, o, gate, up, act, head_in, logits,
+/// and the split decode attention's partials.
 fn activation_bytes(hp: &HParams, t: u64, logit_rows: u64) -> u64 {
     let (e, q, kv, ff) = (hp.n_embd as u64, hp.q_dim() as u64, hp.kv_dim() as u64, hp.n_ff as u64);
+    let partials = crate::kernels::decode_partials_len(hp.n_head, hp.head_dim);
     // (+ e: the decoded token's second residual buffer, x2)
-    let elems = t * (1 + 3 * e + 2 * q + 2 * kv + 3 * ff) + e + logit_rows * (e + hp.n_vocab as u64);
+    let elems =
+        t * (1 + 3 * e + 2 * q + 2 * kv + 3 * ff) + e + logit_rows * (e + hp.n_vocab as u64) + partials;
     elems * F32
 }
 

@@ -11,13 +11,14 @@
 // (running max m, sum l, accumulator) and attention_combine.wgsl merges them. With one split,
 // the output is written directly.
 // Entry points: `main` (with the q/k norms, Gemma 3 / Qwen 3) and `main_plain` (without).
-// Composed after the rotation include (rope/angle.wgsl) and a sum include (reduce/sum_*.wgsl).
+// Composed after the rotation include (rope/angle.wgsl), a kv include (kv/*.wgsl: the caches,
+// f32 or f16, read and written in dimension pairs) and a sum include (reduce/sum_*.wgsl).
 // Grid: x = query head, y = split.
 
 struct DecodeAttentionParams {
     n_head: u32,
     n_kv_head: u32,
-    head_dim: u32, // <= 256
+    head_dim: u32, // even, <= 256
     pos: u32, // the token's position; keys before it are in the caches
     key0: u32, // first visible key (sliding window), <= pos
     splits: u32, // key ranges, one workgroup each
@@ -42,16 +43,13 @@ struct DecodeAttentionParams {
 @group(0) @binding(3) var<storage, read> k_norm_w: array<f32>;
 // Per-pair frequency divisors: [n_rot / 2] f32.
 @group(0) @binding(4) var<storage, read> freq_factors: array<f32>;
-// K cache, position fastest: [n_kv_head, head_dim, capacity] f32; positions < pos filled.
-@group(0) @binding(5) var<storage, read_write> k_cache: array<f32>;
-// V cache: [capacity, n_kv_head, head_dim] f32.
-@group(0) @binding(6) var<storage, read_write> v_cache: array<f32>;
+// The K and V caches (bindings 5 and 6, positions < pos filled) come with the kv include.
 // With one split: the attention output [n_head, head_dim] f32. With more: the partials, the
 // accumulators [n_head, splits, head_dim], then (m, l) [n_head, splits, 2].
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 
 const WG: u32 = 64u;
-const DIMS_PER_INV: u32 = 4u; // 256 / WG
+const PAIRS_PER_INV: u32 = 2u; // 256 / 2 / WG: an invocation's dimension pairs of V
 
 var<workgroup> q_s: array<f32, 256>; // the query, normed and rotated
 var<workgroup> k_s: array<f32, 256>; // the token's key, normed and rotated
@@ -104,29 +102,48 @@ fn rotate_heads(lid: u32) {
     workgroupBarrier();
 }
 
+// The token's key and value as the cache holds them (rounded to f16 with an f16 cache), so that
+// its own key weighs as it will for the tokens after it.
+fn round_to_cache(lid: u32) {
+    for (var i = lid; i < params.head_dim / 2u; i += WG) {
+        let k = kv_round(vec2<f32>(k_s[2u * i], k_s[2u * i + 1u]));
+        let v = kv_round(vec2<f32>(v_s[2u * i], v_s[2u * i + 1u]));
+        k_s[2u * i] = k.x;
+        k_s[2u * i + 1u] = k.y;
+        v_s[2u * i] = v.x;
+        v_s[2u * i + 1u] = v.y;
+    }
+    workgroupBarrier();
+}
+
 // The first query head of each kv head, on its first split, appends the key and the value.
 fn write_cache(lid: u32, h: u32, kvh: u32, split: u32) {
     let group = params.n_head / params.n_kv_head;
     if (h % group != 0u || split != 0u) {
         return;
     }
-    let hd = params.head_dim;
-    for (var d = lid; d < hd; d += WG) {
-        k_cache[(kvh * hd + d) * params.capacity + params.pos] = k_s[d];
-        v_cache[(params.pos * params.n_kv_head + kvh) * hd + d] = v_s[d];
+    let kv = kv_shape();
+    for (var i = lid; i < params.head_dim / 2u; i += WG) {
+        store_k_pair(kv, kvh, i, params.pos, vec2<f32>(k_s[2u * i], k_s[2u * i + 1u]));
+        store_v_pair(kv, kvh, i, params.pos, vec2<f32>(v_s[2u * i], v_s[2u * i + 1u]));
     }
+}
+
+fn kv_shape() -> KvShape {
+    return KvShape(params.n_kv_head, params.head_dim, params.capacity);
 }
 
 // Online softmax over this split's keys, then its output or partial.
 fn attend(lid: u32, h: u32, kvh: u32, split: u32) {
     let hd = params.head_dim;
+    let pairs = hd / 2u;
+    let kv = kv_shape();
     let pos = params.pos;
     let j0 = params.key0 + split * params.split_len;
     let j1 = min(j0 + params.split_len, pos + 1u); // this split's keys: j0 .. j1
-    let kv_stride = params.n_kv_head * hd;
     var m = -3.0e38;
     var l = 0.0;
-    var acc = array<f32, DIMS_PER_INV>(0.0, 0.0, 0.0, 0.0);
+    var acc = array<vec2<f32>, PAIRS_PER_INV>(vec2<f32>(0.0), vec2<f32>(0.0));
     for (var c = j0; c < j1; c += WG) {
         let j = c + lid;
         let visible = j < j1;
@@ -136,10 +153,9 @@ fn attend(lid: u32, h: u32, kvh: u32, split: u32) {
                 qk = fma(q_s[d], k_s[d], qk);
             }
         } else if (visible) {
-            var kb = kvh * hd * params.capacity + j;
-            for (var d = 0u; d < hd; d++) {
-                qk = fma(q_s[d], k_cache[kb], qk);
-                kb += params.capacity;
+            for (var i = 0u; i < pairs; i++) {
+                let kp = k_pair(kv, kvh, i, j);
+                qk = fma(q_s[2u * i + 1u], kp.y, fma(q_s[2u * i], kp.x, qk));
             }
         }
         var s = -3.0e38;
@@ -162,50 +178,46 @@ fn attend(lid: u32, h: u32, kvh: u32, split: u32) {
         workgroupBarrier();
         let corr = exp(m - cmax);
         l *= corr;
-        for (var k = 0u; k < DIMS_PER_INV; k++) {
+        for (var k = 0u; k < PAIRS_PER_INV; k++) {
             acc[k] *= corr;
         }
         m = cmax;
         for (var jj = 0u; jj < n; jj++) {
             let key = c + jj;
-            let vb = key * kv_stride + kvh * hd;
             let pj = score_s[jj];
             l += pj;
-            for (var k = 0u; k < DIMS_PER_INV; k++) {
-                let d = min(lid + k * WG, hd - 1u);
+            for (var k = 0u; k < PAIRS_PER_INV; k++) {
+                let i = min(lid + k * WG, pairs - 1u);
                 // The token's own value is not read from the cache, where it is being written.
-                var vv: f32;
+                var vv: vec2<f32>;
                 if (key == pos) {
-                    vv = v_s[d];
+                    vv = vec2<f32>(v_s[2u * i], v_s[2u * i + 1u]);
                 } else {
-                    vv = v_cache[vb + d];
+                    vv = v_pair(kv, kvh, i, key);
                 }
-                acc[k] = fma(pj, vv, acc[k]);
+                acc[k] = fma(vec2<f32>(pj), vv, acc[k]);
             }
         }
         workgroupBarrier();
     }
-    if (params.splits == 1u) {
-        let inv_l = 1.0 / l;
-        for (var k = 0u; k < DIMS_PER_INV; k++) {
-            let d = lid + k * WG;
-            if (d < hd) {
-                out[h * hd + d] = acc[k] * inv_l;
-            }
+    var scale = 1.0; // the output, or an unnormalized partial
+    var at = h * hd;
+    if (params.splits > 1u) {
+        at = (h * params.splits + split) * hd;
+        if (lid == 0u) {
+            let ml = params.n_head * params.splits * hd + 2u * (h * params.splits + split);
+            out[ml] = m;
+            out[ml + 1u] = l;
         }
-        return;
+    } else {
+        scale = 1.0 / l;
     }
-    let part = h * params.splits + split;
-    for (var k = 0u; k < DIMS_PER_INV; k++) {
-        let d = lid + k * WG;
-        if (d < hd) {
-            out[part * hd + d] = acc[k];
+    for (var k = 0u; k < PAIRS_PER_INV; k++) {
+        let i = lid + k * WG;
+        if (i < pairs) {
+            out[at + 2u * i] = acc[k].x * scale;
+            out[at + 2u * i + 1u] = acc[k].y * scale;
         }
-    }
-    if (lid == 0u) {
-        let ml = params.n_head * params.splits * hd + 2u * part;
-        out[ml] = m;
-        out[ml + 1u] = l;
     }
 }
 
@@ -216,6 +228,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, inv: Inv) {
     let ss = load_heads(inv.lid, h, kvh);
     norm_heads(inv, ss);
     rotate_heads(inv.lid);
+    round_to_cache(inv.lid);
     write_cache(inv.lid, h, kvh, wid.y);
     attend(inv.lid, h, kvh, wid.y);
 }
@@ -227,6 +240,7 @@ fn main_plain(@builtin(workgroup_id) wid: vec3<u32>, inv: Inv) {
     load_heads(inv.lid, h, kvh);
     workgroupBarrier();
     rotate_heads(inv.lid);
+    round_to_cache(inv.lid);
     write_cache(inv.lid, h, kvh, wid.y);
     attend(inv.lid, h, kvh, wid.y);
 }

@@ -117,6 +117,8 @@ for (const engine of BROWSERS) {
           perplexityText: text,
           ctxSize: ppl128.n_ctx,
           chunks: ppl128.chunks,
+          // An f32 K/V cache, as the f32 run compared with (the engine's default is f16).
+          kvCache: 'f32',
         });
         const rel = (want) => Math.abs(result.ppl - want) / want;
         console.error(

@@ -5,7 +5,7 @@
 
 mod kernels_util;
 
-use brasa::kernels::{Activation, AttentionArgs, QkNorms, QkRopeArgs, RopeMode};
+use brasa::kernels::{Activation, AttentionArgs, KvType, QkNorms, QkRopeArgs, RopeMode};
 use brasa::quant::QuantType;
 use brasa::reference::kernels as reference;
 use kernels_util::{assert_close, gpu, gpus, Rng};
@@ -139,6 +139,7 @@ fn qk_rope_matches_norms_rope_and_cache_writes() {
                 base: 10_000.0,
                 freq_scale: 1.0,
                 eps: 1e-6,
+                kv: KvType::F32,
             };
             let norms = with_norms.then_some(QkNorms { q: &qn, k: &kn });
             // Llama 3.1-style frequency divisors on the cases with norms, ones on the others.
@@ -292,6 +293,7 @@ fn attention_gqa_window_pos0() {
                             softcap: 0.0,
                             k_capacity: 0, // set by run_attention
                             q_stride: 0,
+                            kv: KvType::F32,
                         };
                         run_attention(g, &mut rng, a);
                     }
@@ -307,7 +309,7 @@ fn attention_long_context_and_head_dim_256() {
         eprintln!("variant {}", g.variant());
         let mut rng = Rng(13);
         let base =
-            AttentionArgs { n_head: 4, n_kv_head: 1, head_dim: 256, scale: 0.0625, ..Default::default() };
+            AttentionArgs { n_head: 4, n_kv_head: 1, head_dim: 256, scale: 0.0625, kv: KvType::F32, ..Default::default() };
         // Decode at position 4095 (4096 keys), a sliding window of 512, and a prefill chunk.
         run_attention(g, &mut rng, AttentionArgs { n_tokens: 1, pos0: 4095, ..base });
         run_attention(g, &mut rng, AttentionArgs { n_tokens: 2, pos0: 1000, window: 512, ..base });
@@ -401,6 +403,7 @@ fn bench_attention_prefill() {
             softcap: 0.0,
             k_capacity: cap as u32,
             q_stride: 0,
+            kv: KvType::F32,
         };
         let reps = if nt == 1 { 20 } else { 2 };
         let run = || {

@@ -90,7 +90,8 @@ impl Batch<'_> {
     /// One decoded token's attention: from `qkv [n_head + 2 n_kv_head, head_dim]` (its
     /// projections, before norms and RoPE) to `out [n_head, head_dim]`, appending its key and
     /// value at position `pos0` of `k_cache [n_kv_head, head_dim, capacity]` (position fastest)
-    /// and `v_cache [capacity, n_kv_head, head_dim]`, which hold positions `0 .. pos0`. Equal,
+    /// and `v_cache [capacity, n_kv_head, head_dim]` (in `a.rope.kv`), which hold positions
+    /// `0 .. pos0`. Equal,
     /// to rounding, to [`Batch::qk_rope`] followed by [`Batch::attention`]. `partials` (at least
     /// [`decode_partials_len`] floats) is scratch for a split run. One dispatch, two when split.
     #[allow(clippy::too_many_arguments)]
@@ -113,6 +114,7 @@ impl Batch<'_> {
             || r.n_kv_head == 0
             || !r.n_head.is_multiple_of(r.n_kv_head)
             || hd == 0
+            || !hd.is_multiple_of(2)
             || hd > super::attention::MAX_HEAD_DIM
             || r.n_rot == 0
             || !r.n_rot.is_multiple_of(2)
@@ -141,7 +143,7 @@ impl Batch<'_> {
                 .fail(Error::InvalidArgument("attention_decode: out, partials and qkv must differ".into()));
         }
         let (nh, kv) = (r.n_head as u64, r.n_kv_head as u64 * hd as u64);
-        let cache = r.capacity as u64 * kv * 4;
+        let cache = r.capacity as u64 * kv * r.kv.bytes();
         if !self.need("attention_decode qkv", qkv, (nh * hd as u64 + 2 * kv) * 4)
             || !self.need("attention_decode k_cache", k_cache, cache)
             || !self.need("attention_decode v_cache", v_cache, cache)
@@ -194,11 +196,11 @@ impl Batch<'_> {
                 self.weight_read(nh * splits as u64 * 2 * n.q.row_bytes);
                 let mut bindings = io.to_vec();
                 bindings.extend([(2, &n.q.parts[0].buffer), (3, &n.k.parts[0].buffer)]);
-                let key = PipelineKey::AttentionDecode { norm: true, reduction };
+                let key = PipelineKey::AttentionDecode { norm: true, reduction, kv: r.kv };
                 self.dispatch(key, &params, &bindings, (r.n_head, splits, 1));
             }
             None => {
-                let key = PipelineKey::AttentionDecode { norm: false, reduction };
+                let key = PipelineKey::AttentionDecode { norm: false, reduction, kv: r.kv };
                 self.dispatch(key, &params, &io, (r.n_head, splits, 1));
             }
         }

@@ -13,7 +13,7 @@
 //! lines such as `MAX_ROWS`, `XS_LEN` and the GLU's activation name). Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
 //! `dir/<key>.wgsl`.
 
-use super::{Activation, MatmulOut, MatvecIn, PipelineKey, Reduction};
+use super::{Activation, KvType, MatmulOut, MatvecIn, PipelineKey, Reduction};
 use crate::quant::QuantType;
 
 /// The kernel-family files.
@@ -90,6 +90,14 @@ fn reduce_include(kind: ReduceInclude, r: Reduction) -> &'static str {
 
 /// The rotation of a RoPE pair (shaders/rope/angle.wgsl), for the kernels that rotate.
 const ROPE_ANGLE: &str = include_str!("../../../shaders/rope/angle.wgsl");
+
+/// The K/V cache include of the attention kernels: its bindings and pair accessors.
+fn kv_include(kv: KvType) -> &'static str {
+    match kv {
+        KvType::F32 => include_str!("../../../shaders/kv/f32.wgsl"),
+        KvType::F16 => include_str!("../../../shaders/kv/f16.wgsl"),
+    }
+}
 
 /// The activations (shaders/act.wgsl), for the gated elementwise ops and the GLU output.
 const ACT: &str = include_str!("../../../shaders/act.wgsl");
@@ -171,16 +179,20 @@ impl PipelineKey {
                 PipelineKey::RmsNorm { in_place: true, reduction },
                 PipelineKey::AddNorm { post_norm: true, reduction },
                 PipelineKey::AddNorm { post_norm: false, reduction },
-                PipelineKey::QkRope { norm: true, reduction },
-                PipelineKey::QkRope { norm: false, reduction },
-                PipelineKey::AttentionDecode { norm: true, reduction },
-                PipelineKey::AttentionDecode { norm: false, reduction },
             ]);
+            for kv in [KvType::F32, KvType::F16] {
+                for norm in [true, false] {
+                    v.push(PipelineKey::QkRope { norm, reduction, kv });
+                    v.push(PipelineKey::AttentionDecode { norm, reduction, kv });
+                }
+            }
+        }
+        for kv in [KvType::F32, KvType::F16] {
+            v.push(PipelineKey::Attention { rows: 1, kv });
+            v.push(PipelineKey::Attention { rows: super::attention::PREFILL_ROWS, kv });
         }
         v.extend([
             PipelineKey::Rope,
-            PipelineKey::Attention { rows: 1 },
-            PipelineKey::Attention { rows: super::attention::PREFILL_ROWS },
             PipelineKey::AttentionCombine,
             PipelineKey::GatedAct(Activation::GeluTanh),
             PipelineKey::GatedAct(Activation::Silu),
@@ -249,13 +261,17 @@ impl PipelineKey {
         if self.reduction() == Some(Reduction::Subgroup) {
             s.push_str("enable subgroups;\n");
         }
-        if let PipelineKey::Attention { rows } = self {
+        if let PipelineKey::Attention { rows, .. } = self {
             // The one constant the attention file leaves to its composer: register arrays
             // must have constant sizes.
             s.push_str(&format!("const MAX_ROWS: u32 = {rows}u;\n"));
         }
         if matches!(family, Family::Rope | Family::QkRope | Family::AttentionDecode) {
             s.push_str(ROPE_ANGLE);
+            s.push('\n');
+        }
+        if let Some(kv) = self.kv() {
+            s.push_str(kv_include(kv));
             s.push('\n');
         }
         if let Some(ty) = quant {
@@ -280,6 +296,16 @@ impl PipelineKey {
         }
         s.push_str(family.text());
         s
+    }
+
+    /// The K/V cache type of an attention pipeline.
+    pub fn kv(self) -> Option<KvType> {
+        match self {
+            PipelineKey::Attention { kv, .. }
+            | PipelineKey::QkRope { kv, .. }
+            | PipelineKey::AttentionDecode { kv, .. } => Some(kv),
+            _ => None,
+        }
     }
 
     /// The output of a mat-mul pipeline.
@@ -309,6 +335,9 @@ impl PipelineKey {
     /// A file-name-safe label, e.g. `matmul_Q4_K`, `matvec_Q8_0_sg` (subgroup variant).
     pub fn label(self) -> String {
         let mut label = self.family_label();
+        if self.kv() == Some(KvType::F16) {
+            label.push_str("_kv16");
+        }
         if self.reduction() == Some(Reduction::Subgroup) {
             label.push_str("_sg");
         }
@@ -334,7 +363,7 @@ impl PipelineKey {
             }
             PipelineKey::QkRope { norm, .. } => format!("qk_rope{}", if norm { "_norm" } else { "" }),
             PipelineKey::Rope => "rope".into(),
-            PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
+            PipelineKey::Attention { rows, .. } => format!("attention_{rows}rows"),
             PipelineKey::AttentionDecode { norm, .. } => {
                 format!("attention_decode{}", if norm { "_norm" } else { "" })
             }

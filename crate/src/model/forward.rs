@@ -20,8 +20,8 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::GpuWeight;
 use crate::kernels::{
-    decode_partials_len, Activation, AttentionArgs, Batch, DecodeAttentionArgs, MatmulOut, NormedInput,
-    OutCols, QkNorms, QkRopeArgs, RopeMode, MAX_NORMED_INPUT,
+    decode_partials_len, Activation, AttentionArgs, Batch, DecodeAttentionArgs, KvType, MatmulOut,
+    NormedInput, OutCols, QkNorms, QkRopeArgs, RopeMode, MAX_NORMED_INPUT,
 };
 use crate::model::hparams::{Act, HParams, RopeLayout};
 use crate::model::weights::{FfnIn, Model};
@@ -35,6 +35,8 @@ pub struct ForwardBuffers {
     pub max_logit_rows: u32,
     /// Capacity of the K/V cache in tokens.
     pub ctx_size: u32,
+    /// How the K/V cache stores its values.
+    pub kv_type: KvType,
     /// `u32 [max_tokens]`: token ids of this call.
     pub tokens: wgpu::Buffer,
     x: wgpu::Buffer,
@@ -57,9 +59,10 @@ pub struct ForwardBuffers {
     /// `[max_logit_rows, n_vocab]`
     pub logits: wgpu::Buffer,
     /// Per layer, position fastest: `[K, ctx_size]` (`K = n_kv_head * head_dim`), so that
-    /// attention reads consecutive keys at consecutive addresses.
+    /// attention reads consecutive keys at consecutive addresses; values in `kv_type`
+    /// (shaders/kv/).
     k_cache: Vec<wgpu::Buffer>,
-    /// Per layer: `[ctx_size, K]`.
+    /// Per layer: `[ctx_size, K]` in `kv_type`.
     v_cache: Vec<wgpu::Buffer>,
 }
 
@@ -75,6 +78,7 @@ impl ForwardBuffers {
         ctx: &GpuContext,
         hp: &HParams,
         ctx_size: u32,
+        kv_type: KvType,
         max_tokens: u32,
         max_logit_rows: u32,
     ) -> Result<Self> {
@@ -84,13 +88,15 @@ impl ForwardBuffers {
         let mut k_cache = Vec::new();
         let mut v_cache = Vec::new();
         for il in 0..hp.n_layer {
-            k_cache.push(buf(&format!("k_cache.{il}"), ctx_size as u64 * kv)?);
-            v_cache.push(buf(&format!("v_cache.{il}"), ctx_size as u64 * kv)?);
+            let bytes = (ctx_size as u64 * kv * kv_type.bytes()).max(4);
+            k_cache.push(ctx.storage_buffer(&format!("k_cache.{il}"), bytes)?);
+            v_cache.push(ctx.storage_buffer(&format!("v_cache.{il}"), bytes)?);
         }
         Ok(ForwardBuffers {
             max_tokens,
             max_logit_rows,
             ctx_size,
+            kv_type,
             tokens: buf("tokens", t)?,
             x: buf("x", t * e)?,
             x2: buf("x2", e)?,
@@ -202,6 +208,7 @@ impl ForwardBuffers {
                 base: hp.rope_base_for(il),
                 freq_scale: hp.rope_freq_scale,
                 eps: hp.rms_eps,
+                kv: self.kv_type,
             };
             let norms = match (&l.q_norm, &l.k_norm) {
                 (Some(q), Some(k)) => Some(QkNorms { q, k }),
@@ -239,6 +246,7 @@ impl ForwardBuffers {
                     softcap: hp.attn_softcap,
                     k_capacity: self.ctx_size,
                     q_stride: qkv_cols as u32,
+                    kv: self.kv_type,
                 };
                 b.attention(&self.qkv, kc, vc, &self.attn, &args);
             }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::error::Result;
 use crate::gguf::GgufFile;
+use crate::kernels::KvType;
 use crate::model::hparams::HParams;
 use crate::model::weights::{expected_tensors, matrix_shape, ROPE_FACTORS};
 use crate::quant::QuantType;
@@ -42,9 +43,9 @@ pub struct FitVerdict {
 }
 
 impl MemoryPlan {
-    /// The plan for a session of `ctx_size` tokens prefilling `max_batch` at a time, as
-    /// `Session::new` sizes it (16 LM-head rows).
-    pub fn new(file: &GgufFile, ctx_size: u32, max_batch: u32) -> Result<Self> {
+    /// The plan for a session of `ctx_size` tokens with a K/V cache of `kv_type`, prefilling
+    /// `max_batch` at a time, as `Session::new` sizes it (16 LM-head rows).
+    pub fn new(file: &GgufFile, ctx_size: u32, kv_type: KvType, max_batch: u32) -> Result<Self> {
         let n_vocab = match file.tensor("token_embd.weight") {
             Some(t) => matrix_shape(t).0 as u32,
             None => file.metadata.get_str_array("tokenizer.ggml.tokens")?.len() as u32,
@@ -72,7 +73,7 @@ impl MemoryPlan {
         if !has_rope_factors {
             weight_bytes += hp.head_dim as u64 / 2 * F32; // the loader's ones
         }
-        let kv_layer = ctx_size as u64 * hp.kv_dim() as u64 * F32;
+        let kv_layer = (ctx_size as u64 * hp.kv_dim() as u64 * kv_type.bytes()).max(F32);
         let batch = max_batch.min(ctx_size);
         let logit_rows = 16;
         let logits = logit_rows * hp.n_vocab as u64 * F32;

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::gguf::GgufFile;
 use crate::kernels::KvType;
 use crate::model::hparams::HParams;
+use crate::model::qkv;
 use crate::model::weights::{expected_tensors, matrix_shape, ROPE_FACTORS};
 use crate::quant::QuantType;
 
@@ -66,7 +67,11 @@ impl MemoryPlan {
                 continue;
             };
             has_rope_factors |= name == ROPE_FACTORS;
-            let row = QuantType::for_tensor(&name, t.type_id)?.gpu_row_bytes(cols);
+            let ty = match t.name == name {
+                true => stored_type(file, &name)?.unwrap_or(QuantType::for_tensor(&name, t.type_id)?),
+                false => QuantType::for_tensor(&name, t.type_id)?,
+            };
+            let row = ty.gpu_row_bytes(cols);
             weight_bytes += row * rows;
             largest_row = largest_row.max(row);
         }
@@ -119,6 +124,24 @@ impl MemoryPlan {
         }
         FitVerdict { fits: reasons.is_empty(), reasons }
     }
+}
+
+/// The block type a layer's q, k or v projection `name` is stored in when its layer's three
+/// projections stack into a wider type than its own (`model::qkv::stacks`); `None` otherwise.
+fn stored_type(file: &GgufFile, name: &str) -> Result<Option<QuantType>> {
+    let Some((il, p)) = (0..3).find_map(|p| {
+        let rest = name.strip_prefix("blk.")?.strip_suffix(&format!(".attn_{}.weight", qkv::PROJECTIONS[p]))?;
+        Some((rest.parse::<u32>().ok()?, p))
+    }) else {
+        return Ok(None);
+    };
+    let mut types = [QuantType::F32; 3];
+    for (i, proj) in qkv::PROJECTIONS.iter().enumerate() {
+        let tensor = qkv::tensor_name(il, proj);
+        let Some(t) = file.tensor(&tensor) else { return Ok(None) };
+        types[i] = QuantType::for_tensor(&tensor, t.type_id)?;
+    }
+    Ok(Some(qkv::stored_types(types)[p]))
 }
 
 /// The fused tensor of `file` that holds tensor `part` (see `model::fused`), if any.

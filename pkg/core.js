@@ -306,7 +306,8 @@ const MAX_BINDING_CAP = 2 ** 30 - 2 ** 20;
  *   const info = await inspectModel('https://huggingface.co/OWNER/REPO/resolve/main/model.gguf');
  *   if (!info.fits) console.warn(info.reasons.join('\n'));
  * @param {string | URL} url
- * @param {{ contextLength?: number, limits?: { maxStorageBufferBindingSize?: number, maxBufferSize?: number },
+ * @param {{ contextLength?: number, kvCache?: 'f16' | 'f32',
+ *           limits?: { maxStorageBufferBindingSize?: number, maxBufferSize?: number },
  *           memoryBudget?: number, signal?: AbortSignal }} [opts] `limits` default to this browser's
  *   WebGPU adapter's; `memoryBudget` (bytes) when the GPU memory available is known.
  * @returns {Promise<{ name: string, architecture: string, parameters: number, fileBytes: number,
@@ -315,7 +316,7 @@ const MAX_BINDING_CAP = 2 ** 30 - 2 ** 20;
  */
 export async function inspectModel(url, opts = {}) {
   await initBrasa();
-  const { contextLength = 4096, memoryBudget, signal } = opts;
+  const { contextLength = 4096, kvCache, memoryBudget, signal } = opts;
   let limits = opts.limits;
   if (!limits) {
     const adapter = await globalThis.navigator?.gpu?.requestAdapter();
@@ -355,7 +356,7 @@ export async function inspectModel(url, opts = {}) {
       if (done) break;
       if (Number(probe.bytesRead) >= total) throw brasaError('truncated', `${url}: the file ends inside its header`);
     }
-    return { ...probe.report(contextLength, maxBinding, memoryBudget), bytesFetched: fetched };
+    return { ...probe.report(contextLength, maxBinding, memoryBudget, kvCache), bytesFetched: fetched };
   } finally {
     probe?.free();
   }

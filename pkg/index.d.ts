@@ -116,6 +116,8 @@ export interface LoadOptions {
   contextLength?: number;
   /** When the context is full, drop its oldest half (keeping the system prompt) instead of stopping. */
   contextShift?: boolean;
+  /** How the K/V cache stores keys and values: `'f16'` (default: half the memory) or `'f32'`. */
+  kvCache?: 'f16' | 'f32';
 }
 
 export type ModelSource = string | URL | Blob | ReadableStream<Uint8Array> | Array<string | URL | Blob>;
@@ -217,6 +219,7 @@ export function inspectModel(
   url: string | URL,
   options?: {
     contextLength?: number;
+    kvCache?: 'f16' | 'f32';
     limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
     memoryBudget?: number;
     signal?: AbortSignal;

@@ -6,7 +6,7 @@
 
 mod kernels_util;
 
-use brasa::kernels::AttentionArgs;
+use brasa::kernels::{AttentionArgs, KvType};
 use brasa::selftest::{Rng, Suite};
 use kernels_util::{check_suite, gpu};
 
@@ -73,6 +73,7 @@ fn bench_attention_prefill() {
             softcap: 0.0,
             k_capacity: cap as u32,
             q_stride: 0,
+            kv: KvType::F32,
         };
         let reps = if nt == 1 { 20 } else { 2 };
         let run = || {

@@ -13,6 +13,7 @@
 //! failed check.
 
 mod attention;
+mod attention_decode;
 mod checks;
 mod matmul;
 mod ops;
@@ -63,6 +64,11 @@ pub enum Suite {
     Attention,
     /// Attention at 4096 keys, head dim 256, strided queries, soft-capping.
     AttentionLong,
+    /// A decoded token's norms, RoPE, cache writes and attention in one kernel, its keys split or
+    /// not, over f32 and f16 caches.
+    AttentionDecode,
+    /// qk_rope and the prefill attention over an f16 cache.
+    AttentionF16,
     /// Gated activations, adds and row copies.
     Elementwise,
     SampleGreedy,
@@ -75,7 +81,7 @@ pub enum Suite {
 }
 
 impl Suite {
-    pub const ALL: [Suite; 20] = [
+    pub const ALL: [Suite; 22] = [
         Suite::Matmul,
         Suite::MatmulGlu,
         Suite::MatvecNormed,
@@ -89,6 +95,8 @@ impl Suite {
         Suite::Rope,
         Suite::Attention,
         Suite::AttentionLong,
+        Suite::AttentionDecode,
+        Suite::AttentionF16,
         Suite::Elementwise,
         Suite::SampleGreedy,
         Suite::SampleTopK,
@@ -113,6 +121,8 @@ impl Suite {
             Suite::Rope => "rope",
             Suite::Attention => "attention",
             Suite::AttentionLong => "attention_long",
+            Suite::AttentionDecode => "attention_decode",
+            Suite::AttentionF16 => "attention_f16",
             Suite::Elementwise => "elementwise",
             Suite::SampleGreedy => "sample_greedy",
             Suite::SampleTopK => "sample_top_k",
@@ -137,6 +147,8 @@ impl Suite {
                 | Suite::RmsNorm
                 | Suite::AddNorm
                 | Suite::QkRope
+                | Suite::AttentionDecode
+                | Suite::AttentionF16
         )
     }
 
@@ -212,6 +224,8 @@ impl<'a> SelfTest<'a> {
             Suite::Rope => ops::rope(self, &mut out).await,
             Suite::Attention => attention::short(self, &mut out).await,
             Suite::AttentionLong => attention::long(self, &mut out).await,
+            Suite::AttentionDecode => attention_decode::decode(self, &mut out).await,
+            Suite::AttentionF16 => attention_decode::prefill_f16(self, &mut out).await,
             Suite::Elementwise => ops::elementwise(self, &mut out).await,
             Suite::SampleGreedy => sample::greedy(self, &mut out).await,
             Suite::SampleTopK => sample::top_k(self, &mut out).await,

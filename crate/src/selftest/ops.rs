@@ -3,7 +3,7 @@
 
 use super::{Checks, Rng, SelfTest};
 use crate::error::Result;
-use crate::kernels::{Activation, QkNorms, QkRopeArgs, RopeMode};
+use crate::kernels::{Activation, KvType, QkNorms, QkRopeArgs, RopeMode};
 use crate::reference::kernels as reference;
 
 /// An f32 sum of n squares (relative error ~ n · 2^-24 at worst) and one inverseSqrt (a few
@@ -113,6 +113,7 @@ pub(super) async fn qk_rope(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
             base: 10_000.0,
             freq_scale: 1.0,
             eps: 1e-6,
+            kv: KvType::F32, // the caches are filled and read back as f32 here
         };
         let norms = with_norms.then_some(QkNorms { q: &qn, k: &kn });
         // Llama 3.1-style frequency divisors on the cases with norms, ones on the others.

@@ -48,7 +48,37 @@ export function wasmMemoryBytes() {
  */
 export async function createGpuEngine(variants, { maxBufferBytes } = {}) {
   await initBrasa();
+  requestUnmappedFeatures();
   return wasm.Engine.create(variants, maxBufferBytes);
+}
+
+/**
+ * WebGPU features the kernels can use that wgpu's WebGPU backend neither requests nor reports:
+ * `subgroups` (Chromium offers it; wgpu 30 does not map it).
+ */
+const UNMAPPED_FEATURES = ['subgroups'];
+
+/** The label of brasa's device requests (`crate/src/gpu/mod.rs`). */
+const DEVICE_LABEL = 'brasa';
+
+/**
+ * Makes brasa's device requests (and no others: they carry brasa's label) ask for the
+ * UNMAPPED_FEATURES the adapter offers. The engine reads them back from the device and chooses
+ * its kernel variants from what the device has, so a variant the caller ruled out stays off even
+ * though its feature is enabled. Installed once per thread.
+ */
+function requestUnmappedFeatures() {
+  const proto = globalThis.GPUAdapter?.prototype;
+  if (!proto || proto.requestDevice.brasaUnmapped) return;
+  const requestDevice = proto.requestDevice;
+  const patched = function (descriptor) {
+    if (descriptor?.label !== DEVICE_LABEL) return requestDevice.call(this, descriptor);
+    const required = [...(descriptor.requiredFeatures ?? [])];
+    for (const f of UNMAPPED_FEATURES) if (this.features.has(f) && !required.includes(f)) required.push(f);
+    return requestDevice.call(this, { ...descriptor, requiredFeatures: required });
+  };
+  patched.brasaUnmapped = true;
+  proto.requestDevice = patched;
 }
 
 /**
@@ -295,7 +325,8 @@ const MAX_BINDING_CAP = 2 ** 30 - 2 ** 20;
  *   const info = await inspectModel('https://huggingface.co/OWNER/REPO/resolve/main/model.gguf');
  *   if (!info.fits) console.warn(info.reasons.join('\n'));
  * @param {string | URL} url
- * @param {{ contextLength?: number, limits?: { maxStorageBufferBindingSize?: number, maxBufferSize?: number },
+ * @param {{ contextLength?: number, kvCache?: 'f16' | 'f32',
+ *           limits?: { maxStorageBufferBindingSize?: number, maxBufferSize?: number },
  *           memoryBudget?: number, signal?: AbortSignal }} [opts] `limits` default to this browser's
  *   WebGPU adapter's; `memoryBudget` (bytes) when the GPU memory available is known.
  * @returns {Promise<{ name: string, architecture: string, parameters: number, fileBytes: number,
@@ -304,7 +335,7 @@ const MAX_BINDING_CAP = 2 ** 30 - 2 ** 20;
  */
 export async function inspectModel(url, opts = {}) {
   await initBrasa();
-  const { contextLength = 4096, memoryBudget, signal } = opts;
+  const { contextLength = 4096, kvCache, memoryBudget, signal } = opts;
   let limits = opts.limits;
   if (!limits) {
     const adapter = await globalThis.navigator?.gpu?.requestAdapter();
@@ -344,7 +375,7 @@ export async function inspectModel(url, opts = {}) {
       if (done) break;
       if (Number(probe.bytesRead) >= total) throw brasaError('truncated', `${url}: the file ends inside its header`);
     }
-    return { ...probe.report(contextLength, maxBinding, memoryBudget), bytesFetched: fetched };
+    return { ...probe.report(contextLength, maxBinding, memoryBudget, kvCache), bytesFetched: fetched };
   } finally {
     probe?.free();
   }

@@ -67,7 +67,7 @@ export class LocalEngine {
   /**
    * Loads a model (replacing the loaded one): `source` is a URL, a list of a split model's URLs,
    * a `Blob`/`File`, or a `ReadableStream` (with `size`). `opts`: `onProgress(done, total)`,
-   * `signal`, `cache`, `integrity`, `size`, `contextLength`, `contextShift`. Resolves to the
+   * `signal`, `cache`, `integrity`, `size`, `contextLength`, `contextShift`, `kvCache`. Resolves to the
    * model's summary.
    */
   load(source, opts = {}) {
@@ -76,12 +76,12 @@ export class LocalEngine {
       if (!this.#gpu) opts.onProgress?.(0, 0, { phase: 'compile', bytesPerSecond: 0 });
       const gpu = await this.#gpuEngine();
       this.#unloadNow();
-      const { onProgress, signal, cache = false, integrity, size, contextLength = 4096, contextShift = false } = opts;
+      const { onProgress, signal, cache = false, integrity, size, contextLength = 4096, contextShift = false, kvCache } = opts;
       const model = await loadModel(gpu, source, { onProgress, signal, cache, integrity, size }).catch((e) => {
         throw toBrasaError(e, signal?.aborted ? 'aborted' : 'bad_model');
       });
       try {
-        const session = new Session(gpu, model, contextLength, contextShift);
+        const session = new Session(gpu, model, contextLength, contextShift, kvCache);
         this.#sessions.set(0, session);
         // A K/V cache that cannot be allocated is reported here, with its size, not by a later request.
         await gpu.confirmAllocations();

@@ -116,6 +116,8 @@ export interface LoadOptions {
   contextLength?: number;
   /** When the context is full, drop its oldest half (keeping the system prompt) instead of stopping. */
   contextShift?: boolean;
+  /** How the K/V cache stores keys and values: `'f16'` (default: half the memory) or `'f32'`. */
+  kvCache?: 'f16' | 'f32';
 }
 
 export type ModelSource = string | URL | Blob | ReadableStream<Uint8Array> | Array<string | URL | Blob>;
@@ -149,7 +151,11 @@ export interface GpuInfo {
   };
   /** Largest buffer of one weight tensor's part (tensors are split by rows below it). */
   maxWeightPartBytes: number;
-  /** The kernel variants chosen for this device: subgroup or workgroup-memory reductions; shader-f16 enabled. */
+  /**
+   * The kernel variants chosen for this device: subgroup reductions where the device has
+   * `subgroups` (in the browser brasa requests it itself: Chromium offers it, Firefox does not),
+   * else workgroup-memory ones; shader-f16 enabled.
+   */
   variants: { reduction: 'subgroup' | 'workgroup'; f16: boolean };
   /** What the browser itself says about its adapter. */
   browserAdapter: { vendor: string; architecture: string; device: string; description: string } | null;
@@ -216,6 +222,7 @@ export function inspectModel(
   url: string | URL,
   options?: {
     contextLength?: number;
+    kvCache?: 'f16' | 'f32';
     limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
     memoryBudget?: number;
     signal?: AbortSignal;
@@ -244,6 +251,12 @@ export function languageModelClass(options: LanguageModelOptions): unknown;
 
 export function initBrasa(): Promise<unknown>;
 export function wasmMemoryBytes(): number;
+/**
+ * The GPU engine on this thread's adapter. `variants` restricts the kernel variants, e.g.
+ * `'nosubgroups,nof16'` forces the baseline kernels; by default the best the device offers
+ * (subgroup reductions where the adapter has `subgroups`, as Chromium does). `maxBufferBytes`: the
+ * largest single GPU buffer to ask for (default 1 GiB − 1 MiB; never more than the adapter allows).
+ */
 export function createGpuEngine(variants?: string, options?: { maxBufferBytes?: number }): Promise<GpuEngine>;
 export function loadModel(
   engine: GpuEngine,

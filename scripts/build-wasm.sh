@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the brasa crate for the browser: wasm32-unknown-unknown, release, features `gpu` only
 # (the `cli` feature is native-only), then wasm-bindgen --target web into pkg/wasm/.
+# With --selftest: the same with the `selftest` feature (the kernel self-test, `Engine.selfTest`)
+# into target/wasm-selftest/, for the browser kernel tests (tests/kernels.test.mjs); the shipped
+# package leaves it out (it adds 8–9% to the wasm).
 # Runs wasm-opt -O when it is installed (optional; it is not required).
 # Env: CARGO_TARGET_DIR (default ./target), BRASA_WASM_PROFILE (default release).
 set -euo pipefail
@@ -8,7 +11,13 @@ cd "$(dirname "$0")/.."
 
 profile="${BRASA_WASM_PROFILE:-wasm-release}"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+features=gpu
 out=pkg/wasm
+case "${1:-}" in
+  "") ;;
+  --selftest) features=gpu,selftest; out=target/wasm-selftest ;;
+  *) echo "usage: $0 [--selftest]" >&2; exit 2 ;;
+esac
 
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
@@ -18,7 +27,7 @@ if [[ "$have" != "$want" ]]; then
   exit 1
 fi
 
-cargo build -p brasa --lib --target wasm32-unknown-unknown --no-default-features --features gpu \
+cargo build -p brasa --lib --target wasm32-unknown-unknown --no-default-features --features "$features" \
   --profile "$profile"
 
 wasm="$target_dir/wasm32-unknown-unknown/$profile/brasa.wasm"

@@ -7,8 +7,9 @@
 // Keys are visited in chunks of 64, one key per invocation, with an online softmax per row
 // (running max m, running sum l, rescaled accumulator), so no scratch memory grows with the
 // context length: any number of keys works with a fixed (1.25 * MAX_ROWS) KiB of workgroup
-// memory, in one pass over K and V. K is stored position-fastest, so for a fixed dimension the
-// invocations read consecutive addresses.
+// memory, in one pass over K and V. The cache comes from a kv/*.wgsl include (f32 or f16,
+// composed before this file), read in dimension pairs; K is position-fastest, so for a fixed
+// dimension the invocations read consecutive addresses.
 // Key j is visible to the query at position p iff j <= p and (window == 0 or p - j < window).
 // Grid: x = blocks of `rows` query rows, y = kv head.
 
@@ -16,7 +17,7 @@ struct AttentionParams {
     n_tokens: u32,
     n_head: u32,
     n_kv_head: u32,
-    head_dim: u32, // <= 256
+    head_dim: u32, // even, <= 256
     pos0: u32,
     window: u32, // 0 = unlimited
     scale: f32, // applied to q.k
@@ -31,17 +32,14 @@ struct AttentionParams {
 // Queries: token t's [n_head, head_dim] f32 start at t * q_stride (q_stride ≥ n_head * head_dim:
 // the projections' qkv rows hold the keys and values after the queries).
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-// Key cache, position fastest: [n_kv_head, head_dim, k_capacity] f32, positions
+// The K and V caches (bindings 5 and 6) come with the kv include, positions
 // 0 .. pos0 + n_tokens filled.
-@group(0) @binding(2) var<storage, read> k_cache: array<f32>;
-// Value cache: [capacity, n_kv_head, head_dim] f32.
-@group(0) @binding(3) var<storage, read> v_cache: array<f32>;
 // Output: [n_tokens, n_head, head_dim] f32.
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 const WG: u32 = 64u;
 const MAX_DIM: u32 = 256u;
-const DIMS_PER_INV: u32 = 4u; // MAX_DIM / WG
+const PAIRS_PER_INV: u32 = 2u; // MAX_DIM / 2 / WG: an invocation's dimension pairs of V
 // MAX_ROWS (query rows per workgroup at most: 1 for decode, 8 for prefill) is declared by the
 // composer, ahead of this file (kernels/shaders.rs).
 
@@ -59,7 +57,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let nr = min(params.rows, n_rows - row0); // rows of this workgroup (uniform)
     let kvh = wid.y;
     let hd = params.head_dim;
-    let kv_stride = params.n_kv_head * hd;
+    let pairs = hd / 2u;
+    let kv = KvShape(params.n_kv_head, hd, params.k_capacity);
 
     // Per row: its query position and first visible key; the chunk loop covers their union.
     var p: array<u32, MAX_ROWS>;
@@ -89,7 +88,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
     var m: array<f32, MAX_ROWS>;
     var l: array<f32, MAX_ROWS>;
-    var acc: array<array<f32, 4>, MAX_ROWS>;
+    var acc: array<array<vec2<f32>, PAIRS_PER_INV>, MAX_ROWS>;
     for (var r = 0u; r < MAX_ROWS; r++) {
         m[r] = -3.0e38;
     }
@@ -106,13 +105,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             qk[r] = 0.0;
         }
         if (j <= j_hi) {
-            var kb = kvh * hd * params.k_capacity + j;
-            for (var d = 0u; d < hd; d++) {
-                let kv = k_cache[kb];
-                kb += params.k_capacity;
+            for (var i = 0u; i < pairs; i++) {
+                let kp = k_pair(kv, kvh, i, j);
                 for (var r = 0u; r < MAX_ROWS; r++) {
                     if (r < nr) {
-                        qk[r] = fma(q_s[r][d], kv, qk[r]);
+                        qk[r] = fma(q_s[r][2u * i + 1u], kp.y, fma(q_s[r][2u * i], kp.x, qk[r]));
                     }
                 }
             }
@@ -152,24 +149,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         for (var r = 0u; r < MAX_ROWS; r++) {
             let corr = exp(m[r] - cmax[r]);
             l[r] *= corr;
-            for (var k = 0u; k < DIMS_PER_INV; k++) {
+            for (var k = 0u; k < PAIRS_PER_INV; k++) {
                 acc[r][k] *= corr;
             }
             m[r] = cmax[r];
         }
         for (var jj = 0u; jj < n; jj++) {
-            let vb = (c + jj) * kv_stride + kvh * hd;
-            var vv: array<f32, 4>;
-            for (var k = 0u; k < DIMS_PER_INV; k++) {
-                let d = lid + k * WG;
-                vv[k] = select(0.0, v_cache[vb + min(d, hd - 1u)], d < hd);
+            var vv: array<vec2<f32>, PAIRS_PER_INV>;
+            for (var k = 0u; k < PAIRS_PER_INV; k++) {
+                let i = lid + k * WG;
+                vv[k] = select(vec2<f32>(0.0), v_pair(kv, kvh, min(i, pairs - 1u), c + jj), i < pairs);
             }
             for (var r = 0u; r < MAX_ROWS; r++) {
                 if (r < nr) {
                     let pj = score_s[r][jj];
                     l[r] += pj;
-                    for (var k = 0u; k < DIMS_PER_INV; k++) {
-                        acc[r][k] = fma(pj, vv[k], acc[r][k]);
+                    for (var k = 0u; k < PAIRS_PER_INV; k++) {
+                        acc[r][k] = fma(vec2<f32>(pj), vv[k], acc[r][k]);
                     }
                 }
             }
@@ -179,10 +175,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var r = 0u; r < MAX_ROWS; r++) {
         if (r < nr) {
             let inv_l = 1.0 / l[r];
-            for (var k = 0u; k < DIMS_PER_INV; k++) {
-                let d = lid + k * WG;
-                if (d < hd) {
-                    out[out_off[r] + d] = acc[r][k] * inv_l;
+            for (var k = 0u; k < PAIRS_PER_INV; k++) {
+                let i = lid + k * WG;
+                if (i < pairs) {
+                    out[out_off[r] + 2u * i] = acc[r][k].x * inv_l;
+                    out[out_off[r] + 2u * i + 1u] = acc[r][k].y * inv_l;
                 }
             }
         }

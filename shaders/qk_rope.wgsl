@@ -1,14 +1,14 @@
 // Everything between the q/k/v projections and attention, in one dispatch:
 //   q heads: optional per-head RMS norm (q_norm_w), then RoPE, in place in q;
-//   k heads: optional per-head RMS norm (k_norm_w), then RoPE, written to the K cache
-//            (position fastest);
+//   k heads: optional per-head RMS norm (k_norm_w), then RoPE, written to the K cache;
 //   v heads: copied to the V cache.
-// Token t is at position pos0 + t. RoPE as in rope.wgsl: pair i (< n_rot / 2) rotates by
-// theta = pos * base^(-2i / n_rot) * freq_scale / freq_factors[i] (the factors are Llama 3.1's
-// rope_freqs, all 1 for other models); mode 0 (NeoX) pairs (i, i + n_rot / 2),
-// mode 1 (normal) pairs (2i, 2i + 1); dims >= n_rot are only normed.
+// The caches come from a kv/*.wgsl include (f32 or f16), written in dimension pairs.
+// Token t is at position pos0 + t. RoPE as rope/angle.wgsl rotates (pair i's factor is
+// freq_factors[i]: Llama 3.1's rope_freqs, all 1 for other models); dims >= n_rot are only
+// normed.
 // Entry points: `main` (with the q/k norms, Gemma 3 / Qwen 3) and `main_plain` (without).
-// Composed after a sum include (reduce/sum_*.wgsl: `Inv`, reduce_sum()).
+// Composed after the rotation include (rope/angle.wgsl), a kv include (kv/*.wgsl) and a sum
+// include (reduce/sum_*.wgsl: `Inv`, reduce_sum()).
 // One workgroup per (token, slot), slot < n_head: a q head, else a kv head (its k and v).
 // Grid: (x, y) = n_tokens * (n_head + n_kv_head) workgroups (2D: 65535 per dimension).
 
@@ -16,7 +16,7 @@ struct QkRopeParams {
     n_tokens: u32,
     n_head: u32,
     n_kv_head: u32,
-    head_dim: u32, // <= 512
+    head_dim: u32, // even, <= 512
     n_rot: u32,
     pos0: u32,
     capacity: u32, // positions in the caches
@@ -33,65 +33,20 @@ struct QkRopeParams {
 // [n_kv_head, head_dim] each.
 @group(0) @binding(1) var<storage, read_write> qkv: array<f32>;
 // Per-head norm weights: [head_dim] f32 (main only).
-@group(0) @binding(4) var<storage, read> q_norm_w: array<f32>;
-@group(0) @binding(5) var<storage, read> k_norm_w: array<f32>;
-// K cache, position fastest: [n_kv_head, head_dim, capacity] f32.
-@group(0) @binding(6) var<storage, read_write> k_cache: array<f32>;
-// V cache: [capacity, n_kv_head, head_dim] f32.
-@group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
+@group(0) @binding(2) var<storage, read> q_norm_w: array<f32>;
+@group(0) @binding(3) var<storage, read> k_norm_w: array<f32>;
 // Per-pair frequency divisors: [n_rot / 2] f32.
-@group(0) @binding(8) var<storage, read> freq_factors: array<f32>;
+@group(0) @binding(4) var<storage, read> freq_factors: array<f32>;
+// The K and V caches are bindings 5 and 6 (the kv include).
 
 const WG: u32 = 128u;
 var<workgroup> head: array<f32, 512>; // the head vector being transformed
-
-// 2*pi split in two for range reduction (see rope.wgsl).
-const TWO_PI_HI: f32 = 6.28125;
-const TWO_PI_LO: f32 = 0.0019353071795864769;
-const INV_TWO_PI: f32 = 0.15915494309189535;
-
-// Where a head-vector element goes: into qkv's q in place, or into the K cache.
-fn store(is_q: bool, q_base: u32, k_base: u32, d: u32, value: f32) {
-    if (is_q) {
-        qkv[q_base + d] = value;
-    } else {
-        k_cache[k_base + d * params.capacity] = value;
-    }
-}
-
-// RoPE of `head` (already normed) for a token at `pos`, stored with `store`.
-fn rotate_and_store(lid: u32, pos: u32, is_q: bool, q_base: u32, k_base: u32) {
-    let hd = params.head_dim;
-    let half = params.n_rot / 2u;
-    for (var i = lid; i < half; i += WG) {
-        let inv_freq = exp2(-2.0 * f32(i) / f32(params.n_rot) * params.log2_base);
-        let theta = f32(pos) * inv_freq * params.freq_scale / freq_factors[i];
-        let kr = round(theta * INV_TWO_PI);
-        let a = (theta - kr * TWO_PI_HI) - kr * TWO_PI_LO;
-        let c = cos(a);
-        let s = sin(a);
-        var i0 = i;
-        var i1 = i + half;
-        if (params.mode == 1u) {
-            i0 = 2u * i;
-            i1 = i0 + 1u;
-        }
-        let x0 = head[i0];
-        let x1 = head[i1];
-        store(is_q, q_base, k_base, i0, x0 * c - x1 * s);
-        store(is_q, q_base, k_base, i1, x0 * s + x1 * c);
-    }
-    for (var d = params.n_rot + lid; d < hd; d += WG) {
-        store(is_q, q_base, k_base, d, head[d]);
-    }
-}
 
 struct Slot {
     t: u32,
     is_q: bool,
     h: u32, // q head or kv head
     src: u32, // first element of the head vector (a q or k head) in qkv
-    k_base: u32, // K cache index of (head, dim 0, position)
 }
 
 fn slot_of(wid: vec3<u32>, nwg: vec3<u32>) -> Slot {
@@ -101,33 +56,55 @@ fn slot_of(wid: vec3<u32>, nwg: vec3<u32>) -> Slot {
     let slot = idx % per_token;
     let is_q = slot < params.n_head;
     let h = select(slot - params.n_head, slot, is_q);
-    let hd = params.head_dim;
-    let row = t * (params.n_head + 2u * params.n_kv_head) * hd; // this token's q, k and v
-    let src = row + select(params.n_head + h, h, is_q) * hd; // its q head, or its k head
-
-    let k_base = h * hd * params.capacity + params.pos0 + t;
-    return Slot(t, is_q, h, src, k_base);
+    let row = t * (params.n_head + 2u * params.n_kv_head) * params.head_dim; // this token's q, k, v
+    let src = row + select(params.n_head + h, h, is_q) * params.head_dim; // its q head, or its k head
+    return Slot(t, is_q, h, src);
 }
 
-// Loads the head vector into `head` (and copies v for a kv slot); returns this invocation's
-// partial sum of squares.
+fn kv_shape() -> KvShape {
+    return KvShape(params.n_kv_head, params.head_dim, params.capacity);
+}
+
+// Loads the head vector into `head` (and appends v to the V cache for a kv slot); returns this
+// invocation's partial sum of squares.
 fn load(lid: u32, s: Slot) -> f32 {
     let hd = params.head_dim;
     var ss = 0.0;
-    for (var d = lid; d < hd; d += WG) {
-        var x: f32;
-        if (s.is_q) {
-            x = qkv[s.src + d];
-        } else {
-            x = qkv[s.src + d];
-            let pos = params.pos0 + s.t;
+    for (var i = lid; i < hd / 2u; i += WG) {
+        let x = vec2<f32>(qkv[s.src + 2u * i], qkv[s.src + 2u * i + 1u]);
+        head[2u * i] = x.x;
+        head[2u * i + 1u] = x.y;
+        ss = fma(x.y, x.y, fma(x.x, x.x, ss));
+        if (!s.is_q) {
             // The value of kv head h follows the token's n_kv_head keys.
-            v_cache[(pos * params.n_kv_head + s.h) * hd + d] = qkv[s.src + params.n_kv_head * hd + d];
+            let v = s.src + params.n_kv_head * hd + 2u * i;
+            store_v_pair(kv_shape(), s.h, i, params.pos0 + s.t, vec2<f32>(qkv[v], qkv[v + 1u]));
         }
-        head[d] = x;
-        ss = fma(x, x, ss);
     }
     return ss;
+}
+
+// RoPE of `head` (already normed) for a token at `pos`, in place (each pair by one invocation),
+// then the head goes to q in qkv or to the K cache.
+fn rotate_and_store(lid: u32, s: Slot) {
+    let pos = params.pos0 + s.t;
+    let spec = RopeSpec(params.n_rot, params.mode, params.log2_base, params.freq_scale);
+    for (var i = lid; i < params.n_rot / 2u; i += WG) {
+        let dims = rope_dims(spec, i);
+        let r = rope_rotate(head[dims.x], head[dims.y], rope_cos_sin(spec, pos, i, freq_factors[i]));
+        head[dims.x] = r.x;
+        head[dims.y] = r.y;
+    }
+    workgroupBarrier();
+    for (var i = lid; i < params.head_dim / 2u; i += WG) {
+        let x = vec2<f32>(head[2u * i], head[2u * i + 1u]);
+        if (s.is_q) {
+            qkv[s.src + 2u * i] = x.x;
+            qkv[s.src + 2u * i + 1u] = x.y;
+        } else {
+            store_k_pair(kv_shape(), s.h, i, pos, x);
+        }
+    }
 }
 
 @compute @workgroup_size(128)
@@ -148,7 +125,7 @@ fn main(
         head[d] = head[d] * inv_rms * w;
     }
     workgroupBarrier();
-    rotate_and_store(lid, params.pos0 + s.t, s.is_q, s.src, s.k_base);
+    rotate_and_store(lid, s);
 }
 
 @compute @workgroup_size(128)
@@ -164,5 +141,5 @@ fn main_plain(
     let s = slot_of(wid, nwg);
     load(lid, s);
     workgroupBarrier();
-    rotate_and_store(lid, params.pos0 + s.t, s.is_q, s.src, s.k_base);
+    rotate_and_store(lid, s);
 }

@@ -175,10 +175,15 @@ test('a buffer the GPU cannot allocate is `out_of_memory` naming its bytes; the 
     const reply = async () => (await engine.chat.completions.create(ask)).choices[0].message.content;
     await engine.load('/model.gguf', { contextLength: 128 });
     const before = await reply();
-    // A context of 2^20 tokens: each layer's K cache is contextLength × KV width × 4 bytes.
-    const contextLength = 2 ** 20;
-    const plan = await brasa.inspectModel('/model.gguf', { contextLength });
-    const oom = await outcome(engine.load('/model.gguf', { contextLength }), { at: performance.now() });
+    // A context of 2^20 tokens in an f32 cache: each layer's K cache is contextLength × KV width
+    // × 4 bytes. Checked before loading: a smaller buffer would be allocated, 36 times over.
+    const big = { contextLength: 2 ** 20, kvCache: 'f32' };
+    const plan = await brasa.inspectModel('/model.gguf', big);
+    if (plan.kvCacheBytes / (2 * plan.nLayer) !== 2 ** 30) {
+      engine.terminate();
+      return { plan: { kv: plan.kvCacheBytes, nLayer: plan.nLayer } };
+    }
+    const oom = await outcome(engine.load('/model.gguf', big), { at: performance.now() });
     const noModel = await outcome(reply(), { at: performance.now() });
     await engine.load('/model.gguf', { contextLength: 128 });
     const after = await reply();
@@ -187,9 +192,9 @@ test('a buffer the GPU cannot allocate is `out_of_memory` naming its bytes; the 
   });
   // K and V of every layer are the same size.
   const kBytes = r.plan.kv / (2 * r.plan.nLayer);
+  assert.equal(kBytes, 2 ** 30, 'the request needs a 1 GiB buffer');
   console.error(`limits ${JSON.stringify(r.gpu)}; one K cache ${kBytes} bytes; ${r.oom.code}: ${r.oom.message}`);
   assert.equal(r.gpu.maxBufferSize, 2 ** 30);
-  assert.equal(kBytes, 2 ** 30, 'the request needs a 1 GiB buffer');
   assert.equal(r.oom.code, 'out_of_memory', r.oom.message);
   assert.match(r.oom.message, new RegExp(`allocate ${kBytes} bytes \\(1\\.00 GiB\\) for k_cache\\.0`));
   assert.equal(r.noModel, 'no_model', 'the failed load left no half-loaded model');

@@ -160,10 +160,11 @@ test('inspectModel reads only the header and says whether the model fits', async
   const r = await env.page.evaluate(async () => {
     const brasa = await import('/pkg/index.js');
     const info = await brasa.inspectModel('/model.gguf', { contextLength: 2048 });
+    const info32 = await brasa.inspectModel('/model.gguf', { contextLength: 2048, kvCache: 'f32' });
     // Bindings of 1 MiB cannot hold the 16 MiB of logits rows (or one layer's 2 MiB K/V cache).
     const capped = await brasa.inspectModel('/model.gguf', { contextLength: 2048, limits: { maxStorageBufferBindingSize: 2 ** 20 } });
     const notGguf = await brasa.inspectModel('/bad/not.gguf').then(() => 'no error', (e) => e.code);
-    return { info, capped, notGguf };
+    return { info, info32, capped, notGguf };
   });
   const sent = env.traffic.bytes((p) => p === '/model.gguf');
   console.error(`inspectModel: ${r.info.bytesFetched} bytes fetched (server sent ${sent} of ${fileBytes}); ${JSON.stringify(r.info)}`);
@@ -173,8 +174,10 @@ test('inspectModel reads only the header and says whether the model fits', async
   // llama.cpp's load log for this file: "model params = 268.10 M"; its tensor type counts.
   assert.ok(Math.abs(r.info.parameters - 268.1e6) < 0.01e6, `${r.info.parameters} parameters`);
   assert.deepEqual(r.info.types, { F32: 109, Q5_0: 81, Q8_0: 10, Q4_K: 27, Q6_K: 9 });
-  // 18 layers × K and V × 2048 positions × 256 (1 KV head of 256) × 4 bytes.
-  assert.equal(r.info.kvCacheBytes, 18 * 2 * 2048 * 256 * 4);
+  // 18 layers × K and V × 2048 positions × 256 (1 KV head of 256) × 2 bytes (f16, the default),
+  // or 4 (f32).
+  assert.equal(r.info.kvCacheBytes, 18 * 2 * 2048 * 256 * 2);
+  assert.equal(r.info32.kvCacheBytes, 18 * 2 * 2048 * 256 * 4);
   assert.ok(r.info.fits, r.info.reasons.join('; '));
   assert.equal(r.capped.fits, false);
   assert.match(r.capped.reasons[0], /binding limit/);

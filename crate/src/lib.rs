@@ -21,6 +21,10 @@ pub mod generate;
 pub mod gpu;
 #[cfg(feature = "gpu")]
 pub mod kernels;
+/// Always built natively (the kernel tests run it); in the wasm only with the `selftest`
+/// feature, as it adds 8–9% to the module every visitor downloads.
+#[cfg(all(feature = "gpu", any(feature = "selftest", not(target_arch = "wasm32"))))]
+pub mod selftest;
 
 #[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 pub mod web;

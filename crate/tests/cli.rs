@@ -128,3 +128,23 @@ fn chat_answers_each_line_with_the_builtin_template() {
     );
     assert_eq!(stderr.matches("prompt tokens").count(), 2, "one reply per non-empty line: {stderr}");
 }
+
+/// `brasa selftest` runs kernel suites on the GPU and says how many checks passed; an unknown
+/// suite is a typed error.
+#[test]
+fn selftest_checks_kernels_and_refuses_unknown_suites() {
+    if std::env::var("BRASA_SKIP_GPU_TESTS").as_deref() == Ok("1") {
+        return;
+    }
+    let out = brasa().args(["selftest", "--suites", "rms_norm,add_norm"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains(" checks in 2 suites") && stdout.contains(": 0 over budget"), "{stdout}");
+    let out = brasa().args(["selftest", "--list"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), brasa::selftest::Suite::ALL.len());
+    let out = brasa().args(["selftest", "--suites", "nope"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("[invalid_argument]") && !stderr.contains("panicked"), "{stderr}");
+}

@@ -50,7 +50,7 @@ fn sliding_keeps_the_prefix_and_matches_a_fresh_evaluation() {
     let ctx_size = 24;
     let overflow = ContextOverflow::Slide { keep: Some(4) };
     let mut s =
-        Session::new(&engine, model.clone(), SessionOptions { ctx_size, max_batch: 8, overflow }).unwrap();
+        Session::new(&engine, model.clone(), SessionOptions { ctx_size, max_batch: 8, overflow, ..Default::default() }).unwrap();
     let p = prompt(12);
     let stats = pollster::block_on(s.generate_ids(&p, &greedy(40), &mut |_| true)).unwrap();
     assert_eq!(stats.finish, FinishReason::Length);
@@ -99,7 +99,7 @@ fn chat_drops_the_oldest_turns_and_keeps_the_system_prompt() {
 
     let overflow = ContextOverflow::Slide { keep: None };
     let mut s =
-        Session::new(&engine, model.clone(), SessionOptions { ctx_size, max_batch: 32, overflow }).unwrap();
+        Session::new(&engine, model.clone(), SessionOptions { ctx_size, max_batch: 32, overflow, ..Default::default() }).unwrap();
     let stats = pollster::block_on(s.chat(&messages, &greedy(40), &mut |_| true)).unwrap();
     assert_eq!(stats.finish, FinishReason::Length);
     assert!(stats.context_shifts >= 2, "{} shifts", stats.context_shifts);

@@ -12,7 +12,7 @@ mod common;
 
 use std::sync::Arc;
 
-use brasa::generate::{ContextOverflow, Engine, GenParams, Session, SessionOptions};
+use brasa::generate::{Engine, GenParams, Session, SessionOptions};
 use brasa::gpu::GpuOptions;
 use common::*;
 
@@ -37,7 +37,7 @@ fn limit_address_space(bytes: libc::rlim_t) -> libc::rlim_t {
 }
 
 fn greedy(engine: &Engine, model: &Arc<brasa::model::Model>, ctx_size: u32) -> Vec<u32> {
-    let opts = SessionOptions { ctx_size, max_batch: 16, overflow: ContextOverflow::Stop };
+    let opts = SessionOptions { ctx_size, max_batch: 16, ..Default::default() };
     let mut s = Session::new(engine, model.clone(), opts).unwrap();
     let params =
         GenParams { max_tokens: 8, temperature: 0.0, top_k: 1, ignore_eos: true, ..Default::default() };
@@ -55,11 +55,13 @@ fn a_context_the_gpu_cannot_allocate_is_out_of_memory_naming_its_bytes() {
     let model = Arc::new(engine.load_file(&dir.join("tiny-llama.gguf")).unwrap());
     let before = greedy(&engine, &model, 64);
 
-    // Each layer's K (and V) cache of this context is 32 MiB; the limit leaves 96 MiB.
-    let kv_bytes = model.hp.kv_dim() as u64 * 4;
+    // Each layer's K (and V) cache of this context is 32 MiB (a position is kv_dim values of
+    // the cache's type); the limit leaves 96 MiB.
+    let defaults = SessionOptions::default();
+    let kv_bytes = model.hp.kv_dim() as u64 * defaults.kv_type.bytes();
     let ctx_size = ((32 << 20) / kv_bytes) as u32;
     let previous = limit_address_space(vm_size() + (96 << 20));
-    let opts = SessionOptions { ctx_size, max_batch: 16, overflow: ContextOverflow::Stop };
+    let opts = SessionOptions { ctx_size, max_batch: 16, ..defaults };
     let long = Session::new(&engine, model.clone(), opts).map(|_| ());
     let after = greedy(&engine, &model, 64);
     limit_address_space(previous);

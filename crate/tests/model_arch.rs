@@ -17,6 +17,7 @@
 mod common;
 
 use brasa::generate::{Session, SessionOptions};
+use brasa::kernels::KvType;
 use brasa::reference::forward::CpuModel;
 use common::*;
 
@@ -98,18 +99,18 @@ fn tiny_models_match_llama_cpp() {
             "{arch}: brasa's ids for {text:?}"
         );
         // Prefill in chunks of 7 (tiled matmul), and token by token (the decode mat-vec path)
-        // over the first 6 positions.
+        // over the first 6 positions; an f32 K/V cache, as llama.cpp's run (tiny_logits.cpp).
         let mut session = Session::new(
             &engine,
             model.clone(),
-            SessionOptions { ctx_size: 64, max_batch: 7, ..Default::default() },
+            SessionOptions { ctx_size: 64, max_batch: 7, kv_type: KvType::F32, ..Default::default() },
         )
         .unwrap();
         let logits = pollster::block_on(session.logits(&tokens)).unwrap();
         let mut one_by_one = Session::new(
             &engine,
             model.clone(),
-            SessionOptions { ctx_size: 64, max_batch: 1, ..Default::default() },
+            SessionOptions { ctx_size: 64, max_batch: 1, kv_type: KvType::F32, ..Default::default() },
         )
         .unwrap();
         let decoded = pollster::block_on(one_by_one.logits(&tokens[..6])).unwrap();

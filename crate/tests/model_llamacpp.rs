@@ -4,6 +4,7 @@
 mod common;
 
 use brasa::generate::{perplexity, PerplexityOptions, Session, SessionOptions};
+use brasa::kernels::KvType;
 use common::*;
 use serde_json::Value;
 
@@ -37,7 +38,9 @@ const F32_LOGIT_BUDGET: f64 = 0.02;
 /// Feeds each reference prompt plus llama.cpp's greedy continuation and checks our logits at
 /// every step against `run`'s: `log_probs` compares log-probabilities (shift-invariant) with the
 /// mean/max budgets, otherwise raw logits with `max_abs`.
-fn check_greedy_run(run: &str, mean_budget: f64, max_budget: f64, log_probs: bool) {
+/// `kv_type`: the K/V cache of the run compared with (llama.cpp's default run keeps K/V in f16, its
+/// `f32_dequantized` run in f32).
+fn check_greedy_run(run: &str, kv_type: KvType, mean_budget: f64, max_budget: f64, log_probs: bool) {
     let Some(path) = model_path() else { return };
     let (engine, model) = load_gpu(&path);
     let reference = reference_json("greedy.json");
@@ -49,7 +52,7 @@ fn check_greedy_run(run: &str, mean_budget: f64, max_budget: f64, log_probs: boo
         assert_eq!(model.tokenizer.encode(prompt, true, false), prompt_ids, "tokens of {prompt:?}");
         let mut all = prompt_ids.clone();
         all.extend(&generated);
-        let opts = SessionOptions { ctx_size: 128, max_batch: 64, ..Default::default() };
+        let opts = SessionOptions { ctx_size: 128, max_batch: 64, kv_type, ..Default::default() };
         let mut session = Session::new(&engine, model.clone(), opts).unwrap();
         let logits = pollster::block_on(session.logits(&all)).unwrap();
         for step in p["steps"].as_array().unwrap() {
@@ -85,12 +88,12 @@ fn check_greedy_run(run: &str, mean_budget: f64, max_budget: f64, log_probs: boo
 
 #[test]
 fn greedy_logits_match_llamacpp_f32() {
-    check_greedy_run("f32_dequantized", F32_LOGIT_BUDGET, F32_LOGIT_BUDGET, false);
+    check_greedy_run("f32_dequantized", KvType::F32, F32_LOGIT_BUDGET, F32_LOGIT_BUDGET, false);
 }
 
 #[test]
 fn greedy_log_probs_match_llamacpp_default() {
-    check_greedy_run("default", TOP10_MEAN_BUDGET, TOP10_MAX_BUDGET, true);
+    check_greedy_run("default", KvType::F16, TOP10_MEAN_BUDGET, TOP10_MAX_BUDGET, true);
 }
 
 /// Budget against llama.cpp's `f32_dequantized` run (f32 arithmetic like ours): summation order
@@ -123,7 +126,8 @@ fn perplexity_matches_llamacpp() {
         };
         let (default, f32, vulkan) = (running("default"), running("f32_dequantized"), running("vulkan"));
         let n = chunks.min(default.len());
-        let opts = PerplexityOptions { ctx_size: 512, max_chunks: Some(n) };
+        // f32 K/V, as the f32 run whose budget is the tight one.
+        let opts = PerplexityOptions { ctx_size: 512, max_chunks: Some(n), kv_type: KvType::F32 };
         let r = pollster::block_on(perplexity(&engine, &model, &text, opts, &mut |_, _| {})).unwrap();
         let rel = |want: f64| (r.ppl - want).abs() / want;
         eprintln!(

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use brasa::generate::{Engine, Session, SessionOptions};
 use brasa::gpu::GpuOptions;
+use brasa::kernels::KvType;
 use brasa::model::plan::MemoryPlan;
 use common::*;
 
@@ -33,7 +34,11 @@ fn the_plan_is_what_loading_and_a_session_allocate() {
     paths.extend(model_path());
     for path in &paths {
         let (ctx_size, max_batch) = (192, 48);
-        let plan = MemoryPlan::new(&brasa::gguf::read_header(path).unwrap(), ctx_size, max_batch).unwrap();
+        let header = brasa::gguf::read_header(path).unwrap();
+        let plan = MemoryPlan::new(&header, ctx_size, KvType::default(), max_batch).unwrap();
+        // An f32 cache is twice the f16 one.
+        let plan_f32 = MemoryPlan::new(&header, ctx_size, KvType::F32, max_batch).unwrap();
+        assert_eq!(plan_f32.kv_cache_bytes, 2 * plan.kv_cache_bytes);
         let got = measured_bytes(&engine, path, ctx_size, max_batch);
         assert_eq!(plan.total_bytes(), got, "{}: plan {plan:?}", path.display());
         let limit = engine.ctx.limits.max_storage_buffer_binding_size as u64;

@@ -18,8 +18,12 @@ fn setup() -> Option<(Engine, Arc<brasa::model::Model>)> {
     Some((engine, Arc::new(model)))
 }
 
-const OPTS: SessionOptions =
-    SessionOptions { ctx_size: 48, max_batch: 8, overflow: brasa::generate::ContextOverflow::Stop };
+const OPTS: SessionOptions = SessionOptions {
+    ctx_size: 48,
+    max_batch: 8,
+    overflow: brasa::generate::ContextOverflow::Stop,
+    kv_type: brasa::kernels::KvType::F16,
+};
 
 /// The logits of the last of `tokens`, from a fresh session.
 fn fresh_logits(engine: &Engine, model: &Arc<brasa::model::Model>, tokens: &[u32]) -> Vec<f32> {

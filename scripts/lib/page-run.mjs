@@ -4,9 +4,10 @@
 /**
  * @param {import('playwright-core').Page} page
  * @param {{ modelUrl: string, prompt?: string, maxTokens?: number, ctxSize?: number, chunks?: number,
- *           perplexityUrl?: string, perplexityText?: string, onText?: (text: string) => void }} job
+ *           perplexityUrl?: string, perplexityText?: string, kvCache?: 'f16' | 'f32',
+ *           onText?: (text: string) => void }} job
  *   perplexity runs when perplexityUrl (fetched by the page) or perplexityText is given, over at
- *   most `chunks` chunks of ctxSize tokens (all when undefined)
+ *   most `chunks` chunks of ctxSize tokens (all when undefined); `kvCache` as the engine's option
  * @returns {Promise<object>} the JSON line's fields
  */
 export async function runInPage(page, job) {
@@ -18,7 +19,7 @@ export async function runInPage(page, job) {
 }
 
 // Runs inside the page (serialized by Playwright: no closures over module scope).
-async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, chunks, perplexityUrl, perplexityText, binding }) {
+async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, chunks, perplexityUrl, perplexityText, kvCache, binding }) {
   // Errors thrown in evaluate lose their properties: keep the code in the message.
   const withCode = (e) => new Error(`${e?.code ? `[${e.code}] ` : ''}${e?.message ?? e}`);
   try {
@@ -44,11 +45,11 @@ async function pageJob({ modelUrl, prompt, maxTokens, ctxSize, chunks, perplexit
     const adapter = info ? `${info.vendor} ${info.architecture}`.trim() || engine.gpuInfo() : engine.gpuInfo();
     if (perplexityUrl || perplexityText !== undefined) {
       const text = perplexityText ?? (await (await fetch(perplexityUrl)).text());
-      const r = await brasa.perplexity(engine, model, text, ctxSize, chunks);
+      const r = await brasa.perplexity(engine, model, text, ctxSize, chunks, kvCache);
       return { ppl: r.ppl, tokens: r.tokens, chunks: r.chunks, adapter };
     }
     console.log(`model: ${JSON.stringify(model.summary())}`);
-    const session = new brasa.Session(engine, model, ctxSize ?? 0);
+    const session = new brasa.Session(engine, model, ctxSize ?? 0, false, kvCache);
     const params = { maxTokens, temperature: 0, topK: 1, seed: 0, stop: [] }; // greedy
     const stats = await session.generate(prompt, params, (t) => {
       self[binding](t);

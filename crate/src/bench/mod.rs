@@ -47,6 +47,13 @@ pub struct BenchOptions {
     pub reps: u32,
     /// Time the copy and mat-vec kernels.
     pub roofline: bool,
+    /// The sessions' K/V cache type (`f16` or `f32` in the report).
+    #[serde(serialize_with = "kv_name")]
+    pub kv_type: crate::kernels::KvType,
+}
+
+fn kv_name<S: serde::Serializer>(kv: &crate::kernels::KvType, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(kv.name())
 }
 
 impl Default for BenchOptions {
@@ -57,6 +64,7 @@ impl Default for BenchOptions {
             depths: vec![0, 2048],
             reps: 1,
             roofline: true,
+            kv_type: crate::kernels::KvType::default(),
         }
     }
 }
@@ -116,7 +124,7 @@ pub async fn run(
     let ctx_size = (max_prompt.max(max_depth + n) + 1) as u32;
 
     let before = ctx.counters();
-    let mut session = Session::new(engine, model.clone(), SessionOptions { ctx_size, ..Default::default() })?;
+    let mut session = Session::new(engine, model.clone(), SessionOptions { ctx_size, kv_type: opts.kv_type, ..Default::default() })?;
     let alloc = ctx.counters().since(&before);
     let session_report = SessionReport {
         ctx_size,

@@ -13,6 +13,7 @@ use brasa::generate::{
     perplexity, ContextOverflow, Engine, GenParams, PerplexityOptions, Session, SessionOptions,
 };
 use brasa::gpu::GpuOptions;
+use brasa::kernels::KvType;
 use brasa::model::Model;
 use brasa::{Error, Result};
 
@@ -72,6 +73,9 @@ enum Command {
         /// prompt) and go on, instead of stopping.
         #[arg(long)]
         context_shift: bool,
+        /// K/V cache type: f16 (half the memory, llama.cpp's default) or f32 (exact).
+        #[arg(long, default_value = "f16", value_parser = parse_kv_type)]
+        kv_cache: KvType,
     },
     /// Chat on stdin/stdout: each input line is a user turn; the reply follows on stdout.
     /// The prompt is the model's chat template (or the built-in one for its family).
@@ -101,6 +105,9 @@ enum Command {
         /// prompt), and within a reply the oldest half of the context, instead of stopping.
         #[arg(long)]
         context_shift: bool,
+        /// K/V cache type: f16 (half the memory, llama.cpp's default) or f32 (exact).
+        #[arg(long, default_value = "f16", value_parser = parse_kv_type)]
+        kv_cache: KvType,
         /// Print the rendered prompt of each turn on stderr.
         #[arg(long)]
         show_prompt: bool,
@@ -146,6 +153,23 @@ enum Command {
         /// Evaluate only the first N chunks.
         #[arg(long)]
         chunks: Option<usize>,
+        /// K/V cache type: f16 (half the memory, llama.cpp's default) or f32 (exact).
+        #[arg(long, default_value = "f16", value_parser = parse_kv_type)]
+        kv_cache: KvType,
+    },
+    /// Check every kernel on this GPU against the CPU reference (`brasa::selftest`: each block
+    /// type, odd shapes, stated error budgets); prints each check over budget and a summary, and
+    /// fails if any is. BRASA_VARIANTS picks the variants, as for the other commands.
+    Selftest {
+        /// Suites to run (default: all that need no data files; see `--list`).
+        #[arg(long, value_delimiter = ',')]
+        suites: Vec<String>,
+        /// Print the suites and exit.
+        #[arg(long)]
+        list: bool,
+        /// Print every check, not only those over budget.
+        #[arg(long)]
+        all: bool,
     },
     /// Benchmark prefill, decode and the kernels (see `brasa::bench`).
     Bench {
@@ -172,6 +196,9 @@ enum Command {
         /// Text the prompts are taken from (default: the repository's tests/reference/texts/en.txt).
         #[arg(long)]
         text: Option<PathBuf>,
+        /// K/V cache type: f16 (half the memory, llama.cpp's default) or f32 (exact).
+        #[arg(long, default_value = "f16", value_parser = parse_kv_type)]
+        kv_cache: KvType,
     },
 }
 
@@ -185,6 +212,7 @@ fn main() {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Selftest { suites, list, all } => selftest(&suites, list, all, cli.verbose).await,
         Command::Inspect { model } => inspect(&model),
         Command::Run {
             model,
@@ -203,9 +231,10 @@ async fn run(cli: Cli) -> Result<()> {
             stop,
             ctx_size,
             context_shift,
+            kv_cache,
         } => {
             let (engine, model) = load(&model, cli.verbose).await?;
-            let mut session = Session::new(&engine, model, session_options(ctx_size, context_shift))?;
+            let mut session = Session::new(&engine, model, session_options(ctx_size, context_shift, kv_cache))?;
             let params = GenParams {
                 max_tokens,
                 temperature,
@@ -309,6 +338,7 @@ async fn run(cli: Cli) -> Result<()> {
             seed,
             ctx_size,
             context_shift,
+            kv_cache,
             show_prompt,
         } => {
             let (engine, model) = load(&model, cli.verbose).await?;
@@ -318,7 +348,7 @@ async fn run(cli: Cli) -> Result<()> {
                 )
             })?;
             eprintln!("chat template: {:?}; type a message, end with Ctrl-D", template.origin);
-            let mut session = Session::new(&engine, model, session_options(ctx_size, context_shift))?;
+            let mut session = Session::new(&engine, model, session_options(ctx_size, context_shift, kv_cache))?;
             let params = GenParams {
                 max_tokens,
                 temperature,
@@ -360,11 +390,11 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Perplexity { model, file, ctx_size, chunks } => {
+        Command::Perplexity { model, file, ctx_size, chunks, kv_cache } => {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| Error::Io(format!("{}: {e}", file.display())))?;
             let (engine, model) = load(&model, cli.verbose).await?;
-            let opts = PerplexityOptions { ctx_size, max_chunks: chunks };
+            let opts = PerplexityOptions { ctx_size, max_chunks: chunks, kv_type: kv_cache };
             let r = perplexity(&engine, &model, &text, opts, &mut |i, ppl| {
                 eprint!("[{}]{ppl:.4},", i + 1);
             })
@@ -374,7 +404,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("Final estimate: PPL = {:.4} +/- {:.5}", r.ppl, r.ppl_error);
             Ok(())
         }
-        Command::Bench { model, json, prompt_sizes, decode_tokens, depths, reps, no_roofline, text } => {
+        Command::Bench { model, json, prompt_sizes, decode_tokens, depths, reps, no_roofline, text, kv_cache } => {
             let text_path = text.unwrap_or_else(default_text);
             let text = std::fs::read_to_string(&text_path)
                 .map_err(|e| Error::Io(format!("{}: {e}", text_path.display())))?;
@@ -389,7 +419,8 @@ async fn run(cli: Cli) -> Result<()> {
                 buffer_bytes_created: counters.buffer_bytes_created,
                 peak_rss_bytes: brasa::bench::peak_rss_bytes(),
             };
-            let opts = BenchOptions { prompt_sizes, decode_tokens, depths, reps, roofline: !no_roofline };
+            let opts =
+                BenchOptions { prompt_sizes, decode_tokens, depths, reps, roofline: !no_roofline, kv_type: kv_cache };
             let source = text_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let input = BenchInput { text: &text, text_source: source, file_bytes, load };
             let t = web_time::Instant::now();
@@ -475,12 +506,55 @@ fn default_text() -> PathBuf {
     cwd.chain(exe_dirs).map(|d| d.join(rel)).find(|p| p.exists()).unwrap_or_else(|| rel.to_path_buf())
 }
 
-fn session_options(ctx_size: u32, context_shift: bool) -> SessionOptions {
+fn session_options(ctx_size: u32, context_shift: bool, kv_type: KvType) -> SessionOptions {
     let overflow = if context_shift { ContextOverflow::Slide { keep: None } } else { ContextOverflow::Stop };
-    SessionOptions { ctx_size, overflow, ..Default::default() }
+    SessionOptions { ctx_size, overflow, kv_type, ..Default::default() }
+}
+
+fn parse_kv_type(s: &str) -> std::result::Result<KvType, String> {
+    KvType::parse(s).map_err(|e| e.to_string())
 }
 
 /// Streams a GGUF file (or all files of a split model) from disk into GPU buffers.
+/// `brasa selftest`: the kernel self-test on this machine's GPU (the suites the kernel tests run).
+async fn selftest(names: &[String], list: bool, all: bool, verbose: bool) -> Result<()> {
+    use brasa::selftest::{SelfTest, Suite};
+    if list {
+        for s in Suite::ALL {
+            println!("{}", s.name());
+        }
+        return Ok(());
+    }
+    // The gguf oracle needs the repository's test data: only when asked for (the native tests
+    // run it).
+    let suites: Vec<Suite> = if names.is_empty() {
+        Suite::ALL.into_iter().filter(|&s| s != Suite::GgufOracle).collect()
+    } else {
+        names.iter().map(|n| Suite::parse(n)).collect::<Result<_>>()?
+    };
+    let engine = Engine::new(GpuOptions::default()).await?;
+    if verbose {
+        eprintln!("GPU: {}", engine.gpu_info());
+    }
+    let report = SelfTest::new(&engine.ctx, &engine.kernels).run_all(&suites).await;
+    for c in report.checks.iter().filter(|c| all || !c.passed()) {
+        println!("{} {c}", if c.passed() { "ok  " } else { "FAIL" });
+    }
+    let failed = report.checks.iter().filter(|c| !c.passed()).count();
+    println!(
+        "{} checks in {} suites on {:?}: {} over budget ({:.1} s)",
+        report.checks.len(),
+        suites.len(),
+        report.variants,
+        failed,
+        report.seconds
+    );
+    if failed > 0 {
+        return Err(Error::Gpu(format!("{failed} kernel checks over their error budget")));
+    }
+    Ok(())
+}
+
 async fn load(path: &Path, verbose: bool) -> Result<(Engine, Arc<Model>)> {
     let t0 = web_time::Instant::now();
     let engine = Engine::new(GpuOptions::default()).await?;

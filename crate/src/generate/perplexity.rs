@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::generate::engine::Engine;
 use crate::generate::session::{Session, SessionOptions};
+use crate::kernels::KvType;
 use crate::model::{LogitRows, Model};
 
 /// How to cut the text: llama-perplexity's `-c` and `--chunks`.
@@ -18,11 +19,13 @@ pub struct PerplexityOptions {
     pub ctx_size: u32,
     /// Evaluate at most this many chunks (`None`: every whole chunk of the text).
     pub max_chunks: Option<usize>,
+    /// The K/V cache type (`-ctk`/`-ctv` in llama.cpp).
+    pub kv_type: KvType,
 }
 
 impl PerplexityOptions {
     pub fn new(ctx_size: u32) -> Self {
-        PerplexityOptions { ctx_size, max_chunks: None }
+        PerplexityOptions { ctx_size, max_chunks: None, kv_type: KvType::default() }
     }
 }
 
@@ -64,7 +67,7 @@ pub async fn perplexity_of_tokens(
     let mut session = Session::new(
         engine,
         model.clone(),
-        SessionOptions { ctx_size, max_batch: ctx_size.min(512), ..Default::default() },
+        SessionOptions { ctx_size, max_batch: ctx_size.min(512), kv_type: opts.kv_type, ..Default::default() },
     )?;
     let ctx = engine.ctx.clone();
     let nll_buf = ctx.storage_buffer("nll", n_ctx as u64 * 4)?;

@@ -28,7 +28,7 @@ use crate::generate::penalties::{self, PenaltyState};
 use crate::generate::sampler::{GenParams, Sampler};
 use crate::generate::stats::TokenLogprobs;
 use crate::generate::stats::{DecodeMeter, GenStats};
-use crate::kernels::{logprob_words, BindGroupCache, MAX_TOP_LOGPROBS};
+use crate::kernels::{logprob_words, BindGroupCache, KvType, MAX_TOP_LOGPROBS};
 use crate::model::{ForwardBuffers, LogitRows, Model};
 use crate::tokenizer::Detokenizer;
 
@@ -46,11 +46,19 @@ pub struct SessionOptions {
     pub max_batch: u32,
     /// What happens when the context is full.
     pub overflow: ContextOverflow,
+    /// How the K/V cache stores keys and values: f16 by default (half the memory; llama.cpp's
+    /// default too), f32 for exact agreement with an f32 reference.
+    pub kv_type: KvType,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { ctx_size: 4096, max_batch: 256, overflow: ContextOverflow::Stop }
+        SessionOptions {
+            ctx_size: 4096,
+            max_batch: 256,
+            overflow: ContextOverflow::Stop,
+            kv_type: KvType::default(),
+        }
     }
 }
 
@@ -114,7 +122,7 @@ impl Session {
             return Err(Error::InvalidArgument("ctx_size and max_batch must be positive".into()));
         }
         let max_batch = opts.max_batch.min(opts.ctx_size);
-        let bufs = ForwardBuffers::new(&engine.ctx, &model.hp, opts.ctx_size, max_batch, 16)?;
+        let bufs = ForwardBuffers::new(&engine.ctx, &model.hp, opts.ctx_size, opts.kv_type, max_batch, 16)?;
         let slot = |label| {
             let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
             engine.ctx.create_buffer(label, READBACK_BYTES, usage)

@@ -8,6 +8,8 @@
 //! Works the same natively and on wasm32 WebGPU: nothing here blocks on the web (readback
 //! awaits `map_async`; native code polls the device instead).
 
+#[cfg(target_arch = "wasm32")]
+mod browser;
 mod counters;
 mod errors;
 mod readback;
@@ -67,8 +69,9 @@ pub struct GpuContext {
 impl GpuContext {
     /// Pick the default (high-performance) adapter and create a device with the largest storage
     /// binding and buffer sizes it offers (capped at [`GpuOptions::max_buffer_bytes`], by default
-    /// 1 GiB − 1 MiB), and the optional features
-    /// of the kernel variants chosen from the adapter's (`subgroups`, `shader-f16`).
+    /// 1 GiB − 1 MiB) and the optional features the kernel variants may use (`subgroups`,
+    /// `shader-f16`) where the adapter offers them and `opts.variants` allows them; then choose
+    /// the variants from the device's features.
     pub async fn new(opts: GpuOptions) -> Result<Self> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
@@ -80,7 +83,7 @@ impl GpuContext {
             .map_err(|e| Error::GpuUnavailable(format!("no GPU adapter: {e}")))?;
         let adapter_info = adapter.get_info();
         let offered = adapter.limits();
-        let variants = KernelVariants::choose(adapter.features(), opts.variants.with_env()?)?;
+        let request = opts.variants.with_env()?;
 
         // WebGPU defaults (every WebGPU adapter supports them) with the two size limits raised.
         let cap = opts.max_buffer_bytes.unwrap_or(MAX_BINDING_CAP);
@@ -107,8 +110,9 @@ impl GpuContext {
 
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
+                // pkg/core.js recognises brasa's device requests by this label (see `browser`).
                 label: Some("brasa"),
-                required_features: variants.features(),
+                required_features: request.features_to_request(adapter.features()),
                 required_limits: limits.clone(),
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,
@@ -129,7 +133,12 @@ impl GpuContext {
             None => device_binding,
         } / 4
             * 4;
+        // The variants are chosen from what the device has: in the browser that includes what
+        // wgpu cannot request there (`subgroups`, which the page adds, see `browser`).
         let features = device.features();
+        #[cfg(target_arch = "wasm32")]
+        let features = features | browser::unmapped_features(&device);
+        let variants = KernelVariants::choose(features, request)?;
         Ok(Self {
             device,
             queue,
@@ -142,6 +151,40 @@ impl GpuContext {
             counters: counters::Counters::default(),
             staging_pool: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Another handle on this device whose weights are split into parts of at most `bytes`
+    /// (rounded down to 4; never above this context's): the kernel self-test uses it to run
+    /// split weights on any device without a second device. It shares the device, queue and
+    /// error slots; its counters start at zero.
+    pub fn with_max_binding_bytes(&self, bytes: u64) -> GpuContext {
+        GpuContext { max_binding_bytes: bytes.min(self.max_binding_bytes) / 4 * 4, ..self.view() }
+    }
+
+    /// Another handle on this device whose kernels use `variants` (the kernel self-test checks
+    /// several on one device); [`Error::GpuUnavailable`] if the device lacks a feature they
+    /// need. Shares what [`Self::with_max_binding_bytes`] says.
+    pub fn with_variants(&self, variants: KernelVariants) -> Result<GpuContext> {
+        if !self.features.contains(variants.features()) {
+            return Err(Error::GpuUnavailable(format!("the device lacks the features of {variants:?}")));
+        }
+        Ok(GpuContext { variants, ..self.view() })
+    }
+
+    /// A handle on the same device, queue and error slots, with fresh counters.
+    pub(crate) fn view(&self) -> GpuContext {
+        GpuContext {
+            device: self.device.clone(),
+            queue: self.queue.clone(),
+            adapter_info: self.adapter_info.clone(),
+            limits: self.limits.clone(),
+            features: self.features,
+            variants: self.variants,
+            max_binding_bytes: self.max_binding_bytes,
+            errors: self.errors.clone(),
+            counters: counters::Counters::default(),
+            staging_pool: Mutex::new(Vec::new()),
+        }
     }
 
     /// A snapshot of the work and allocation counters (monotonic; subtract two snapshots with

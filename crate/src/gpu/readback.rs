@@ -151,6 +151,48 @@ impl GpuContext {
         Ok(out)
     }
 
+    /// Copy the first `bytes` bytes of each buffer back to the CPU in one round trip (one
+    /// staging buffer, one submit, one map): for reading many small results at once, where a
+    /// map each would wait for the browser each time (Firefox answers maps on a ~100 ms timer).
+    pub async fn read_buffers(&self, reads: &[(&wgpu::Buffer, u64)]) -> Result<Vec<Vec<u8>>> {
+        self.check()?;
+        let mut offsets = Vec::with_capacity(reads.len());
+        let mut total = 0u64;
+        for &(buf, bytes) in reads {
+            let padded = bytes.div_ceil(4) * 4;
+            if padded > buf.size() {
+                return Err(Error::InvalidArgument(format!(
+                    "read of {bytes} bytes is past the end of a {}-byte buffer",
+                    buf.size()
+                )));
+            }
+            offsets.push(total);
+            total += padded;
+        }
+        if total == 0 {
+            return Ok(reads.iter().map(|_| Vec::new()).collect());
+        }
+        let staging = self.create_buffer(
+            "brasa readback",
+            total,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        )?;
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        for (&(buf, bytes), &at) in reads.iter().zip(&offsets) {
+            if bytes > 0 {
+                enc.copy_buffer_to_buffer(buf, 0, &staging, at, bytes.div_ceil(4) * 4);
+            }
+        }
+        let index = self.queue.submit([enc.finish()]);
+        self.counters.submitted(0, 0);
+        let all = self.map_read(&staging, total, Some(index)).await?;
+        Ok(reads
+            .iter()
+            .zip(&offsets)
+            .map(|(&(_, bytes), &at)| all[at as usize..(at + bytes) as usize].to_vec())
+            .collect())
+    }
+
     /// Read `n` f32 values starting at element `offset_elems`.
     pub async fn read_f32(&self, buf: &wgpu::Buffer, offset_elems: u64, n: u64) -> Result<Vec<f32>> {
         let bytes = self.read_buffer(buf, offset_elems * 4, n * 4).await?;

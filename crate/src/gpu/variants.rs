@@ -102,6 +102,20 @@ impl VariantRequest {
     /// Everything off: the baseline kernels.
     pub const BASELINE: VariantRequest = VariantRequest { subgroups: Use::Off, f16: Use::Off };
 
+    /// The optional features to ask the device for: those of every variant this request does
+    /// not rule out that the adapter offers (`offered`). [`KernelVariants::choose`] then decides
+    /// from the device's features.
+    pub fn features_to_request(self, offered: wgpu::Features) -> wgpu::Features {
+        let mut f = wgpu::Features::empty();
+        if self.subgroups != Use::Off {
+            f |= wgpu::Features::SUBGROUP;
+        }
+        if self.f16 != Use::Off {
+            f |= wgpu::Features::SHADER_F16;
+        }
+        f & offered
+    }
+
     /// Parse a comma-separated list: `subgroups` / `nosubgroups`, `f16` / `nof16` (`auto` and
     /// empty items are ignored). E.g. `nosubgroups,nof16` forces the baseline.
     pub fn parse(s: &str) -> Result<Self> {
@@ -164,5 +178,21 @@ mod tests {
             KernelVariants::choose(wgpu::Features::SUBGROUP, want).unwrap().reduction,
             Reduction::Subgroup
         );
+
+        // The device is asked for what the request allows and the adapter offers; the variants
+        // chosen from that device are those chosen from the adapter.
+        for offered in [all, none, wgpu::Features::SUBGROUP, wgpu::Features::SHADER_F16] {
+            for request in ["", "nosubgroups", "nof16", "nosubgroups,nof16", "subgroups", "f16"] {
+                let r = VariantRequest::parse(request).unwrap();
+                let device = r.features_to_request(offered);
+                assert!(offered.contains(device), "{request:?} asks only for offered features");
+                let from_device = KernelVariants::choose(device, r).map(|v| (v, v.features()));
+                let from_adapter = KernelVariants::choose(offered, r).map(|v| (v, v.features()));
+                assert_eq!(from_device, from_adapter, "{request:?} on {offered:?}");
+                if let Ok((_, needs)) = from_device {
+                    assert_eq!(needs, device, "{request:?}: the device gets exactly what the variants need");
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! consecutive addresses. Long decode contexts would profit from splitting the keys over several
 //! workgroups (flash-decoding); that is left for GPU tuning.
 
-use super::{Batch, PipelineKey};
+use super::{Batch, KvType, PipelineKey};
 use crate::error::Error;
 
 /// Shapes and options of one [`Batch::attention`] call.
@@ -34,6 +34,8 @@ pub struct AttentionArgs {
     /// Floats from one token's queries to the next's (the rows of a qkv projection hold the
     /// keys and values too); 0 means packed, `n_head * head_dim`.
     pub q_stride: u32,
+    /// How the caches store their values.
+    pub kv: KvType,
 }
 
 /// Uniforms of shaders/attention.wgsl (`AttentionParams`).
@@ -58,14 +60,15 @@ pub(crate) struct AttentionParams {
 /// pipeline built for one row, whose code has no masked rows to skip.
 pub(crate) const PREFILL_ROWS: u32 = 8;
 
-/// Largest head dimension attention.wgsl handles (4 dims per invocation × 64).
+/// Largest head dimension attention.wgsl handles (2 dimension pairs per invocation × 64).
 pub const MAX_HEAD_DIM: u32 = 256;
 
 impl Batch<'_> {
     /// Causal attention: q `[n_tokens, n_head, head_dim]` (token t's at `t * q_stride`); k_cache `[n_kv_head, head_dim,
-    /// k_capacity]` (position fastest, written by [`Batch::copy_rows_transposed`]) and v_cache
-    /// `[capacity, n_kv_head, head_dim]`, both holding positions `0 .. pos0 + n_tokens`; out
-    /// `[n_tokens, n_head, head_dim]`. Softmax in f32.
+    /// k_capacity]` (position fastest, written by [`Batch::qk_rope`]) and v_cache
+    /// `[capacity, n_kv_head, head_dim]` in `a.kv` (shaders/kv/), both holding positions
+    /// `0 .. pos0 + n_tokens`; out `[n_tokens, n_head, head_dim]`. Softmax in f32. The head
+    /// dimension must be even (the caches are read in pairs).
     pub fn attention(
         &mut self,
         q: &wgpu::Buffer,
@@ -77,6 +80,7 @@ impl Batch<'_> {
         if a.n_kv_head == 0
             || !a.n_head.is_multiple_of(a.n_kv_head)
             || a.head_dim == 0
+            || !a.head_dim.is_multiple_of(2)
             || a.head_dim > MAX_HEAD_DIM
             || (a.k_capacity as u64) < a.pos0 as u64 + a.n_tokens as u64
         {
@@ -95,7 +99,7 @@ impl Batch<'_> {
         }
         let q_bytes = a.n_tokens as u64 * q_dim as u64 * 4;
         let q_in_bytes = ((a.n_tokens as u64 - 1) * q_stride as u64 + q_dim as u64) * 4;
-        let row_bytes = a.n_kv_head as u64 * a.head_dim as u64 * 4;
+        let row_bytes = a.n_kv_head as u64 * a.head_dim as u64 * a.kv.bytes();
         let v_bytes = (a.pos0 as u64 + a.n_tokens as u64) * row_bytes;
         if !self.need("attention q", q, q_in_bytes)
             || !self.need("attention k_cache", k_cache, a.k_capacity as u64 * row_bytes)
@@ -133,9 +137,9 @@ impl Batch<'_> {
             _pad: 0,
         };
         self.dispatch(
-            PipelineKey::Attention { rows },
+            PipelineKey::Attention { rows, kv: a.kv },
             &params,
-            &[(1, q), (2, k_cache), (3, v_cache), (4, out)],
+            &[(1, q), (5, k_cache), (6, v_cache), (4, out)],
             (gx as u32, a.n_kv_head, 1),
         );
     }

@@ -11,6 +11,7 @@
 
 mod add_norm;
 mod attention;
+mod attention_decode;
 mod batch;
 mod bind_cache;
 mod copy;
@@ -28,6 +29,7 @@ pub mod shaders;
 mod transpose;
 
 pub use attention::AttentionArgs;
+pub use attention_decode::{decode_partials_len, decode_splits, DecodeAttentionArgs, MAX_DECODE_SPLITS};
 pub use batch::{Batch, Submitted};
 pub use bind_cache::BindGroupCache;
 pub use logprobs::{logprob_words, MAX_TOP_LOGPROBS};
@@ -51,6 +53,44 @@ pub enum RopeMode {
     Neox,
     /// Rotate adjacent pairs (2i, 2i + 1): Llama, Mistral.
     Normal,
+}
+
+/// How the K/V cache stores its values (the `kv/*.wgsl` include of the attention kernels).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KvType {
+    /// f32: exact, as the activations.
+    F32,
+    /// f16 pairs packed in u32 words (no `shader-f16` needed): half the memory and half the
+    /// attention's cache reads; llama.cpp's default cache type.
+    #[default]
+    F16,
+}
+
+impl KvType {
+    /// Bytes one cached value takes.
+    pub fn bytes(self) -> u64 {
+        match self {
+            KvType::F32 => 4,
+            KvType::F16 => 2,
+        }
+    }
+
+    /// `f32` or `f16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            KvType::F32 => "f32",
+            KvType::F16 => "f16",
+        }
+    }
+
+    /// Parses `f32` or `f16` (the CLI's and the JS options' spelling).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" => Ok(KvType::F32),
+            "f16" => Ok(KvType::F16),
+            _ => Err(Error::InvalidArgument(format!("unknown K/V cache type {s:?} (expected f16 or f32)"))),
+        }
+    }
 }
 
 /// Activation of a gated feed-forward layer.
@@ -96,10 +136,21 @@ pub enum PipelineKey {
         reduction: Reduction,
     },
     Rope,
-    /// shaders/attention.wgsl with `rows` query rows per workgroup at most (1 or 8).
+    /// shaders/attention.wgsl with `rows` query rows per workgroup at most (1 or 8), over a
+    /// cache of `kv`.
     Attention {
         rows: u32,
+        kv: KvType,
     },
+    /// One decoded token's attention with its q/k norms (when `norm`), RoPE and cache writes:
+    /// shaders/attention_decode.wgsl.
+    AttentionDecode {
+        norm: bool,
+        reduction: Reduction,
+        kv: KvType,
+    },
+    /// Merges a split decode attention's partials: shaders/attention_combine.wgsl.
+    AttentionCombine,
     GatedAct(Activation),
     AddInplace,
     /// A bias vector added to every row: shaders/elementwise.wgsl.
@@ -110,6 +161,7 @@ pub enum PipelineKey {
     QkRope {
         norm: bool,
         reduction: Reduction,
+        kv: KvType,
     },
     /// Residual add fused with the norms around it: shaders/add_norm.wgsl.
     AddNorm {
@@ -181,6 +233,11 @@ impl Kernels {
         ctx.check()?;
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
+    }
+
+    /// The keys of the pipelines built so far.
+    pub fn pipeline_keys(&self) -> Vec<PipelineKey> {
+        self.pipelines.lock().map(|c| c.keys().copied().collect()).unwrap_or_default()
     }
 
     fn take_arena_chunk(&self) -> Option<wgpu::Buffer> {

@@ -1,7 +1,7 @@
 //! The attention prologue in one dispatch (shaders/qk_rope.wgsl): per-head q/k norms, RoPE,
 //! and the K/V cache writes.
 
-use super::{Batch, PipelineKey, RopeMode};
+use super::{Batch, KvType, PipelineKey, RopeMode};
 use crate::error::Error;
 use crate::gpu::GpuWeight;
 use crate::quant::QuantType;
@@ -43,6 +43,8 @@ pub struct QkRopeArgs {
     pub freq_scale: f32,
     /// Epsilon of the q/k norms.
     pub eps: f32,
+    /// How the caches store their values.
+    pub kv: KvType,
 }
 
 /// Per-head RMS-norm weights of queries and keys (F32 `[1, head_dim]` each).
@@ -82,9 +84,9 @@ impl Batch<'_> {
             )));
         }
         let hd = a.head_dim;
-        if hd == 0 || hd > 512 || a.n_rot == 0 || !a.n_rot.is_multiple_of(2) || a.n_rot > hd {
+        if hd == 0 || hd > 512 || !hd.is_multiple_of(2) || a.n_rot == 0 || !a.n_rot.is_multiple_of(2) || a.n_rot > hd {
             return self.fail(Error::InvalidArgument(format!(
-                "qk_rope: head_dim {hd} must be in 1..=512, n_rot {} even, positive and <= head_dim",
+                "qk_rope: head_dim {hd} must be even and in 2..=512, n_rot {} even, positive and <= head_dim",
                 a.n_rot
             )));
         }
@@ -109,7 +111,7 @@ impl Batch<'_> {
         }
         let (t, hd64) = (a.n_tokens as u64, hd as u64);
         let kv = a.n_kv_head as u64 * hd64;
-        let cache = a.capacity as u64 * kv * 4;
+        let cache = a.capacity as u64 * kv * a.kv.bytes();
         if t == 0
             || !self.need("qk_rope qkv", qkv, t * (a.n_head as u64 * hd64 + 2 * kv) * 4)
             || !self.need("qk_rope k_cache", k_cache, cache)
@@ -138,23 +140,23 @@ impl Batch<'_> {
             eps: a.eps,
             _pad: 0,
         };
-        let io = [(1, qkv), (6, k_cache), (7, v_cache), (8, &f.parts[0].buffer)];
+        let io = [(1, qkv), (5, k_cache), (6, v_cache), (4, &f.parts[0].buffer)];
         match norms {
             Some(n) => {
                 // Every head's workgroup loads its norm vector.
                 self.weight_read(t * (a.n_head + a.n_kv_head) as u64 * n.q.row_bytes);
                 let (qn, kn) = (&n.q.parts[0].buffer, &n.k.parts[0].buffer);
                 let mut bindings = io.to_vec();
-                bindings.extend([(4, qn), (5, kn)]);
+                bindings.extend([(2, qn), (3, kn)]);
                 self.dispatch(
-                    PipelineKey::QkRope { norm: true, reduction: self.ctx.variants.reduction },
+                    PipelineKey::QkRope { norm: true, reduction: self.ctx.variants.reduction, kv: a.kv },
                     &params,
                     &bindings,
                     (gx, gy, 1),
                 );
             }
             None => self.dispatch(
-                PipelineKey::QkRope { norm: false, reduction: self.ctx.variants.reduction },
+                PipelineKey::QkRope { norm: false, reduction: self.ctx.variants.reduction, kv: a.kv },
                 &params,
                 &io,
                 (gx, gy, 1),

@@ -13,7 +13,7 @@
 //! lines such as `MAX_ROWS`, `XS_LEN` and the GLU's activation name). Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
 //! `dir/<key>.wgsl`.
 
-use super::{Activation, MatmulOut, MatvecIn, PipelineKey, Reduction};
+use super::{Activation, KvType, MatmulOut, MatvecIn, PipelineKey, Reduction};
 use crate::quant::QuantType;
 
 /// The kernel-family files.
@@ -27,6 +27,8 @@ enum Family {
     QkRope,
     Rope,
     Attention,
+    AttentionDecode,
+    AttentionCombine,
     Elementwise,
     Penalty,
     Sample,
@@ -47,6 +49,8 @@ impl Family {
             Family::QkRope => include_str!("../../../shaders/qk_rope.wgsl"),
             Family::Rope => include_str!("../../../shaders/rope.wgsl"),
             Family::Attention => include_str!("../../../shaders/attention.wgsl"),
+            Family::AttentionDecode => include_str!("../../../shaders/attention_decode.wgsl"),
+            Family::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
             Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
             Family::Penalty => include_str!("../../../shaders/penalty.wgsl"),
             Family::Sample => include_str!("../../../shaders/sample.wgsl"),
@@ -81,6 +85,26 @@ fn reduce_include(kind: ReduceInclude, r: Reduction) -> &'static str {
         (ReduceInclude::Team, Reduction::Subgroup) => {
             include_str!("../../../shaders/reduce/team_subgroup.wgsl")
         }
+    }
+}
+
+/// What a subgroup variant needs in front of it in the browser. WebGPU wants the extension
+/// enabled. And Chromium's uniformity analysis sees the mat-vec's `subgroupAdd` in non-uniform
+/// control flow: the loop's trip count, ceil(QUADS / num_subgroups), comes from the `Inv`
+/// parameter, which it counts as non-uniform as a whole (it also holds
+/// `local_invocation_index`), though `num_subgroups` is the same in every invocation of a
+/// workgroup; so that diagnostic is turned off (every `subgroupAdd` is reached by whole
+/// subgroups: see shaders/reduce/team_subgroup.wgsl).
+pub const BROWSER_SUBGROUP_DIRECTIVES: &str = "enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n";
+
+/// The rotation of a RoPE pair (shaders/rope/angle.wgsl), for the kernels that rotate.
+const ROPE_ANGLE: &str = include_str!("../../../shaders/rope/angle.wgsl");
+
+/// The K/V cache include of the attention kernels: its bindings and pair accessors.
+fn kv_include(kv: KvType) -> &'static str {
+    match kv {
+        KvType::F32 => include_str!("../../../shaders/kv/f32.wgsl"),
+        KvType::F16 => include_str!("../../../shaders/kv/f16.wgsl"),
     }
 }
 
@@ -164,14 +188,21 @@ impl PipelineKey {
                 PipelineKey::RmsNorm { in_place: true, reduction },
                 PipelineKey::AddNorm { post_norm: true, reduction },
                 PipelineKey::AddNorm { post_norm: false, reduction },
-                PipelineKey::QkRope { norm: true, reduction },
-                PipelineKey::QkRope { norm: false, reduction },
             ]);
+            for kv in [KvType::F32, KvType::F16] {
+                for norm in [true, false] {
+                    v.push(PipelineKey::QkRope { norm, reduction, kv });
+                    v.push(PipelineKey::AttentionDecode { norm, reduction, kv });
+                }
+            }
+        }
+        for kv in [KvType::F32, KvType::F16] {
+            v.push(PipelineKey::Attention { rows: 1, kv });
+            v.push(PipelineKey::Attention { rows: super::attention::PREFILL_ROWS, kv });
         }
         v.extend([
             PipelineKey::Rope,
-            PipelineKey::Attention { rows: 1 },
-            PipelineKey::Attention { rows: super::attention::PREFILL_ROWS },
+            PipelineKey::AttentionCombine,
             PipelineKey::GatedAct(Activation::GeluTanh),
             PipelineKey::GatedAct(Activation::Silu),
             PipelineKey::AddInplace,
@@ -197,7 +228,8 @@ impl PipelineKey {
             PipelineKey::Matvec(_, r, ..) => Some((ReduceInclude::Team, r)),
             PipelineKey::RmsNorm { reduction, .. }
             | PipelineKey::AddNorm { reduction, .. }
-            | PipelineKey::QkRope { reduction, .. } => Some((ReduceInclude::Sum, reduction)),
+            | PipelineKey::QkRope { reduction, .. }
+            | PipelineKey::AttentionDecode { reduction, .. } => Some((ReduceInclude::Sum, reduction)),
             _ => None,
         }
     }
@@ -212,6 +244,8 @@ impl PipelineKey {
             PipelineKey::QkRope { .. } => (None, Family::QkRope),
             PipelineKey::Rope => (None, Family::Rope),
             PipelineKey::Attention { .. } => (None, Family::Attention),
+            PipelineKey::AttentionDecode { .. } => (None, Family::AttentionDecode),
+            PipelineKey::AttentionCombine => (None, Family::AttentionCombine),
             PipelineKey::GatedAct(_)
             | PipelineKey::AddInplace
             | PipelineKey::AddBias
@@ -227,19 +261,27 @@ impl PipelineKey {
 
     /// The complete WGSL module for this pipeline: the block-format include (if any), the
     /// reduction include (if any), then the kernel family file. In the browser the subgroup
-    /// variants start with `enable subgroups;`, which WebGPU requires and naga (natively)
-    /// rejects; naga validates the rest.
+    /// variants start with [`BROWSER_SUBGROUP_DIRECTIVES`], which naga (natively) rejects;
+    /// naga validates the rest.
     pub fn source(self) -> String {
         let (quant, family) = self.parts();
         let mut s = String::new();
         #[cfg(target_arch = "wasm32")]
         if self.reduction() == Some(Reduction::Subgroup) {
-            s.push_str("enable subgroups;\n");
+            s.push_str(BROWSER_SUBGROUP_DIRECTIVES);
         }
-        if let PipelineKey::Attention { rows } = self {
+        if let PipelineKey::Attention { rows, .. } = self {
             // The one constant the attention file leaves to its composer: register arrays
             // must have constant sizes.
             s.push_str(&format!("const MAX_ROWS: u32 = {rows}u;\n"));
+        }
+        if matches!(family, Family::Rope | Family::QkRope | Family::AttentionDecode) {
+            s.push_str(ROPE_ANGLE);
+            s.push('\n');
+        }
+        if let Some(kv) = self.kv() {
+            s.push_str(kv_include(kv));
+            s.push('\n');
         }
         if let Some(ty) = quant {
             s.push_str(quant_include(ty));
@@ -265,6 +307,16 @@ impl PipelineKey {
         s
     }
 
+    /// The K/V cache type of an attention pipeline.
+    pub fn kv(self) -> Option<KvType> {
+        match self {
+            PipelineKey::Attention { kv, .. }
+            | PipelineKey::QkRope { kv, .. }
+            | PipelineKey::AttentionDecode { kv, .. } => Some(kv),
+            _ => None,
+        }
+    }
+
     /// The output of a mat-mul pipeline.
     fn matmul_out(self) -> Option<MatmulOut> {
         match self {
@@ -284,6 +336,7 @@ impl PipelineKey {
             PipelineKey::Softcap => "softcap",
             PipelineKey::AddNorm { post_norm: false, .. } => "main_plain",
             PipelineKey::QkRope { norm: false, .. } => "main_plain",
+            PipelineKey::AttentionDecode { norm: false, .. } => "main_plain",
             _ => "main",
         }
     }
@@ -291,6 +344,9 @@ impl PipelineKey {
     /// A file-name-safe label, e.g. `matmul_Q4_K`, `matvec_Q8_0_sg` (subgroup variant).
     pub fn label(self) -> String {
         let mut label = self.family_label();
+        if self.kv() == Some(KvType::F16) {
+            label.push_str("_kv16");
+        }
         if self.reduction() == Some(Reduction::Subgroup) {
             label.push_str("_sg");
         }
@@ -316,7 +372,11 @@ impl PipelineKey {
             }
             PipelineKey::QkRope { norm, .. } => format!("qk_rope{}", if norm { "_norm" } else { "" }),
             PipelineKey::Rope => "rope".into(),
-            PipelineKey::Attention { rows } => format!("attention_{rows}rows"),
+            PipelineKey::Attention { rows, .. } => format!("attention_{rows}rows"),
+            PipelineKey::AttentionDecode { norm, .. } => {
+                format!("attention_decode{}", if norm { "_norm" } else { "" })
+            }
+            PipelineKey::AttentionCombine => "attention_combine".into(),
             PipelineKey::GatedAct(a) => format!("gated_{a:?}").to_lowercase(),
             PipelineKey::AddInplace => "add_inplace".into(),
             PipelineKey::AddBias => "add_bias".into(),
@@ -345,6 +405,12 @@ impl PipelineKey {
             PipelineKey::Rope => ("RopeParams", size_of::<super::rope::RopeParams>()),
             PipelineKey::Attention { .. } => {
                 ("AttentionParams", size_of::<super::attention::AttentionParams>())
+            }
+            PipelineKey::AttentionDecode { .. } => {
+                ("DecodeAttentionParams", size_of::<super::attention_decode::DecodeAttentionParams>())
+            }
+            PipelineKey::AttentionCombine => {
+                ("CombineParams", size_of::<super::attention_decode::CombineParams>())
             }
             PipelineKey::GatedAct(_)
             | PipelineKey::AddInplace

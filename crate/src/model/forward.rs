@@ -5,7 +5,9 @@
 //! queries, keys and values (one mat-mul per stacked weight, `model::qkv`); q/k norm, RoPE, K
 //! (transposed: the K cache is position-fastest) and V appended to the cache (all four in one
 //! `qk_rope` dispatch);
-//! `attn [T, Q]`; `o = Wo·attn [T, E]`, post-norm, `x += o`;
+//! `attn [T, Q]` — for a decoded token, the q/k norms, RoPE, cache writes and attention are
+//! one `attention_decode` dispatch (two when its keys are split);
+//! `o = Wo·attn [T, E]`, post-norm, `x += o`;
 //! `xn = norm(x)`; `gate, up [T, F]`; `act = φ(gate)·up` (one GLU dispatch when gate and up are
 //! stacked, `model::stacked`); `o = Wdown·act`, post-norm, `x += o`.
 //! After the last layer `xn = norm(x)`; the LM head runs on selected rows of `xn` only.
@@ -18,8 +20,8 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::GpuWeight;
 use crate::kernels::{
-    Activation, AttentionArgs, Batch, MatmulOut, NormedInput, OutCols, QkNorms, QkRopeArgs, RopeMode,
-    MAX_NORMED_INPUT,
+    decode_partials_len, Activation, AttentionArgs, Batch, DecodeAttentionArgs, KvType, MatmulOut,
+    NormedInput, OutCols, QkNorms, QkRopeArgs, RopeMode, MAX_NORMED_INPUT,
 };
 use crate::model::hparams::{Act, HParams, RopeLayout};
 use crate::model::weights::{FfnIn, Model};
@@ -33,6 +35,8 @@ pub struct ForwardBuffers {
     pub max_logit_rows: u32,
     /// Capacity of the K/V cache in tokens.
     pub ctx_size: u32,
+    /// How the K/V cache stores its values.
+    pub kv_type: KvType,
     /// `u32 [max_tokens]`: token ids of this call.
     pub tokens: wgpu::Buffer,
     x: wgpu::Buffer,
@@ -44,6 +48,8 @@ pub struct ForwardBuffers {
     /// `[T, Q + 2K]`: each token's queries, keys and values.
     qkv: wgpu::Buffer,
     attn: wgpu::Buffer,
+    /// A decoded token's split attention partials (`kernels::decode_partials_len`).
+    attn_partials: wgpu::Buffer,
     o: wgpu::Buffer,
     gate: wgpu::Buffer,
     up: wgpu::Buffer,
@@ -53,9 +59,10 @@ pub struct ForwardBuffers {
     /// `[max_logit_rows, n_vocab]`
     pub logits: wgpu::Buffer,
     /// Per layer, position fastest: `[K, ctx_size]` (`K = n_kv_head * head_dim`), so that
-    /// attention reads consecutive keys at consecutive addresses.
+    /// attention reads consecutive keys at consecutive addresses; values in `kv_type`
+    /// (shaders/kv/).
     k_cache: Vec<wgpu::Buffer>,
-    /// Per layer: `[ctx_size, K]`.
+    /// Per layer: `[ctx_size, K]` in `kv_type`.
     v_cache: Vec<wgpu::Buffer>,
 }
 
@@ -71,6 +78,7 @@ impl ForwardBuffers {
         ctx: &GpuContext,
         hp: &HParams,
         ctx_size: u32,
+        kv_type: KvType,
         max_tokens: u32,
         max_logit_rows: u32,
     ) -> Result<Self> {
@@ -80,19 +88,22 @@ impl ForwardBuffers {
         let mut k_cache = Vec::new();
         let mut v_cache = Vec::new();
         for il in 0..hp.n_layer {
-            k_cache.push(buf(&format!("k_cache.{il}"), ctx_size as u64 * kv)?);
-            v_cache.push(buf(&format!("v_cache.{il}"), ctx_size as u64 * kv)?);
+            let bytes = (ctx_size as u64 * kv * kv_type.bytes()).max(4);
+            k_cache.push(ctx.storage_buffer(&format!("k_cache.{il}"), bytes)?);
+            v_cache.push(ctx.storage_buffer(&format!("v_cache.{il}"), bytes)?);
         }
         Ok(ForwardBuffers {
             max_tokens,
             max_logit_rows,
             ctx_size,
+            kv_type,
             tokens: buf("tokens", t)?,
             x: buf("x", t * e)?,
             x2: buf("x2", e)?,
             xn: buf("xn", t * e)?,
             qkv: buf("qkv", t * (q + 2 * kv))?,
             attn: buf("attn", t * q)?,
+            attn_partials: buf("attn_partials", decode_partials_len(hp.n_head, hp.head_dim))?,
             o: buf("o", t * e)?,
             gate: buf("gate", t * ff)?,
             up: buf("up", t * ff)?,
@@ -112,7 +123,8 @@ impl ForwardBuffers {
         for (dst, src) in self.k_cache.iter().zip(&other.k_cache) {
             encoder.copy_buffer_to_buffer(src, 0, dst, 0, src.size());
         }
-        let v_bytes = n_past as u64 * (other.v_cache.first().map_or(0, |v| v.size()) / self.ctx_size.max(1) as u64);
+        let v_bytes =
+            n_past as u64 * (other.v_cache.first().map_or(0, |v| v.size()) / self.ctx_size.max(1) as u64);
         if v_bytes > 0 {
             for (dst, src) in self.v_cache.iter().zip(&other.v_cache) {
                 encoder.copy_buffer_to_buffer(src, 0, dst, 0, v_bytes);
@@ -155,8 +167,15 @@ impl ForwardBuffers {
             let into = |col0| OutCols { stride: qkv_cols, col0 };
             match pending.take() {
                 Some(post_w) => {
-                    let mut input =
-                        NormedInput { x: cur, o: &self.o, post_w, norm_w: &l.attn_norm, x_out: other, write_x: true, eps };
+                    let mut input = NormedInput {
+                        x: cur,
+                        o: &self.o,
+                        post_w,
+                        norm_w: &l.attn_norm,
+                        x_out: other,
+                        write_x: true,
+                        eps,
+                    };
                     for part in &l.qkv {
                         b.matvec_normed(&part.w, &input, &self.qkv, MatmulOut::Plain, Some(into(part.col0)));
                         input.write_x = false; // once is enough
@@ -189,29 +208,60 @@ impl ForwardBuffers {
                 base: hp.rope_base_for(il),
                 freq_scale: hp.rope_freq_scale,
                 eps: hp.rms_eps,
+                kv: self.kv_type,
             };
             let norms = match (&l.q_norm, &l.k_norm) {
                 (Some(q), Some(k)) => Some(QkNorms { q, k }),
                 _ => None,
             };
-            b.qk_rope(&prologue, &self.qkv, norms, &w.rope_factors, kc, vc);
-            let args = AttentionArgs {
-                n_tokens,
-                pos0,
-                n_head: hp.n_head,
-                n_kv_head: hp.n_head_kv,
-                head_dim: hd,
-                window: if hp.is_swa_layer(il) { hp.sliding_window } else { 0 },
-                scale: hp.attn_scale,
-                softcap: hp.attn_softcap,
-                k_capacity: self.ctx_size,
-                q_stride: qkv_cols as u32,
-            };
-            b.attention(&self.qkv, kc, vc, &self.attn, &args);
+            let window = if hp.is_swa_layer(il) { hp.sliding_window } else { 0 };
+            if n_tokens == 1 {
+                let args = DecodeAttentionArgs {
+                    rope: prologue,
+                    window,
+                    scale: hp.attn_scale,
+                    softcap: hp.attn_softcap,
+                    force_splits: None,
+                };
+                b.attention_decode(
+                    &args,
+                    &self.qkv,
+                    norms,
+                    &w.rope_factors,
+                    kc,
+                    vc,
+                    &self.attn_partials,
+                    &self.attn,
+                );
+            } else {
+                b.qk_rope(&prologue, &self.qkv, norms, &w.rope_factors, kc, vc);
+                let args = AttentionArgs {
+                    n_tokens,
+                    pos0,
+                    n_head: hp.n_head,
+                    n_kv_head: hp.n_head_kv,
+                    head_dim: hd,
+                    window,
+                    scale: hp.attn_scale,
+                    softcap: hp.attn_softcap,
+                    k_capacity: self.ctx_size,
+                    q_stride: qkv_cols as u32,
+                    kv: self.kv_type,
+                };
+                b.attention(&self.qkv, kc, vc, &self.attn, &args);
+            }
             b.matmul(&l.wo, &self.attn, &self.o, n_tokens);
             if fused_norms {
                 let post_w = l.post_attn_norm.as_ref();
-                let mut input = NormedInput { x: cur, o: &self.o, post_w, norm_w: &l.ffn_norm, x_out: other, write_x: true, eps };
+                let mut input = NormedInput {
+                    x: cur,
+                    o: &self.o,
+                    post_w,
+                    norm_w: &l.ffn_norm,
+                    x_out: other,
+                    write_x: true,
+                    eps,
+                };
                 match &l.ffn_in {
                     FfnIn::Stacked(w) => b.matvec_normed(w, &input, &self.act, MatmulOut::Glu(act), None),
                     FfnIn::Separate { gate, up } => {

@@ -21,6 +21,7 @@ use crate::model::split::SplitInfo;
 use crate::model::stacked;
 use crate::model::weights::ROPE_FACTORS;
 use crate::model::weights::{assemble, expected_tensors, matrix_shape, Model};
+use crate::quant::widen::Widener;
 use crate::quant::{BlockRepacker, QuantType};
 use crate::tokenizer::Tokenizer;
 
@@ -34,6 +35,15 @@ const FLUSH_EVERY: u64 = 64 << 20;
 struct Incoming {
     dest: Dest,
     repacker: BlockRepacker,
+    /// For a tensor stored in a wider block type than the file's (`quant::widen`): its blocks
+    /// rewritten before the repacker, and the scratch they go to.
+    widen: Option<(Widener, Vec<u8>)>,
+}
+
+impl Incoming {
+    fn new(dest: Dest, repacker: BlockRepacker) -> Self {
+        Incoming { dest, repacker, widen: None }
+    }
 }
 
 /// Where a tensor's repacked bytes go.
@@ -323,7 +333,7 @@ impl Receiving {
             let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
             if let Some(il) = fused.gate_up_of.filter(|_| stacked::can_stack(rows / 2, ty, ty)) {
                 let dest = self.stack(ctx, il, ty, rows / 2, cols, &[&fused.parts[0].0, &fused.parts[1].0])?;
-                self.incoming[i] = Some(Incoming { dest, repacker });
+                self.incoming[i] = Some(Incoming::new(dest, repacker));
                 continue;
             }
             let mut targets = Vec::new();
@@ -345,7 +355,7 @@ impl Receiving {
                     }
                 }
             }
-            self.incoming[i] = Some(Incoming { dest: Dest::Rows(targets), repacker });
+            self.incoming[i] = Some(Incoming::new(Dest::Rows(targets), repacker));
         }
         self.stack_gate_up(ctx, file)?;
         self.stack_qkv(ctx, file)?;
@@ -364,7 +374,7 @@ impl Receiving {
             self.weight_bytes += weight.row_bytes * rows;
             self.gguf_weight_bytes += t.n_bytes;
             let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
-            self.incoming[i] = Some(Incoming { dest: Dest::Rows(vec![weight]), repacker });
+            self.incoming[i] = Some(Incoming::new(Dest::Rows(vec![weight]), repacker));
         }
         if !last {
             return Ok(());
@@ -405,8 +415,8 @@ impl Receiving {
             let gate = self.stack(ctx, il, ty, ff, e, &[&names[0], &names[1]])?;
             let Dest::Stacked { name, .. } = &gate else { unreachable!("stack returns a stacked dest") };
             let up = Dest::Stacked { name: name.clone(), first_half: 1 };
-            self.incoming[gi] = Some(Incoming { dest: gate, repacker: BlockRepacker::new(ty, ff, e, MAX_PIECE)? });
-            self.incoming[ui] = Some(Incoming { dest: up, repacker: BlockRepacker::new(ty, ff, e, MAX_PIECE)? });
+            self.incoming[gi] = Some(Incoming::new(gate, BlockRepacker::new(ty, ff, e, MAX_PIECE)?));
+            self.incoming[ui] = Some(Incoming::new(up, BlockRepacker::new(ty, ff, e, MAX_PIECE)?));
         }
         Ok(())
     }
@@ -427,9 +437,11 @@ impl Receiving {
             for p in 0..3 {
                 check_shape(&file.tensors[index[p]], &names[p], rows[p], e)?;
             }
-            let types = index.map(|i| file.tensors[i].type_id);
-            for run in qkv::groups(types).into_iter().filter(|run| run.len() > 1) {
-                let ty = QuantType::for_tensor(&names[run[0]], types[run[0]])?;
+            let mut types = [QuantType::F32; 3];
+            for p in 0..3 {
+                types[p] = QuantType::for_tensor(&names[p], file.tensors[index[p]].type_id)?;
+            }
+            for (run, ty) in qkv::stacks(types).into_iter().filter(|(run, _)| run.len() > 1) {
                 let members: Vec<&str> = run.iter().map(|&p| qkv::PROJECTIONS[p]).collect();
                 let total: u64 = run.iter().map(|&p| rows[p]).sum();
                 let w = ctx.create_weight(&qkv::stacked_name(il, &members), ty, total, e)?;
@@ -440,7 +452,11 @@ impl Receiving {
                     let t = &file.tensors[index[p]];
                     self.gguf_weight_bytes += t.n_bytes;
                     let dest = Dest::Concat { name: w.name.clone(), row0 };
-                    self.incoming[index[p]] = Some(Incoming { dest, repacker: BlockRepacker::new(ty, rows[p], e, MAX_PIECE)? });
+                    let mut incoming = Incoming::new(dest, BlockRepacker::new(ty, rows[p], e, MAX_PIECE)?);
+                    if types[p] != ty {
+                        incoming.widen = Some((Widener::new(types[p], ty)?, Vec::new()));
+                    }
+                    self.incoming[index[p]] = Some(incoming);
                     row0 += rows[p];
                 }
                 self.stacked.insert(w.name.clone(), w);
@@ -472,7 +488,7 @@ impl Receiving {
 
     /// The current file ended: flushes each tensor's last partial piece and keeps its weights.
     fn end_file(&mut self, ctx: &GpuContext) -> Result<()> {
-        for Incoming { dest, repacker } in std::mem::take(&mut self.incoming).into_iter().flatten() {
+        for Incoming { dest, repacker, .. } in std::mem::take(&mut self.incoming).into_iter().flatten() {
             let stacked = &self.stacked;
             repacker.finish(&mut |off, bytes| dest.write(ctx, stacked, off, bytes))?;
             if let Dest::Rows(targets) = dest {
@@ -490,6 +506,14 @@ impl Receiving {
             return Ok(()); // a tensor this architecture does not use
         };
         let (dest, stacked) = (&inc.dest, &self.stacked);
+        let bytes = match &mut inc.widen {
+            Some((widener, scratch)) => {
+                scratch.clear();
+                widener.push(bytes, scratch);
+                &scratch[..]
+            }
+            None => bytes,
+        };
         inc.repacker.push(bytes, &mut |off, data| dest.write(ctx, stacked, off, data))?;
         self.unflushed += bytes.len() as u64;
         if self.unflushed >= FLUSH_EVERY {

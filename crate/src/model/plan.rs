@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use crate::error::Result;
 use crate::gguf::GgufFile;
+use crate::kernels::KvType;
 use crate::model::hparams::HParams;
+use crate::model::qkv;
 use crate::model::weights::{expected_tensors, matrix_shape, ROPE_FACTORS};
 use crate::quant::QuantType;
 
@@ -42,9 +44,9 @@ pub struct FitVerdict {
 }
 
 impl MemoryPlan {
-    /// The plan for a session of `ctx_size` tokens prefilling `max_batch` at a time, as
-    /// `Session::new` sizes it (16 LM-head rows).
-    pub fn new(file: &GgufFile, ctx_size: u32, max_batch: u32) -> Result<Self> {
+    /// The plan for a session of `ctx_size` tokens with a K/V cache of `kv_type`, prefilling
+    /// `max_batch` at a time, as `Session::new` sizes it (16 LM-head rows).
+    pub fn new(file: &GgufFile, ctx_size: u32, kv_type: KvType, max_batch: u32) -> Result<Self> {
         let n_vocab = match file.tensor("token_embd.weight") {
             Some(t) => matrix_shape(t).0 as u32,
             None => file.metadata.get_str_array("tokenizer.ggml.tokens")?.len() as u32,
@@ -65,14 +67,18 @@ impl MemoryPlan {
                 continue;
             };
             has_rope_factors |= name == ROPE_FACTORS;
-            let row = QuantType::for_tensor(&name, t.type_id)?.gpu_row_bytes(cols);
+            let ty = match t.name == name {
+                true => stored_type(file, &name)?.unwrap_or(QuantType::for_tensor(&name, t.type_id)?),
+                false => QuantType::for_tensor(&name, t.type_id)?,
+            };
+            let row = ty.gpu_row_bytes(cols);
             weight_bytes += row * rows;
             largest_row = largest_row.max(row);
         }
         if !has_rope_factors {
             weight_bytes += hp.head_dim as u64 / 2 * F32; // the loader's ones
         }
-        let kv_layer = ctx_size as u64 * hp.kv_dim() as u64 * F32;
+        let kv_layer = (ctx_size as u64 * hp.kv_dim() as u64 * kv_type.bytes()).max(F32);
         let batch = max_batch.min(ctx_size);
         let logit_rows = 16;
         let logits = logit_rows * hp.n_vocab as u64 * F32;
@@ -120,6 +126,24 @@ impl MemoryPlan {
     }
 }
 
+/// The block type a layer's q, k or v projection `name` is stored in when its layer's three
+/// projections stack into a wider type than its own (`model::qkv::stacks`); `None` otherwise.
+fn stored_type(file: &GgufFile, name: &str) -> Result<Option<QuantType>> {
+    let Some((il, p)) = (0..3).find_map(|p| {
+        let rest = name.strip_prefix("blk.")?.strip_suffix(&format!(".attn_{}.weight", qkv::PROJECTIONS[p]))?;
+        Some((rest.parse::<u32>().ok()?, p))
+    }) else {
+        return Ok(None);
+    };
+    let mut types = [QuantType::F32; 3];
+    for (i, proj) in qkv::PROJECTIONS.iter().enumerate() {
+        let tensor = qkv::tensor_name(il, proj);
+        let Some(t) = file.tensor(&tensor) else { return Ok(None) };
+        types[i] = QuantType::for_tensor(&tensor, t.type_id)?;
+    }
+    Ok(Some(qkv::stored_types(types)[p]))
+}
+
 /// The fused tensor of `file` that holds tensor `part` (see `model::fused`), if any.
 fn fused_holder<'f>(file: &'f GgufFile, part: &str) -> Option<&'f crate::gguf::TensorInfo> {
     let (layer, what) = part.strip_prefix("blk.")?.split_once('.')?;
@@ -133,11 +157,14 @@ fn fused_holder<'f>(file: &'f GgufFile, part: &str) -> Option<&'f crate::gguf::T
 }
 
 /// Bytes of the forward pass's scratch buffers (`ForwardBuffers`) for `t` tokens per call and
-/// `logit_rows` LM-head rows: tokens, x, x2, xn, qkv, attn, o, gate, up, act, head_in, logits.
+/// `logit_rows` LM-head rows: tokens, x, x2, xn, qkv, attn, o, gate, up, act, head_in, logits,
+/// and the split decode attention's partials.
 fn activation_bytes(hp: &HParams, t: u64, logit_rows: u64) -> u64 {
     let (e, q, kv, ff) = (hp.n_embd as u64, hp.q_dim() as u64, hp.kv_dim() as u64, hp.n_ff as u64);
+    let partials = crate::kernels::decode_partials_len(hp.n_head, hp.head_dim);
     // (+ e: the decoded token's second residual buffer, x2)
-    let elems = t * (1 + 3 * e + 2 * q + 2 * kv + 3 * ff) + e + logit_rows * (e + hp.n_vocab as u64);
+    let elems =
+        t * (1 + 3 * e + 2 * q + 2 * kv + 3 * ff) + e + logit_rows * (e + hp.n_vocab as u64) + partials;
     elems * F32
 }
 

@@ -5,13 +5,16 @@
 //! `[T, q_dim + 2 kv_dim]`: its queries, then its keys, then its values (`shaders/qk_rope.wgsl`
 //! and `attention.wgsl` read them there). Weights of one block type are stacked at upload by
 //! concatenating their rows in that order (q | k | v), so their mat-mul writes consecutive
-//! columns of that row; projections of different types stay apart and write their own columns.
-//! gemma-3-270m's Q4_K_M file has q and k in Q5_0 and v in Q5_0 or Q8_0: one or two dispatches
-//! instead of three. Phi-3's fused `attn_qkv` tensor is already the stacked weight.
+//! columns of that row; projections of different types stay apart and write their own columns,
+//! unless they mix legacy types with Q8_0, which widen to one Q8_0 stack ([`stacks`]).
+//! gemma-3-270m's Q4_K_M file has q and k in Q5_0 and v in Q5_0 or Q8_0: one dispatch instead
+//! of three. Phi-3's fused `attn_qkv` tensor is already the stacked weight.
 
 use crate::error::{Error, Result};
 use crate::gpu::GpuWeight;
 use crate::model::hparams::HParams;
+use crate::quant::widen::can_widen;
+use crate::quant::QuantType;
 use std::collections::HashMap;
 
 /// The three projections, in their order within a `qkv` row.
@@ -42,6 +45,30 @@ pub fn groups<T: PartialEq>(types: [T; 3]) -> Vec<Vec<usize>> {
         match out.last_mut() {
             Some(run) if types[run[0]] == types[i] => run.push(i),
             _ => out.push(vec![i]),
+        }
+    }
+    out
+}
+
+/// The stacks of a layer's projections, with the block type each is stored in: the runs of one
+/// type ([`groups`]), except that q, k and v mixing Q4_0 or Q5_0 with Q8_0 become one Q8_0
+/// stack, the narrower blocks widened at upload without changing a weight (`quant::widen`):
+/// gemma-3-270m's file has q and k in Q5_0 and v in Q8_0 in half its layers.
+pub fn stacks(types: [QuantType; 3]) -> Vec<(Vec<usize>, QuantType)> {
+    let q8 = QuantType::Q8_0;
+    let widen = types.contains(&q8) && types.iter().all(|&t| t == q8 || can_widen(t, q8));
+    if widen && types.iter().any(|&t| t != q8) {
+        return vec![(vec![0, 1, 2], q8)];
+    }
+    groups(types).into_iter().map(|run| (run.clone(), types[run[0]])).collect()
+}
+
+/// The block type each projection is stored in (see [`stacks`]).
+pub fn stored_types(types: [QuantType; 3]) -> [QuantType; 3] {
+    let mut out = types;
+    for (run, ty) in stacks(types) {
+        for p in run {
+            out[p] = ty;
         }
     }
     out
@@ -88,5 +115,19 @@ mod tests {
         assert_eq!(groups([1, 1, 2]), vec![vec![0, 1], vec![2]]);
         assert_eq!(groups([1, 2, 2]), vec![vec![0], vec![1, 2]]);
         assert_eq!(groups([1, 2, 1]), vec![vec![0], vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn legacy_types_mixed_with_q8_0_become_one_q8_0_stack() {
+        use super::{stacks, stored_types};
+        use crate::quant::QuantType::{Q4_0, Q4_K, Q5_0, Q6_K, Q8_0};
+        assert_eq!(stacks([Q5_0, Q5_0, Q8_0]), vec![(vec![0, 1, 2], Q8_0)]);
+        assert_eq!(stacks([Q4_0, Q8_0, Q5_0]), vec![(vec![0, 1, 2], Q8_0)]);
+        assert_eq!(stored_types([Q5_0, Q5_0, Q8_0]), [Q8_0; 3]);
+        // One type already, or a type that cannot widen: as the runs are.
+        assert_eq!(stacks([Q5_0, Q5_0, Q5_0]), vec![(vec![0, 1, 2], Q5_0)]);
+        assert_eq!(stacks([Q4_K, Q4_K, Q6_K]), vec![(vec![0, 1], Q4_K), (vec![2], Q6_K)]);
+        assert_eq!(stacks([Q4_0, Q5_0, Q5_0]), vec![(vec![0], Q4_0), (vec![1, 2], Q5_0)]);
+        assert_eq!(stacks([Q4_K, Q5_0, Q8_0]), vec![(vec![0], Q4_K), (vec![1], Q5_0), (vec![2], Q8_0)]);
     }
 }

@@ -39,6 +39,9 @@
 //! Every other ggml type (IQ*, TQ*, Q8_1, Q8_K, MXFP4 …) is refused with
 //! [`Error::UnsupportedType`] naming the tensor and the type.
 //!
+//! [`widen`] rewrites Q4_0 and Q5_0 blocks as Q8_0 without changing a weight (for stacking a
+//! layer's projections of mixed legacy types into one weight).
+//!
 //! [`dequantize`] is the CPU reference (bit-equal to ggml and the `gguf` Python package);
 //! [`repack`] and [`BlockRepacker`] make the GPU layout; [`dequantize_gpu_rows`] (and, for whole
 //! units, [`dequantize_gpu_block`]) read it back.
@@ -56,6 +59,7 @@ pub mod q5_k;
 pub mod q6_k;
 pub mod q8_0;
 mod repack;
+pub mod widen;
 
 use crate::error::{Error, Result};
 pub use dequant::{dequantize, dequantize_gpu_block, dequantize_gpu_rows};

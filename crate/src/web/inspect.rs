@@ -6,6 +6,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{js_error, set};
 use crate::gguf::{GgufFile, GgufReader};
+use crate::kernels::KvType;
 use crate::model::plan::MemoryPlan;
 use crate::Error;
 
@@ -44,21 +45,23 @@ impl HeaderProbe {
 
     /// `{name, architecture, parameters, fileBytes, types: {Q4_K: n, …}, contextLength (the
     /// model's), nLayer, nEmbd, nVocab, weightBytes, kvCacheBytes, scratchBytes, totalBytes,
-    /// largestBuffer, fits, reasons: [string]}` for a session of `ctx_size` tokens on a device
-    /// whose largest buffer binding is `max_binding` bytes, with `memory_budget` bytes (when
-    /// known). Rejects with the error loading would give (`unsupported_architecture`,
-    /// `unsupported_type`, …).
+    /// largestBuffer, fits, reasons: [string]}` for a session of `ctx_size` tokens with a K/V
+    /// cache of `kv_cache` (`"f16"`, the default, or `"f32"`) on a device whose largest buffer
+    /// binding is `max_binding` bytes, with `memory_budget` bytes (when known). Rejects with
+    /// the error loading would give (`unsupported_architecture`, `unsupported_type`, …).
     pub fn report(
         &self,
         ctx_size: u32,
         max_binding: f64,
         memory_budget: Option<f64>,
+        kv_cache: Option<String>,
     ) -> Result<js_sys::Object, JsValue> {
         let file = self
             .file
             .as_ref()
             .ok_or_else(|| js_error(Error::InvalidArgument("the header is not complete yet".into())))?;
-        let plan = MemoryPlan::new(file, ctx_size, 256).map_err(js_error)?;
+        let kv = kv_cache.as_deref().map(KvType::parse).transpose().map_err(js_error)?.unwrap_or_default();
+        let plan = MemoryPlan::new(file, ctx_size, kv, 256).map_err(js_error)?;
         let verdict = plan.verdict(max_binding as u64, memory_budget.map(|b| b as u64));
         let o = js_sys::Object::new();
         let name = file.metadata.opt_str("general.name").ok().flatten().unwrap_or("");

@@ -11,6 +11,8 @@ mod digest;
 mod engine;
 mod inspect;
 mod loader;
+#[cfg(feature = "selftest")]
+mod selftest;
 mod session;
 
 pub use digest::Sha256;

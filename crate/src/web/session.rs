@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{js_error, set, Engine, Model};
 use crate::generate::{self, ContextOverflow, FinishReason, GenParams, PerplexityOptions, SessionOptions};
+use crate::kernels::KvType;
 use crate::Error;
 
 /// A conversation state (KV cache) over one model.
@@ -24,15 +25,20 @@ impl Session {
     /// `ctx_size`: the K/V cache capacity in tokens (0: the default, 4096). `context_shift`:
     /// when the context is full, drop its oldest half (keeping BOS and, in `chat`, the system
     /// prompt; a conversation that outgrows the context loses its oldest turns) instead of
-    /// finishing with `context_full`.
+    /// finishing with `context_full`. `kv_cache`: `"f16"` (the default: half the memory) or
+    /// `"f32"`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         engine: &Engine,
         model: &Model,
         ctx_size: u32,
         context_shift: Option<bool>,
+        kv_cache: Option<String>,
     ) -> Result<Session, JsValue> {
         let mut opts = SessionOptions::default();
+        if let Some(kv) = kv_cache {
+            opts.kv_type = KvType::parse(&kv).map_err(js_error)?;
+        }
         if ctx_size > 0 {
             opts.ctx_size = ctx_size;
         }
@@ -187,7 +193,8 @@ impl Session {
 }
 
 /// Perplexity of `text` the way llama.cpp's `llama-perplexity -c CTX_SIZE [--chunks MAX_CHUNKS]`
-/// computes it: chunks of `ctx_size` tokens, at most `max_chunks` of them (all when omitted).
+/// computes it: chunks of `ctx_size` tokens, at most `max_chunks` of them (all when omitted), with
+/// a K/V cache of `kv_cache` (`"f16"`, the default, or `"f32"`).
 /// Resolves to `{ppl, pplError, tokens, chunks, seconds}`.
 #[wasm_bindgen]
 pub async fn perplexity(
@@ -196,8 +203,10 @@ pub async fn perplexity(
     text: String,
     ctx_size: u32,
     max_chunks: Option<u32>,
+    kv_cache: Option<String>,
 ) -> Result<js_sys::Object, JsValue> {
-    let opts = PerplexityOptions { ctx_size, max_chunks: max_chunks.map(|n| n as usize) };
+    let kv_type = kv_cache.as_deref().map(KvType::parse).transpose().map_err(js_error)?.unwrap_or_default();
+    let opts = PerplexityOptions { ctx_size, max_chunks: max_chunks.map(|n| n as usize), kv_type };
     let r = generate::perplexity(&engine.inner, &model.inner, &text, opts, &mut |_, _| {})
         .await
         .map_err(js_error)?;

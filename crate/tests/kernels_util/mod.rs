@@ -1,17 +1,15 @@
-//! Shared helpers of the kernel tests: a GPU context per test binary, uploads and readback,
-//! a deterministic RNG, random weights in GPU layout with their exact dense values, and the
-//! normalized-error check.
+//! Shared helpers of the kernel tests: a GPU context per kernel variant, and running a suite of
+//! the kernel self-test (brasa::selftest) on each.
 #![allow(dead_code)]
-
-pub mod blocks;
 
 use brasa::gpu::{GpuContext, GpuOptions, KernelVariants, VariantRequest};
 use brasa::kernels::Kernels;
+use brasa::selftest::{Check, OracleRows, SelfTest, Suite};
 use std::sync::OnceLock;
 
 /// Weight parts are capped at this many bytes in the "split" context, so every weight of more
-/// than a few dozen rows is spread over several buffers.
-pub const SMALL_BINDING: u64 = 16 * 1024;
+/// than a few dozen rows is spread over several buffers (the self-test's own split).
+pub const SMALL_BINDING: u64 = brasa::selftest::SPLIT_PART_BYTES;
 
 pub struct Gpu {
     pub ctx: GpuContext,
@@ -89,69 +87,53 @@ impl Gpu {
         self.ctx.write_buffer(&b, 0, bytemuck::cast_slice(data)).unwrap();
         b
     }
-    pub fn u32_buffer(&self, data: &[u32]) -> wgpu::Buffer {
-        let b = self.ctx.storage_buffer("test u32", (data.len() as u64 * 4).max(4)).unwrap();
-        self.ctx.write_buffer(&b, 0, bytemuck::cast_slice(data)).unwrap();
-        b
-    }
     pub fn zeros(&self, n: usize) -> wgpu::Buffer {
         self.ctx.storage_buffer("test out", (n as u64 * 4).max(4)).unwrap()
     }
     pub fn read_f32(&self, b: &wgpu::Buffer, n: usize) -> Vec<f32> {
         pollster::block_on(self.ctx.read_f32(b, 0, n as u64)).unwrap()
     }
-    pub fn read_u32(&self, b: &wgpu::Buffer, n: usize) -> Vec<u32> {
-        pollster::block_on(self.ctx.read_u32(b, 0, n as u64)).unwrap()
-    }
 }
 
-/// splitmix64: small, deterministic, good enough for test data.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-    pub fn byte(&mut self) -> u8 {
-        (self.next_u64() >> 56) as u8
-    }
-    /// Uniform in [lo, hi).
-    pub fn f32(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
-    }
-    pub fn vec(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
-        (0..n).map(|_| self.f32(lo, hi)).collect()
-    }
+/// Runs `suite` of the kernel self-test (brasa::selftest, the same cases the browser runs) on
+/// every variant context and fails with every check over its budget. Returns the checks.
+pub fn check_suite(suite: Suite) -> Vec<Check> {
+    check_suite_with(suite, &[])
 }
 
-/// Assert `max |got - want| / max |want| <= budget` (the normalized error of llama.cpp's
-/// test-backend-ops), reporting the worst element.
-pub fn assert_close(what: &str, got: &[f32], want: &[f32], budget: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let scale = want.iter().fold(0f64, |a, &b| a.max((b as f64).abs())).max(1e-30);
-    let (mut worst, mut at) = (0f64, 0usize);
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let e = if g.is_finite() { (g as f64 - w as f64).abs() } else { f64::INFINITY };
-        if e > worst || !e.is_finite() {
-            worst = e;
-            at = i;
-            if !e.is_finite() {
-                break;
-            }
+/// [`check_suite`] with the rows [`Suite::GgufOracle`] compares.
+pub fn check_suite_with(suite: Suite, oracle: &[OracleRows]) -> Vec<Check> {
+    let mut all = Vec::new();
+    for g in gpus() {
+        // Its own pipeline cache, to see which pipelines the suite builds.
+        let kernels = Kernels::new(&g.ctx).expect("kernels");
+        let checks = pollster::block_on(SelfTest::new(&g.ctx, &kernels).with_oracle(oracle).run(suite));
+        let keys = kernels.pipeline_keys();
+        assert_eq!(
+            keys.iter().any(|k| k.reduction().is_some()),
+            suite.has_reduction_variants(),
+            "{}: has_reduction_variants() disagrees with the pipelines it built: {keys:?}",
+            suite.name()
+        );
+        let failed: Vec<String> = checks.iter().filter(|c| !c.passed()).map(|c| c.to_string()).collect();
+        let worst = checks
+            .iter()
+            .filter(|c| c.budget > 0.0)
+            .max_by(|a, b| (a.error / a.budget).total_cmp(&(b.error / b.budget)));
+        eprintln!("variant {}: {} checks, {} over budget", g.variant(), checks.len(), failed.len());
+        if let Some(w) = worst {
+            eprintln!("  closest to its budget: {w}");
         }
+        assert!(
+            failed.is_empty(),
+            "variant {}: {} of {} checks failed:\n{}",
+            g.variant(),
+            failed.len(),
+            checks.len(),
+            failed.join("\n")
+        );
+        assert!(!checks.is_empty(), "suite {} checked nothing", suite.name());
+        all.extend(checks);
     }
-    let norm = worst / scale;
-    assert!(
-        norm <= budget,
-        "{what}: normalized error {norm:.3e} > budget {budget:.1e} (element {at}: got {}, want {}; max |want| {scale:.4})",
-        got[at],
-        want[at]
-    );
+    all
 }

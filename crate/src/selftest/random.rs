@@ -1,13 +1,39 @@
-//! Random weights in brasa's GPU layout, with their exact values decoded independently from
-//! the block fields (following ggml's dequantize_row_* definitions), so a test needs no
-//! dequantizer of the GPU bytes.
+//! Deterministic test data: a small RNG, and random weights in brasa's GPU layout with their
+//! exact values decoded independently from the block fields (following ggml's dequantize_row_*
+//! definitions), so a test needs no dequantizer of the GPU bytes.
 
 // Loops index several parallel arrays by position, as ggml's definitions do.
 #![allow(clippy::needless_range_loop)]
 
-use super::Rng;
-use brasa::quant::QuantType;
+use crate::error::{Error, Result};
+use crate::quant::QuantType;
 use half::f16;
+
+/// splitmix64: small, deterministic, good enough for test data.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+    pub fn byte(&mut self) -> u8 {
+        (self.next_u64() >> 56) as u8
+    }
+    /// Uniform in [lo, hi).
+    pub fn f32(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
+    }
+    pub fn vec(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+        (0..n).map(|_| self.f32(lo, hi)).collect()
+    }
+}
 
 /// A random `[rows, cols]` weight: GPU-layout bytes (row after row) and its dense values.
 pub struct RandomWeight {
@@ -36,12 +62,12 @@ fn scale_min_k4(j: usize, q: &[u8]) -> (f32, f32) {
     }
 }
 
-/// Append one random block of `ty` to `gpu` (GPU layout) and its values to `dense`.
+/// Append one random block of `ty` to `gpu` (GPU layout, a single block) and its values to
+/// `dense`. The element types (F32, F16, BF16) have no blocks: [`random_weight`] makes their
+/// rows, and they append nothing here.
 fn block(ty: QuantType, rng: &mut Rng, gpu: &mut Vec<u8>, dense: &mut Vec<f32>) {
     match ty {
-        QuantType::F32 | QuantType::F16 | QuantType::BF16 => {
-            unreachable!("element types are handled by rows")
-        }
+        QuantType::F32 | QuantType::F16 | QuantType::BF16 => {}
         QuantType::Q4_0 => {
             let d = h(rng, 0.05, 0.15);
             let qs = bytes(rng, 16);
@@ -229,8 +255,9 @@ fn block(ty: QuantType, rng: &mut Rng, gpu: &mut Vec<u8>, dense: &mut Vec<f32>) 
     }
 }
 
-/// A random `[rows, cols]` weight of type `ty` (cols a multiple of the block size).
-pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> RandomWeight {
+/// A random `[rows, cols]` weight of type `ty`; `cols` must be a whole number of blocks.
+pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> Result<RandomWeight> {
+    ty.row_bytes(cols as u64)?;
     let mut gpu = Vec::new();
     let mut dense = Vec::with_capacity(rows * cols);
     for _ in 0..rows {
@@ -268,11 +295,7 @@ pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> 
                     .collect();
                 // ... then, for the paired types, two blocks share one header word: d0 | d1 << 16,
                 // body 0, body 1; an odd row ends with a single block (d1 = 0).
-                let paired = matches!(
-                    ty,
-                    QuantType::Q4_0 | QuantType::Q5_0 | QuantType::Q8_0 | QuantType::Q3_K | QuantType::Q6_K
-                );
-                if paired {
+                if ty.paired() {
                     for pair in singles.chunks(2) {
                         gpu.extend_from_slice(&pair[0][..2]);
                         gpu.extend_from_slice(pair.get(1).map_or(&[0, 0][..], |b| &b[..2]));
@@ -286,6 +309,15 @@ pub fn random_weight(ty: QuantType, rows: usize, cols: usize, rng: &mut Rng) -> 
             }
         }
     }
-    assert_eq!(gpu.len() as u64, rows as u64 * ty.gpu_row_bytes(cols as u64), "{ty:?} GPU layout size");
-    RandomWeight { gpu, dense }
+    // The generator writes the layout by hand: check it against the layout's own size.
+    let want = rows as u64 * ty.gpu_row_bytes(cols as u64);
+    if gpu.len() as u64 != want || dense.len() != rows * cols {
+        return Err(Error::InvalidArgument(format!(
+            "{ty:?} test weight [{rows}, {cols}]: {} GPU bytes and {} values, expected {want} and {}",
+            gpu.len(),
+            dense.len(),
+            rows * cols
+        )));
+    }
+    Ok(RandomWeight { gpu, dense })
 }

@@ -111,7 +111,9 @@ fn bench_json_with_tiny_sizes() {
     let n_layer = f.metadata.get_u32("gemma3.block_count").unwrap();
     let shared: usize = (0..n_layer)
         .map(|il| {
-            let ty = |p: &str| QuantType::from_ggml(f.tensor(&format!("blk.{il}.attn_{p}.weight")).unwrap().type_id);
+            let ty = |p: &str| {
+                QuantType::from_ggml(f.tensor(&format!("blk.{il}.attn_{p}.weight")).unwrap().type_id)
+            };
             1 + 3 - brasa::model::qkv::stacks([ty("q").unwrap(), ty("k").unwrap(), ty("v").unwrap()]).len()
         })
         .sum();

@@ -49,8 +49,12 @@ fn sliding_keeps_the_prefix_and_matches_a_fresh_evaluation() {
     let Some((engine, model)) = setup() else { return };
     let ctx_size = 24;
     let overflow = ContextOverflow::Slide { keep: Some(4) };
-    let mut s =
-        Session::new(&engine, model.clone(), SessionOptions { ctx_size, max_batch: 8, overflow, ..Default::default() }).unwrap();
+    let mut s = Session::new(
+        &engine,
+        model.clone(),
+        SessionOptions { ctx_size, max_batch: 8, overflow, ..Default::default() },
+    )
+    .unwrap();
     let p = prompt(12);
     let stats = pollster::block_on(s.generate_ids(&p, &greedy(40), &mut |_| true)).unwrap();
     assert_eq!(stats.finish, FinishReason::Length);
@@ -98,8 +102,12 @@ fn chat_drops_the_oldest_turns_and_keeps_the_system_prompt() {
     assert_eq!(err.code(), "context_full", "{err}");
 
     let overflow = ContextOverflow::Slide { keep: None };
-    let mut s =
-        Session::new(&engine, model.clone(), SessionOptions { ctx_size, max_batch: 32, overflow, ..Default::default() }).unwrap();
+    let mut s = Session::new(
+        &engine,
+        model.clone(),
+        SessionOptions { ctx_size, max_batch: 32, overflow, ..Default::default() },
+    )
+    .unwrap();
     let stats = pollster::block_on(s.chat(&messages, &greedy(40), &mut |_| true)).unwrap();
     assert_eq!(stats.finish, FinishReason::Length);
     assert!(stats.context_shifts >= 2, "{} shifts", stats.context_shifts);

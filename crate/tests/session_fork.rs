@@ -57,7 +57,8 @@ fn a_fork_goes_on_from_the_same_state_and_both_branches_stay_independent() {
     assert_eq!(b.history(), &with(&b_next)[..]);
 
     // Generation from the fork: the same greedy tokens as a fresh session given its history.
-    let greedy = GenParams { max_tokens: 6, temperature: 0.0, top_k: 1, ignore_eos: true, ..Default::default() };
+    let greedy =
+        GenParams { max_tokens: 6, temperature: 0.0, top_k: 1, ignore_eos: true, ..Default::default() };
     let mut c = b.fork().unwrap();
     let mut prompt = b.history().to_vec();
     prompt.push(77);

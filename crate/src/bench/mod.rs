@@ -124,7 +124,11 @@ pub async fn run(
     let ctx_size = (max_prompt.max(max_depth + n) + 1) as u32;
 
     let before = ctx.counters();
-    let mut session = Session::new(engine, model.clone(), SessionOptions { ctx_size, kv_type: opts.kv_type, ..Default::default() })?;
+    let mut session = Session::new(
+        engine,
+        model.clone(),
+        SessionOptions { ctx_size, kv_type: opts.kv_type, ..Default::default() },
+    )?;
     let alloc = ctx.counters().since(&before);
     let session_report = SessionReport {
         ctx_size,

@@ -234,7 +234,8 @@ async fn run(cli: Cli) -> Result<()> {
             kv_cache,
         } => {
             let (engine, model) = load(&model, cli.verbose).await?;
-            let mut session = Session::new(&engine, model, session_options(ctx_size, context_shift, kv_cache))?;
+            let mut session =
+                Session::new(&engine, model, session_options(ctx_size, context_shift, kv_cache))?;
             let params = GenParams {
                 max_tokens,
                 temperature,
@@ -348,7 +349,8 @@ async fn run(cli: Cli) -> Result<()> {
                 )
             })?;
             eprintln!("chat template: {:?}; type a message, end with Ctrl-D", template.origin);
-            let mut session = Session::new(&engine, model, session_options(ctx_size, context_shift, kv_cache))?;
+            let mut session =
+                Session::new(&engine, model, session_options(ctx_size, context_shift, kv_cache))?;
             let params = GenParams {
                 max_tokens,
                 temperature,
@@ -404,7 +406,17 @@ async fn run(cli: Cli) -> Result<()> {
             println!("Final estimate: PPL = {:.4} +/- {:.5}", r.ppl, r.ppl_error);
             Ok(())
         }
-        Command::Bench { model, json, prompt_sizes, decode_tokens, depths, reps, no_roofline, text, kv_cache } => {
+        Command::Bench {
+            model,
+            json,
+            prompt_sizes,
+            decode_tokens,
+            depths,
+            reps,
+            no_roofline,
+            text,
+            kv_cache,
+        } => {
             let text_path = text.unwrap_or_else(default_text);
             let text = std::fs::read_to_string(&text_path)
                 .map_err(|e| Error::Io(format!("{}: {e}", text_path.display())))?;
@@ -419,8 +431,14 @@ async fn run(cli: Cli) -> Result<()> {
                 buffer_bytes_created: counters.buffer_bytes_created,
                 peak_rss_bytes: brasa::bench::peak_rss_bytes(),
             };
-            let opts =
-                BenchOptions { prompt_sizes, decode_tokens, depths, reps, roofline: !no_roofline, kv_type: kv_cache };
+            let opts = BenchOptions {
+                prompt_sizes,
+                decode_tokens,
+                depths,
+                reps,
+                roofline: !no_roofline,
+                kv_type: kv_cache,
+            };
             let source = text_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let input = BenchInput { text: &text, text_source: source, file_bytes, load };
             let t = web_time::Instant::now();

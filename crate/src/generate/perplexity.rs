@@ -67,7 +67,12 @@ pub async fn perplexity_of_tokens(
     let mut session = Session::new(
         engine,
         model.clone(),
-        SessionOptions { ctx_size, max_batch: ctx_size.min(512), kv_type: opts.kv_type, ..Default::default() },
+        SessionOptions {
+            ctx_size,
+            max_batch: ctx_size.min(512),
+            kv_type: opts.kv_type,
+            ..Default::default()
+        },
     )?;
     let ctx = engine.ctx.clone();
     let nll_buf = ctx.storage_buffer("nll", n_ctx as u64 * 4)?;

@@ -174,7 +174,8 @@ impl Session {
     pub fn fork(&self) -> Result<Session> {
         let mut copy = Session::new(&self.engine, self.model.clone(), self.opts.clone())?;
         let ctx = &self.engine.ctx;
-        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("fork") });
+        let mut encoder =
+            ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("fork") });
         copy.bufs.copy_cache_from(&mut encoder, &self.bufs, self.n_past);
         ctx.queue.submit([encoder.finish()]);
         ctx.check()?;
@@ -456,7 +457,7 @@ impl Session {
         let mut ids = Vec::new();
         let mut logprobs = Vec::new();
         let mut logprobs_sent = 0; // of `logprobs`, those handed to on_piece
-        // Hands on_piece `piece` with the log-probabilities not handed over yet.
+                                   // Hands on_piece `piece` with the log-probabilities not handed over yet.
         let mut emit = |piece: &str, logprobs: &[TokenLogprobs]| {
             let fresh = &logprobs[logprobs_sent..];
             logprobs_sent = logprobs.len();

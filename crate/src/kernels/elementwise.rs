@@ -65,7 +65,14 @@ impl Batch<'_> {
 
     /// `y[r, col0 .. col0 + n] += bias[:]` for `r < n_rows`: y is `[n_rows, stride]` f32, `bias`
     /// an F32 `[1, n]` weight (a projection's bias, on its columns of the stacked q/k/v rows).
-    pub fn add_bias(&mut self, y: &wgpu::Buffer, bias: &crate::gpu::GpuWeight, n_rows: u32, stride: u32, col0: u32) {
+    pub fn add_bias(
+        &mut self,
+        y: &wgpu::Buffer,
+        bias: &crate::gpu::GpuWeight,
+        n_rows: u32,
+        stride: u32,
+        col0: u32,
+    ) {
         if bias.ty != crate::quant::QuantType::F32 || bias.rows != 1 || bias.parts.len() != 1 {
             return self
                 .fail(Error::InvalidArgument(format!("add_bias: {:?} must be F32 [1, n]", bias.name)));
@@ -85,7 +92,8 @@ impl Batch<'_> {
             return;
         };
         self.weight_read(bias.row_bytes);
-        let params = ElementwiseParams { cols: bias.cols as u32, stride, col0, ..ElementwiseParams::new(n as u32) };
+        let params =
+            ElementwiseParams { cols: bias.cols as u32, stride, col0, ..ElementwiseParams::new(n as u32) };
         self.dispatch(PipelineKey::AddBias, &params, &[(4, y), (5, &bias.parts[0].buffer)], groups);
     }
 

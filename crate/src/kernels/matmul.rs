@@ -2,9 +2,9 @@
 //! LM head), shaders/matmul.wgsl for a batch (prefill), each composed with a quant include.
 
 use super::{Activation, Batch, MatmulOut, MatvecIn, PipelineKey};
-use crate::quant::QuantType;
 use crate::error::Error;
 use crate::gpu::GpuWeight;
+use crate::quant::QuantType;
 
 /// Uniforms of shaders/matmul.wgsl and shaders/matvec.wgsl (`MatmulParams`).
 #[repr(C)]
@@ -74,7 +74,14 @@ impl Batch<'_> {
 
     /// As [`Self::matmul`], writing columns `cols.col0 .. cols.col0 + w.rows` of y
     /// `[n_tokens, cols.stride]`.
-    pub fn matmul_cols(&mut self, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tokens: u32, cols: OutCols) {
+    pub fn matmul_cols(
+        &mut self,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        n_tokens: u32,
+        cols: OutCols,
+    ) {
         self.matmul_out(w, Input::Plain(x), y, n_tokens, 0, w.rows, MatmulOut::Plain, Some(cols));
     }
 
@@ -82,7 +89,14 @@ impl Batch<'_> {
     /// for `i < w.rows / 2`, where `w` is a stacked gate/up weight (`model::stacked`: rows in
     /// quads gate 2j, gate 2j + 1, up 2j, up 2j + 1; its parts start at multiples of 4 rows).
     /// x: `[n_tokens, w.cols]`; y: `[n_tokens, w.rows / 2]`.
-    pub fn matmul_glu(&mut self, w: &GpuWeight, x: &wgpu::Buffer, y: &wgpu::Buffer, n_tokens: u32, act: Activation) {
+    pub fn matmul_glu(
+        &mut self,
+        w: &GpuWeight,
+        x: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        n_tokens: u32,
+        act: Activation,
+    ) {
         self.matmul_out(w, Input::Plain(x), y, n_tokens, 0, w.rows, MatmulOut::Glu(act), None);
     }
 
@@ -115,7 +129,8 @@ impl Batch<'_> {
         }
         let bufs = [input.x, input.o, input.x_out, y];
         if bufs.iter().enumerate().any(|(i, a)| bufs[i + 1..].contains(a)) {
-            return self.fail(Error::InvalidArgument("matvec_normed: x, o, x_out and y must be distinct".into()));
+            return self
+                .fail(Error::InvalidArgument("matvec_normed: x, o, x_out and y must be distinct".into()));
         }
         for (what, b) in [("x", input.x), ("o", input.o), ("x_out", input.x_out)] {
             if !self.need(what, b, n * 4) {
@@ -180,7 +195,8 @@ impl Batch<'_> {
         let out_cols = row_end - row_begin;
         let n = n_tokens as u64;
         let cols = cols.unwrap_or(OutCols { stride: out_cols, col0: 0 });
-        if cols.col0 + out_cols > cols.stride || (matches!(out, MatmulOut::Glu(_)) && cols.stride != out_cols) {
+        if cols.col0 + out_cols > cols.stride || (matches!(out, MatmulOut::Glu(_)) && cols.stride != out_cols)
+        {
             return self.fail(Error::InvalidArgument(format!(
                 "matmul {:?}: {out_cols} rows into columns {}.. of rows of {}",
                 w.name, cols.col0, cols.stride
@@ -218,7 +234,12 @@ impl Batch<'_> {
             };
             let reduction = self.ctx.variants.reduction;
             let (key, rows_per_wg, gz) = if let Input::Normed(i) = input {
-                let key = PipelineKey::Matvec(w.ty, reduction, out, MatvecIn::AddNorm { len: w.cols.next_multiple_of(8) as u32 });
+                let key = PipelineKey::Matvec(
+                    w.ty,
+                    reduction,
+                    out,
+                    MatvecIn::AddNorm { len: w.cols.next_multiple_of(8) as u32 },
+                );
                 let post = i.post_w.unwrap_or(i.norm_w);
                 let bindings = [
                     (1, &part.buffer),

@@ -84,7 +84,13 @@ impl Batch<'_> {
             )));
         }
         let hd = a.head_dim;
-        if hd == 0 || hd > 512 || !hd.is_multiple_of(2) || a.n_rot == 0 || !a.n_rot.is_multiple_of(2) || a.n_rot > hd {
+        if hd == 0
+            || hd > 512
+            || !hd.is_multiple_of(2)
+            || a.n_rot == 0
+            || !a.n_rot.is_multiple_of(2)
+            || a.n_rot > hd
+        {
             return self.fail(Error::InvalidArgument(format!(
                 "qk_rope: head_dim {hd} must be even and in 2..=512, n_rot {} even, positive and <= head_dim",
                 a.n_rot

@@ -58,7 +58,13 @@ enum Dest {
 }
 
 impl Dest {
-    fn write(&self, ctx: &GpuContext, stacked: &HashMap<String, GpuWeight>, offset: u64, data: &[u8]) -> Result<()> {
+    fn write(
+        &self,
+        ctx: &GpuContext,
+        stacked: &HashMap<String, GpuWeight>,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<()> {
         match self {
             Dest::Rows(targets) => write_split(ctx, targets, offset, data),
             Dest::Stacked { name, first_half } => match stacked.get(name) {
@@ -332,7 +338,8 @@ impl Receiving {
             self.gguf_weight_bytes += t.n_bytes;
             let repacker = BlockRepacker::new(ty, rows, cols, MAX_PIECE)?;
             if let Some(il) = fused.gate_up_of.filter(|_| stacked::can_stack(rows / 2, ty, ty)) {
-                let dest = self.stack(ctx, il, ty, rows / 2, cols, &[&fused.parts[0].0, &fused.parts[1].0])?;
+                let dest =
+                    self.stack(ctx, il, ty, rows / 2, cols, &[&fused.parts[0].0, &fused.parts[1].0])?;
                 self.incoming[i] = Some(Incoming::new(dest, repacker));
                 continue;
             }
@@ -467,7 +474,15 @@ impl Receiving {
 
     /// Claims the tensors `parts` (gate, up) and allocates layer `il`'s stacked weight; returns
     /// the destination of bytes that start with the gate half.
-    fn stack(&mut self, ctx: &GpuContext, il: u32, ty: QuantType, n_ff: u64, cols: u64, parts: &[&String; 2]) -> Result<Dest> {
+    fn stack(
+        &mut self,
+        ctx: &GpuContext,
+        il: u32,
+        ty: QuantType,
+        n_ff: u64,
+        cols: u64,
+        parts: &[&String; 2],
+    ) -> Result<Dest> {
         for name in parts {
             self.claim(name)?;
         }

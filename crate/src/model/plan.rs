@@ -130,7 +130,8 @@ impl MemoryPlan {
 /// projections stack into a wider type than its own (`model::qkv::stacks`); `None` otherwise.
 fn stored_type(file: &GgufFile, name: &str) -> Result<Option<QuantType>> {
     let Some((il, p)) = (0..3).find_map(|p| {
-        let rest = name.strip_prefix("blk.")?.strip_suffix(&format!(".attn_{}.weight", qkv::PROJECTIONS[p]))?;
+        let rest =
+            name.strip_prefix("blk.")?.strip_suffix(&format!(".attn_{}.weight", qkv::PROJECTIONS[p]))?;
         Some((rest.parse::<u32>().ok()?, p))
     }) else {
         return Ok(None);

@@ -88,7 +88,11 @@ pub fn take_parts(hp: &HParams, il: u32, by_name: &mut HashMap<String, GpuWeight
     while i < 3 {
         // The longest stack starting at projection i, else the projection alone.
         let found = (i + 1..=3).rev().find_map(|end| {
-            let name = if end - i == 1 { tensor_name(il, PROJECTIONS[i]) } else { stacked_name(il, &PROJECTIONS[i..end]) };
+            let name = if end - i == 1 {
+                tensor_name(il, PROJECTIONS[i])
+            } else {
+                stacked_name(il, &PROJECTIONS[i..end])
+            };
             by_name.remove(&name).map(|w| (w, end))
         });
         let Some((w, end)) = found else {

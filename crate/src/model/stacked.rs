@@ -33,7 +33,13 @@ pub fn create(ctx: &GpuContext, il: u32, ty: QuantType, n_ff: u64, cols: u64) ->
 /// holds one or both halves in GPU layout, gate rows before up rows: `first_half` says which
 /// half the source starts with (0: gate; 1: up). A plain `ffn_gate` or `ffn_up` tensor is one
 /// half; Phi-3's fused `ffn_up` is both.
-pub fn write(ctx: &GpuContext, w: &GpuWeight, first_half: u64, mut offset: u64, mut data: &[u8]) -> Result<()> {
+pub fn write(
+    ctx: &GpuContext,
+    w: &GpuWeight,
+    first_half: u64,
+    mut offset: u64,
+    mut data: &[u8],
+) -> Result<()> {
     let pair = 2 * w.row_bytes;
     let half_bytes = w.rows / 2 * w.row_bytes;
     while !data.is_empty() {

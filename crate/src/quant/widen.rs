@@ -122,7 +122,11 @@ mod tests {
     #[test]
     fn only_legacy_blocks_widen_and_only_to_q8_0() {
         assert!(Widener::new(QuantType::Q5_0, QuantType::Q8_0).is_ok());
-        for (from, to) in [(QuantType::Q4_K, QuantType::Q8_0), (QuantType::Q4_0, QuantType::Q5_0), (QuantType::Q8_0, QuantType::Q8_0)] {
+        for (from, to) in [
+            (QuantType::Q4_K, QuantType::Q8_0),
+            (QuantType::Q4_0, QuantType::Q5_0),
+            (QuantType::Q8_0, QuantType::Q8_0),
+        ] {
             assert_eq!(Widener::new(from, to).err().map(|e| e.code()), Some("invalid_argument"));
         }
     }

@@ -98,7 +98,7 @@ fn record(
         (a.n_tokens as usize, a.n_head as usize, a.n_kv_head as usize, a.head_dim as usize);
     let kv_len = a.pos0 as usize + nt;
     let capacity = kv_len + 3; // the cache holds more rows than are filled
-    // An f32 cache, filled here by transposing row copies (the f16 one: attention_decode.rs).
+                               // An f32 cache, filled here by transposing row copies (the f16 one: attention_decode.rs).
     let a = AttentionArgs { k_capacity: capacity as u32, kv: KvType::F32, ..a };
     let q = rng.vec(nt * nh * hd, -1.0, 1.0);
     let k = rng.vec(capacity * nkv * hd, -1.0, 1.0);

@@ -62,9 +62,29 @@ const CASES: [Case; 7] = [
     Case { pos: 700, window: 512, ..BASE },
     Case { pos: 100, ..BASE },
     // Llama-like: normal RoPE, no norms, partial rotation, GQA 3, forced splits.
-    Case { n_head: 6, n_kv_head: 2, head_dim: 64, n_rot: 48, pos: 33, mode: RopeMode::Normal, norms: false, splits: Some(3), ..BASE },
+    Case {
+        n_head: 6,
+        n_kv_head: 2,
+        head_dim: 64,
+        n_rot: 48,
+        pos: 33,
+        mode: RopeMode::Normal,
+        norms: false,
+        splits: Some(3),
+        ..BASE
+    },
     // Head dim 40, no GQA, soft-capping, the most splits (47 keys each, the last short).
-    Case { n_head: 8, n_kv_head: 8, head_dim: 40, n_rot: 40, pos: 1500, softcap: 2.0, norms: false, splits: Some(MAX_DECODE_SPLITS), ..BASE },
+    Case {
+        n_head: 8,
+        n_kv_head: 8,
+        head_dim: 40,
+        n_rot: 40,
+        pos: 1500,
+        softcap: 2.0,
+        norms: false,
+        splits: Some(MAX_DECODE_SPLITS),
+        ..BASE
+    },
     // Long context, automatic splits; a window with more splits asked for than it has keys.
     Case { pos: 4095, ..BASE },
     Case { n_head: 2, n_kv_head: 1, head_dim: 130, n_rot: 130, pos: 9, window: 4, splits: Some(8), ..BASE },
@@ -112,7 +132,8 @@ async fn decode_case(t: &SelfTest<'_>, out: &mut Checks, rng: &mut Rng, c: Case,
         eps: 1e-6,
         kv,
     };
-    let args = DecodeAttentionArgs { rope, window: c.window, scale, softcap: c.softcap, force_splits: c.splits };
+    let args =
+        DecodeAttentionArgs { rope, window: c.window, scale, softcap: c.softcap, force_splits: c.splits };
     let attn = AttentionArgs {
         n_tokens: 1,
         n_head: c.n_head,
@@ -129,7 +150,11 @@ async fn decode_case(t: &SelfTest<'_>, out: &mut Checks, rng: &mut Rng, c: Case,
 
     // The fused kernel, and the batch path (qk_rope, then attention) on copies of the inputs.
     let inputs = || -> Result<[wgpu::Buffer; 3]> {
-        Ok([t.f32_buffer(&qkv)?, cache_buffer(t, kv, &k_cache0, true, cap)?, cache_buffer(t, kv, &v_hist, false, cap)?])
+        Ok([
+            t.f32_buffer(&qkv)?,
+            cache_buffer(t, kv, &k_cache0, true, cap)?,
+            cache_buffer(t, kv, &v_hist, false, cap)?,
+        ])
     };
     let ([qkvb, kcb, vcb], [qkvb2, kcb2, vcb2]) = (inputs()?, inputs()?);
     let partials = t.zeros(decode_partials_len(c.n_head, c.head_dim) as usize)?;
@@ -140,7 +165,8 @@ async fn decode_case(t: &SelfTest<'_>, out: &mut Checks, rng: &mut Rng, c: Case,
     b.attention(&qkvb2, &kcb2, &vcb2, &batched, &attn);
     b.submit()?;
     let n_cache = kvd * cap * kv.bytes() as usize / 4;
-    let got = t.read(&[(&fused, qd), (&batched, qd), (&kcb, n_cache), (&vcb, n_cache), (&kcb2, n_cache)]).await?;
+    let got =
+        t.read(&[(&fused, qd), (&batched, qd), (&kcb, n_cache), (&vcb, n_cache), (&kcb2, n_cache)]).await?;
     let cache = |words: &[f32], is_k| read_cache(kv, words, kvd * cap, is_k, cap);
     let (got_k, got_v, batch_k) = (cache(&got[2], true), cache(&got[3], false), cache(&got[4], true));
 
@@ -159,8 +185,19 @@ async fn decode_case(t: &SelfTest<'_>, out: &mut Checks, rng: &mut Rng, c: Case,
     k_all.extend_from_slice(&k_ref);
     let mut v_all = v_hist[..pos * kvd].to_vec();
     v_all.extend_from_slice(&v_ref);
-    let want =
-        reference::attention(&q_ref, &k_all, &v_all, 1, nh, nkv, hd, pos, c.window as usize, scale, c.softcap);
+    let want = reference::attention(
+        &q_ref,
+        &k_all,
+        &v_all,
+        1,
+        nh,
+        nkv,
+        hd,
+        pos,
+        c.window as usize,
+        scale,
+        c.softcap,
+    );
     let (mut k_want, mut v_want) = (k_cache0.clone(), v_hist.clone());
     for i in 0..kvd {
         k_want[i * cap + pos] = k_ref[i];

@@ -141,7 +141,7 @@ impl Session {
         let mut callback = |piece: &str, lps: &[crate::generate::TokenLogprobs]| {
             let lps = if want_logprobs { logprobs_array(tok, lps).into() } else { JsValue::UNDEFINED };
             match on_text.call2(&JsValue::NULL, &piece.into(), &lps) {
-            // Only an explicit `false` stops; `undefined` (no return) continues.
+                // Only an explicit `false` stops; `undefined` (no return) continues.
                 Ok(v) => v.as_bool() != Some(false),
                 Err(e) => {
                     thrown = Some(e);

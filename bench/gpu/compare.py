@@ -81,6 +81,7 @@ def main():
         "options": report["options"],
         "brasa": brasa_figures(report),
         "brasa_per_token": [d["per_token"] | {"depth": d["depth"]} for d in report["decode"]],
+        "brasa_profile": report.get("profile", []),
         "peers": {},
     }
     for key, name in PEERS:
@@ -125,6 +126,13 @@ def markdown(result):
         for t in peer["targets"]:
             met = "met" if t["met"] else "not met"
             lines.append(f"- target {t['figure']} vs {name} >= {t['min']}: {t['ratio']:.2f} ({met})")
+    # Where brasa's decode time goes (brasa bench --profile): the kernels of a token by share.
+    for p in result["brasa_profile"]:
+        lines += ["", f"brasa decode at depth {p['depth']}: {p['gpu_us_per_token']:.1f} us of GPU time per token",
+                  "", "| kernel | dispatches | us | share |", "|---|---|---|---|"]
+        for k in p["kernels"]:
+            lines.append(f"| {k['kernel']} | {k['dispatches_per_token']:g} | {k['us_per_token']:.1f} | "
+                         f"{100 * k['share']:.1f} % |")
     return "\n".join(lines) + "\n"
 
 

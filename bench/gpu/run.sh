@@ -135,7 +135,8 @@ describe_machine() {
 describe_machine
 
 log "brasa bench"
-"$BRASA" --verbose bench --model "$MODEL" --json --prompt-sizes "$PROMPTS" --decode-tokens "$DECODE" \
+# --profile: which kernel takes what share of a decoded token (GPU timestamps), for the gap.
+"$BRASA" --verbose bench --model "$MODEL" --json --profile --prompt-sizes "$PROMPTS" --decode-tokens "$DECODE" \
     --depths "$DEPTHS" --reps "$REPS" >"$OUT/brasa.json" 2>"$OUT/brasa.log" ||
     { tail -20 "$OUT/brasa.log" >&2; echo "run.sh: brasa bench failed" >&2; exit 1; }
 

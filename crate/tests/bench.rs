@@ -83,7 +83,17 @@ fn num(v: &Value, path: &str) -> f64 {
 fn bench_json_with_tiny_sizes() {
     let Some(model) = common::model_path() else { return };
     let out = Command::new(env!("CARGO_BIN_EXE_brasa"))
-        .args(["bench", "--json", "--prompt-sizes", "4,8", "--decode-tokens", "4", "--depths", "0,8"])
+        .args([
+            "bench",
+            "--json",
+            "--profile",
+            "--prompt-sizes",
+            "4,8",
+            "--decode-tokens",
+            "4",
+            "--depths",
+            "0,8",
+        ])
         .args(["--reps", "2", "--model"])
         .arg(&model)
         .env("XDG_RUNTIME_DIR", std::env::var_os("XDG_RUNTIME_DIR").unwrap_or_else(|| "/tmp".into()))
@@ -192,6 +202,25 @@ fn bench_json_with_tiny_sizes() {
 
     #[cfg(target_os = "linux")]
     assert!(num(&r, "memory.peak_rss_bytes") >= num(&r, "load.peak_rss_bytes"));
+
+    // `--profile` times every dispatch of a decoded token (where the adapter has timestamps
+    // inside passes, as lavapipe does): the pipelines it lists are the decode op list's but
+    // sampling, which it leaves out, and their shares add up to one.
+    let profiles = r["profile"].as_array().map_or(&[][..], |p| p.as_slice());
+    if profiles.is_empty() {
+        eprintln!("no profile: {stderr}");
+    }
+    for (p, d) in profiles.iter().zip(decode) {
+        let kernels = p["kernels"].as_array().unwrap();
+        let dispatches: f64 = kernels.iter().map(|k| num(k, "dispatches_per_token")).sum();
+        assert_eq!(dispatches, num(d, "per_token.dispatches") - 1.0, "profile at depth {}", p["depth"]);
+        let shares: f64 = kernels.iter().map(|k| num(k, "share")).sum();
+        assert!((shares - 1.0).abs() < 1e-9, "shares add up to {shares}");
+        let us: f64 = kernels.iter().map(|k| num(k, "us_per_token")).sum();
+        assert!(us > 0.0 && (us - num(p, "gpu_us_per_token")).abs() < 1e-6 * us);
+        let names: Vec<&str> = kernels.iter().map(|k| k["kernel"].as_str().unwrap()).collect();
+        assert!(names.iter().any(|n| n.starts_with("attention_decode")), "{names:?}");
+    }
 }
 
 /// The counters count what each op's kernels read, per part of a split weight, and only what

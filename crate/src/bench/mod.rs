@@ -8,8 +8,11 @@
 //! `ignore_eos`, so every rep does the same work. Async and target-independent (only the CLI
 //! drives it for now; the browser bench measures the same figures through the wasm API).
 
+mod profile;
 mod report;
 mod roofline;
+
+pub use profile::{decode_profile, KernelTime, ProfileReport};
 
 pub use report::{
     Bandwidth, BenchReport, DecodeReport, GpuReport, LoadReport, MemoryReport, ModelReport, PerToken,
@@ -25,6 +28,9 @@ use crate::error::{Error, Result};
 use crate::generate::{Engine, GenParams, GenStats, Session, SessionOptions};
 use crate::model::Model;
 use crate::tokenizer::Tokenizer;
+
+/// Decoded tokens timed per depth by `--profile`.
+const PROFILE_STEPS: u32 = 8;
 
 /// The targets (reported, never asserted).
 const TARGET_DISPATCHES_PER_LAYER: f64 = 4.0;
@@ -47,6 +53,9 @@ pub struct BenchOptions {
     pub reps: u32,
     /// Time the copy and mat-vec kernels.
     pub roofline: bool,
+    /// Time every kernel of a decoded token at each depth (timestamp queries: the engine's
+    /// device must have been created with `GpuOptions::timestamps`).
+    pub profile: bool,
     /// The sessions' K/V cache type (`f16` or `f32` in the report).
     #[serde(serialize_with = "kv_name")]
     pub kv_type: crate::kernels::KvType,
@@ -64,6 +73,7 @@ impl Default for BenchOptions {
             depths: vec![0, 2048],
             reps: 1,
             roofline: true,
+            profile: false,
             kv_type: crate::kernels::KvType::default(),
         }
     }
@@ -119,7 +129,8 @@ pub async fn run(
     let n = opts.decode_tokens as usize;
     let max_prompt = opts.prompt_sizes.iter().copied().max().unwrap_or(1) as usize;
     let max_depth = opts.depths.iter().copied().max().unwrap_or(0).max(1) as usize;
-    let tokens = prompt_tokens(&model.tokenizer, input.text, max_prompt.max(max_depth).max(2))?;
+    let needed = max_prompt.max(max_depth + PROFILE_STEPS as usize).max(2);
+    let tokens = prompt_tokens(&model.tokenizer, input.text, needed)?;
     // Room for the longest prompt, and for the deepest decode.
     let ctx_size = (max_prompt.max(max_depth + n) + 1) as u32;
 
@@ -165,6 +176,19 @@ pub async fn run(
 
     let roofline = if opts.roofline { Some(roofline::measure(engine, model, progress).await?) } else { None };
 
+    let mut profile = Vec::new();
+    let timestamps = ctx.features.contains(crate::gpu::TIMESTAMP_FEATURES);
+    if opts.profile && !timestamps {
+        progress("profile skipped: this device has no timestamp queries inside compute passes");
+    }
+    if opts.profile && timestamps {
+        drop(session); // its buffers
+        for &depth in &opts.depths {
+            progress(&format!("profile {PROFILE_STEPS} tokens at depth {depth}"));
+            profile.push(decode_profile(engine, model, &tokens, depth, PROFILE_STEPS, opts.kv_type).await?);
+        }
+    }
+
     let info = &ctx.adapter_info;
     Ok(BenchReport {
         brasa_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -200,6 +224,7 @@ pub async fn run(
         decode,
         targets,
         roofline,
+        profile,
         memory: MemoryReport { peak_rss_bytes: peak_rss_bytes() },
         bench_s: t_bench.elapsed().as_secs_f64(),
     })

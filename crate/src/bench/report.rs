@@ -214,6 +214,9 @@ pub struct BenchReport {
     pub decode: Vec<DecodeReport>,
     pub targets: Option<Targets>,
     pub roofline: Option<Roofline>,
+    /// Per-kernel GPU time of a decoded token at each depth (`--profile`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profile: Vec<super::ProfileReport>,
     pub memory: MemoryReport,
     /// Wall time of the whole benchmark after loading.
     pub bench_s: f64,
@@ -318,6 +321,25 @@ impl BenchReport {
                     b.bytes as f64 / 1e6,
                     num(b.seconds * 1e3),
                     num(b.gb_s)
+                );
+            }
+        }
+        for p in &self.profile {
+            let _ = writeln!(
+                o,
+                "\nprofile at depth {} ({} tokens; GPU time of a token's dispatches {} us):",
+                p.depth,
+                p.steps,
+                num(p.gpu_us_per_token)
+            );
+            for k in &p.kernels {
+                let _ = writeln!(
+                    o,
+                    "  {:<40} {:>6} x {:>10} us {:>6.1} %",
+                    k.kernel,
+                    num(k.dispatches_per_token),
+                    num(k.us_per_token),
+                    100.0 * k.share
                 );
             }
         }

@@ -193,6 +193,10 @@ enum Command {
         /// Skip timing the copy and mat-vec kernels.
         #[arg(long)]
         no_roofline: bool,
+        /// Also time every kernel of a decoded token at each depth (GPU timestamps: needs an
+        /// adapter with timestamp queries inside compute passes).
+        #[arg(long)]
+        profile: bool,
         /// Text the prompts are taken from (default: the repository's tests/reference/texts/en.txt).
         #[arg(long)]
         text: Option<PathBuf>,
@@ -414,6 +418,7 @@ async fn run(cli: Cli) -> Result<()> {
             depths,
             reps,
             no_roofline,
+            profile,
             text,
             kv_cache,
         } => {
@@ -423,7 +428,8 @@ async fn run(cli: Cli) -> Result<()> {
             let file_bytes = std::fs::metadata(&model)?.len();
             eprintln!("bench: loading {}", model.display());
             let t0 = web_time::Instant::now();
-            let (engine, model) = load(&model, cli.verbose).await?;
+            let gpu = GpuOptions { timestamps: profile, ..Default::default() };
+            let (engine, model) = load_with(&model, cli.verbose, gpu).await?;
             let counters = engine.ctx.counters();
             let load = LoadReport {
                 seconds: t0.elapsed().as_secs_f64(),
@@ -437,6 +443,7 @@ async fn run(cli: Cli) -> Result<()> {
                 depths,
                 reps,
                 roofline: !no_roofline,
+                profile,
                 kv_type: kv_cache,
             };
             let source = text_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -574,8 +581,13 @@ async fn selftest(names: &[String], list: bool, all: bool, verbose: bool) -> Res
 }
 
 async fn load(path: &Path, verbose: bool) -> Result<(Engine, Arc<Model>)> {
+    load_with(path, verbose, GpuOptions::default()).await
+}
+
+/// [`load`] on a device created with `gpu`.
+async fn load_with(path: &Path, verbose: bool, gpu: GpuOptions) -> Result<(Engine, Arc<Model>)> {
     let t0 = web_time::Instant::now();
-    let engine = Engine::new(GpuOptions::default()).await?;
+    let engine = Engine::new(gpu).await?;
     if verbose {
         eprintln!("GPU: {}", engine.gpu_info());
     }

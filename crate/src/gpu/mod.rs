@@ -41,7 +41,14 @@ pub struct GpuOptions {
     /// [`MAX_BINDING_CAP`]; never more than the adapter offers. Larger allows longer contexts
     /// and fewer weight parts, where the GPU can really allocate such buffers.
     pub max_buffer_bytes: Option<u64>,
+    /// Ask for timestamp queries inside compute passes where the adapter has them, for
+    /// per-dispatch timings (`kernels::Profiler`, `brasa bench --profile`).
+    pub timestamps: bool,
 }
+
+/// The features per-dispatch timings need (`kernels::Profiler`).
+pub const TIMESTAMP_FEATURES: wgpu::Features =
+    wgpu::Features::TIMESTAMP_QUERY.union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
 
 /// What every kernel needs from the device: WebGPU's default compute limits.
 const KERNEL_INVOCATIONS: u32 = 256;
@@ -108,11 +115,15 @@ impl GpuContext {
             }
         }
 
+        let timestamps = match opts.timestamps && adapter.features().contains(TIMESTAMP_FEATURES) {
+            true => TIMESTAMP_FEATURES,
+            false => wgpu::Features::empty(),
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 // pkg/core.js recognises brasa's device requests by this label (see `browser`).
                 label: Some("brasa"),
-                required_features: request.features_to_request(adapter.features()),
+                required_features: request.features_to_request(adapter.features()) | timestamps,
                 required_limits: limits.clone(),
                 experimental_features: wgpu::ExperimentalFeatures::disabled(),
                 memory_hints: wgpu::MemoryHints::Performance,

@@ -12,6 +12,7 @@
 //! tokens; an embedding reads one row per token; a norm reads its weight vector once per row.
 
 use super::bind_cache::{BindGroupCache, BindKey};
+use super::profile::Profiler;
 use super::{Kernels, PipelineKey};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -49,6 +50,8 @@ pub struct Batch<'a> {
     weight_bytes: u64,
     /// Where bind groups are looked up before being created (see [`Batch::reuse_bind_groups`]).
     bind_groups: Option<&'a mut BindGroupCache>,
+    /// Times every dispatch when set (see [`Batch::profile`]).
+    pub(super) profiler: Option<&'a mut Profiler>,
 }
 
 impl<'a> Batch<'a> {
@@ -65,6 +68,7 @@ impl<'a> Batch<'a> {
             dispatches: 0,
             weight_bytes: 0,
             bind_groups: None,
+            profiler: None,
         }
     }
 
@@ -88,7 +92,10 @@ impl<'a> Batch<'a> {
         }
         let mut index = None;
         let mut encoded_at = web_time::Instant::now();
-        if let Some(enc) = self.encoder.take() {
+        if let Some(mut enc) = self.encoder.take() {
+            if let Some(p) = &self.profiler {
+                p.resolve(&mut enc);
+            }
             let commands = enc.finish();
             encoded_at = web_time::Instant::now();
             index = Some(self.ctx.queue.submit([commands]));
@@ -178,10 +185,18 @@ impl<'a> Batch<'a> {
         };
         let bind_group =
             self.bind_group(key, &pipeline, chunk, offset, std::mem::size_of::<P>() as u64, buffers);
-        let pass = self.pass();
+        let first = self.dispatches == 0;
+        self.pass();
+        let pass = self.pass.as_mut().expect("pass was just begun");
+        if let (true, Some(p)) = (first, self.profiler.as_deref_mut()) {
+            p.start(pass);
+        }
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        if let Some(p) = self.profiler.as_deref_mut() {
+            p.after_dispatch(pass, key);
+        }
         self.dispatches += 1;
     }
 

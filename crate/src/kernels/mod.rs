@@ -22,6 +22,7 @@ mod matmul;
 mod nll;
 mod norm;
 mod penalty;
+mod profile;
 mod qk_rope;
 mod rope;
 mod sample;
@@ -35,6 +36,7 @@ pub use bind_cache::BindGroupCache;
 pub use logprobs::{logprob_words, MAX_TOP_LOGPROBS};
 pub use matmul::{NormedInput, OutCols, MAX_NORMED_INPUT};
 pub use penalty::Penalties;
+pub use profile::{DispatchTime, Profiler};
 pub use qk_rope::{QkNorms, QkRopeArgs};
 pub use sample::SampleArgs;
 

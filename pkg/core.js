@@ -39,7 +39,7 @@ export function wasmMemoryBytes() {
  * @example
  *   const engine = await createGpuEngine();
  *   console.log(engine.gpuInfo()); // adapter, limits and the kernel variants chosen
- * @param {string} [variants] restricts the kernel variants, e.g. 'nosubgroups,nof16' forces the
+ * @param {string} [variants] restricts the kernel variants, e.g. 'nosubgroups,nof16,nowgmatmul' forces the
  *   baseline kernels (tests use it to run every variant); default: the best the adapter offers.
  * @param {{ maxBufferBytes?: number }} [options] `maxBufferBytes`: the largest single GPU buffer to
  *   ask for (default 1 GiB − 1 MiB, which every adapter brasa met could allocate; never more than

@@ -55,6 +55,11 @@ test('bench/gpu/run.sh --dry-run and compare.py', { timeout: 600_000 }, () => {
     assert.ok(Math.abs(peer.ratios['decode@0'] - want) < 1e-3 * want, `${peer.ratios['decode@0']} vs ${want}`);
     assert.equal(peer.ratios['prefill@8'], undefined, 'no llama.cpp figure at 8 tokens: no ratio');
     assert.match(readFileSync(path.join(out, 'side-by-side.md'), 'utf8'), /decode at depth 0/);
+    // The prefill again on the other mat-mul tiling (lavapipe chose the register tiles).
+    assert.match(brasa.gpu.description, /registers mat-mul tiles/);
+    assert.match(side.brasa_other_tiling.kernels, /workgroup mat-mul tiles/);
+    assert.ok(side.brasa_other_tiling.prefill['8'] > 0);
+    assert.match(readFileSync(path.join(out, 'side-by-side.md'), 'utf8'), /prefill with .* against .*workgroup mat-mul tiles/);
   } finally {
     rmSync(out, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });

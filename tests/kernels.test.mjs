@@ -100,7 +100,8 @@ for (const engine of BROWSERS) {
         // Mat-vec (decode) for every block type, plain, into columns, GLU and with a normed
         // input; mat-mul (prefill) and embedding too where the run has them.
         const kernels = ['matvec', 'matvec_cols', 'matvec_glu', 'matvec_normed'];
-        if (!run.suites) kernels.push('matmul', 'matmul_cols', 'matmul_glu', 'embed');
+        // Both prefill tilings run in every full run, whichever the device chose.
+        if (!run.suites) kernels.push('matmul', 'matmul_wg', 'matmul_cols', 'matmul_glu', 'matmul_wg_glu', 'embed');
         for (const type of TYPES) {
           for (const kernel of kernels) {
             assert.ok(run.checks.some((c) => c.type === type && c.kernel === kernel), `${kernel} ${type} was checked`);

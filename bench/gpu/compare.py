@@ -3,8 +3,8 @@
 
     compare.py --dir OUT [--machine OUT/machine.txt]
 
-Reads OUT/brasa.json and whichever of OUT/llama-cuda.json, OUT/llama-vulkan.json,
-OUT/llama-cpu.json exist; writes OUT/side-by-side.json and OUT/side-by-side.md (also printed).
+Reads OUT/brasa.json and whichever of OUT/brasa-other-tiling.json (prefill on the mat-mul tiling
+brasa did not choose), OUT/llama-cuda.json, OUT/llama-vulkan.json, OUT/llama-cpu.json exist; writes OUT/side-by-side.json and OUT/side-by-side.md (also printed).
 Figures are tokens per second (median over the repetitions for brasa, llama-bench's mean and
 its samples for llama.cpp). Ratios are brasa / llama.cpp: above 1 means brasa is faster.
 """
@@ -84,6 +84,13 @@ def main():
         "brasa_profile": report.get("profile", []),
         "peers": {},
     }
+    other_path = os.path.join(args.dir, "brasa-other-tiling.json")
+    if os.path.exists(other_path):
+        other = load_json(other_path)
+        result["brasa_other_tiling"] = {
+            "kernels": other["gpu"]["description"].rsplit("kernels: ", 1)[-1],
+            "prefill": brasa_figures(other)["prefill"],
+        }
     for key, name in PEERS:
         path = os.path.join(args.dir, f"llama-{key}.json")
         if not os.path.exists(path):
@@ -122,6 +129,12 @@ def markdown(result):
             lines.append("| " + " | ".join(cells) + " |")
     if not peers:
         lines += ["", "(no llama.cpp results: built none, or dry run without --llama-bench)"]
+    other = result.get("brasa_other_tiling")
+    if other:
+        lines += ["", f"brasa prefill with {ours['adapter'].rsplit('kernels: ', 1)[-1]} against {other['kernels']}:"]
+        for size, value in other["prefill"].items():
+            mine = ours["prefill"].get(size)
+            lines.append(f"- {size} tokens: {mine:.1f} against {value:.1f} tok/s" if mine else f"- {size} tokens: – against {value:.1f}")
     for name, peer in peers:
         for t in peer["targets"]:
             met = "met" if t["met"] else "not met"

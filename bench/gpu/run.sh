@@ -139,6 +139,13 @@ log "brasa bench"
 "$BRASA" --verbose bench --model "$MODEL" --json --profile --prompt-sizes "$PROMPTS" --decode-tokens "$DECODE" \
     --depths "$DEPTHS" --reps "$REPS" >"$OUT/brasa.json" 2>"$OUT/brasa.log" ||
     { tail -20 "$OUT/brasa.log" >&2; echo "run.sh: brasa bench failed" >&2; exit 1; }
+# The prefill again on the mat-mul tiling the GPU did not get by default (workgroup-memory tiles on
+# a GPU, register tiles on emulators: gpu::variants::MatmulTiling), so the choice is measured.
+log "brasa bench (other mat-mul tiling)"
+other_tiling=$(grep -q "workgroup mat-mul tiles" "$OUT/brasa.json" && echo nowgmatmul || echo wgmatmul)
+BRASA_VARIANTS=$other_tiling "$BRASA" bench --model "$MODEL" --json --no-roofline --prompt-sizes "$PROMPTS" \
+    --decode-tokens 1 --depths 0 --reps "$REPS" >"$OUT/brasa-other-tiling.json" 2>>"$OUT/brasa.log" ||
+    { log "brasa bench (other tiling) failed"; rm -f "$OUT/brasa-other-tiling.json"; }
 
 run_llama_bench() { # run_llama_bench NAME BINARY NGL
     log "llama-bench ($1)"

@@ -46,6 +46,11 @@ fn matmul_many_rows_uses_2d_grid() {
 }
 
 #[test]
+fn prefill_batch_of_2048_tokens() {
+    check_suite(Suite::Batch2048);
+}
+
+#[test]
 fn embed_all_formats_split_weights() {
     check_suite(Suite::Embed);
 }

@@ -4,7 +4,7 @@
 //! compute limits, and its uniform struct has the size of its Rust twin. No GPU needed.
 #![cfg(feature = "gpu")]
 
-use brasa::kernels::{MatmulOut, PipelineKey, Reduction};
+use brasa::kernels::{MatmulOut, MatmulTiling, PipelineKey, Reduction};
 
 /// WebGPU default limits every kernel must fit.
 const MAX_INVOCATIONS: u32 = 256;
@@ -108,10 +108,17 @@ fn all_shaders_validate_within_limits() {
 #[test]
 fn composed_source_starts_with_the_format_include() {
     for ty in brasa::quant::QuantType::ALL {
-        let src = PipelineKey::Matmul(ty, MatmulOut::Plain).source();
-        assert!(src.contains("fn dequant8("), "{ty:?}");
-        assert_eq!(src.matches("fn dequant8(").count(), 1, "{ty:?}: exactly one format include");
-        assert!(src.contains("struct MatmulParams"));
+        for tiling in [MatmulTiling::Registers, MatmulTiling::Workgroup] {
+            let src = PipelineKey::Matmul(ty, MatmulOut::Plain, tiling).source();
+            assert!(src.contains("fn dequant8("), "{ty:?}");
+            assert_eq!(src.matches("fn dequant8(").count(), 1, "{ty:?}: exactly one format include");
+            assert!(src.contains("struct MatmulParams"));
+            assert_eq!(
+                src.contains("var<workgroup>"),
+                tiling == MatmulTiling::Workgroup,
+                "{ty:?} {tiling:?}"
+            );
+        }
     }
     assert!(!PipelineKey::Rope.source().contains("dequant8"));
 }

@@ -21,7 +21,7 @@ use brasa::{Error, Result};
 #[command(name = "brasa", version, about = "Run GGUF language models on your GPU")]
 struct Cli {
     /// Print the GPU adapter, its limits and the kernel variants chosen (the environment variable
-    /// BRASA_VARIANTS=nosubgroups,nof16 forces the baseline kernels).
+    /// BRASA_VARIANTS=nosubgroups,nof16,nowgmatmul forces the baseline kernels).
     #[arg(long, global = true)]
     verbose: bool,
     #[command(subcommand)]

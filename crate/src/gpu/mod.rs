@@ -17,7 +17,7 @@ mod variants;
 mod weight;
 
 pub use counters::GpuCounters;
-pub use variants::{KernelVariants, Reduction, Use, VariantRequest};
+pub use variants::{cpu_emulated, KernelVariants, MatmulTiling, Reduction, Use, VariantRequest};
 pub use weight::{GpuWeight, WeightPart};
 
 use crate::error::{Error, Result};
@@ -35,7 +35,7 @@ pub struct GpuOptions {
     /// split into several buffers). Rounded down to a multiple of 4.
     pub max_binding_bytes: Option<u64>,
     /// Which kernel variants may be used (default: every one the adapter supports). Natively,
-    /// `BRASA_VARIANTS` (e.g. `nosubgroups,nof16`) fills in the entries left at [`Use::Auto`].
+    /// `BRASA_VARIANTS` (e.g. `nosubgroups,nof16,nowgmatmul`) fills in the entries left at [`Use::Auto`].
     pub variants: VariantRequest,
     /// The largest buffer (and storage binding) to ask the device for, instead of
     /// [`MAX_BINDING_CAP`]; never more than the adapter offers. Larger allows longer contexts
@@ -149,7 +149,7 @@ impl GpuContext {
         let features = device.features();
         #[cfg(target_arch = "wasm32")]
         let features = features | browser::unmapped_features(&device);
-        let variants = KernelVariants::choose(features, request)?;
+        let variants = KernelVariants::choose(features, cpu_emulated(&adapter_info), request)?;
         Ok(Self {
             device,
             queue,
@@ -180,6 +180,13 @@ impl GpuContext {
             return Err(Error::GpuUnavailable(format!("the device lacks the features of {variants:?}")));
         }
         Ok(GpuContext { variants, ..self.view() })
+    }
+
+    /// Another handle on this device whose prefill mat-mul uses `tiling` (which needs no
+    /// feature): the self-test checks both tilings on every device. Shares what
+    /// [`Self::with_max_binding_bytes`] says.
+    pub fn with_matmul_tiling(&self, tiling: MatmulTiling) -> GpuContext {
+        GpuContext { variants: KernelVariants { matmul: tiling, ..self.variants }, ..self.view() }
     }
 
     /// A handle on the same device, queue and error slots, with fresh counters.

@@ -57,7 +57,7 @@ enum Input<'a> {
 /// the reductions within WebGPU's default 16 KiB.
 pub const MAX_NORMED_INPUT: u64 = 3584;
 
-/// Rows and tokens per workgroup in matmul.wgsl (`RPW`, `TPW`).
+/// Rows and tokens per workgroup in matmul.wgsl and matmul_workgroup.wgsl (`RPW`, `TPW`).
 const MATMUL_ROWS_PER_WG: u64 = 64;
 const MATMUL_TOKENS_PER_WG: u32 = 64;
 /// Rows per workgroup in matvec.wgsl (`RPW`).
@@ -264,7 +264,7 @@ impl Batch<'_> {
                 (PipelineKey::Matvec(w.ty, reduction, out, MatvecIn::Plain), MATVEC_ROWS_PER_WG, 1)
             } else {
                 let gz = n_tokens.div_ceil(MATMUL_TOKENS_PER_WG);
-                (PipelineKey::Matmul(w.ty, out), MATMUL_ROWS_PER_WG, gz)
+                (PipelineKey::Matmul(w.ty, out, self.ctx.variants.matmul), MATMUL_ROWS_PER_WG, gz)
             };
             let (gx, gy) = match self.grid2((hi - lo).div_ceil(rows_per_wg)) {
                 Ok(g) => g,

@@ -40,7 +40,7 @@ pub use profile::{DispatchTime, Profiler};
 pub use qk_rope::{QkNorms, QkRopeArgs};
 pub use sample::SampleArgs;
 
-pub use crate::gpu::Reduction;
+pub use crate::gpu::{MatmulTiling, Reduction};
 
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -128,8 +128,9 @@ pub enum MatvecIn {
 /// [`Reduction`] take it from the context's [`crate::gpu::KernelVariants`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PipelineKey {
-    /// Matrix × a batch of token vectors (prefill): shaders/matmul.wgsl.
-    Matmul(QuantType, MatmulOut),
+    /// Matrix × a batch of token vectors (prefill): shaders/matmul.wgsl, or
+    /// shaders/matmul_workgroup.wgsl for the workgroup-memory tiles.
+    Matmul(QuantType, MatmulOut, MatmulTiling),
     /// Matrix × one vector (decode, LM head): shaders/matvec.wgsl.
     Matvec(QuantType, Reduction, MatmulOut, MatvecIn),
     Embed(QuantType),

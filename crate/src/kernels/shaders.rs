@@ -13,13 +13,14 @@
 //! lines such as `MAX_ROWS`, `XS_LEN` and the GLU's activation name). Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
 //! `dir/<key>.wgsl`.
 
-use super::{Activation, KvType, MatmulOut, MatvecIn, PipelineKey, Reduction};
+use super::{Activation, KvType, MatmulOut, MatmulTiling, MatvecIn, PipelineKey, Reduction};
 use crate::quant::QuantType;
 
 /// The kernel-family files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Family {
     Matmul,
+    MatmulWorkgroup,
     Matvec,
     Embed,
     Norm,
@@ -42,6 +43,7 @@ impl Family {
     fn text(self) -> &'static str {
         match self {
             Family::Matmul => include_str!("../../../shaders/matmul.wgsl"),
+            Family::MatmulWorkgroup => include_str!("../../../shaders/matmul_workgroup.wgsl"),
             Family::Matvec => include_str!("../../../shaders/matvec.wgsl"),
             Family::Embed => include_str!("../../../shaders/embed.wgsl"),
             Family::Norm => include_str!("../../../shaders/norm.wgsl"),
@@ -170,12 +172,13 @@ impl PipelineKey {
     /// Every pipeline brasa can build (for validation and warm-up).
     pub fn all() -> Vec<PipelineKey> {
         const REDUCTIONS: [Reduction; 2] = [Reduction::Workgroup, Reduction::Subgroup];
+        const TILINGS: [MatmulTiling; 2] = [MatmulTiling::Registers, MatmulTiling::Workgroup];
         let mut v = Vec::new();
         const OUTS: [MatmulOut; 3] =
             [MatmulOut::Plain, MatmulOut::Glu(Activation::GeluTanh), MatmulOut::Glu(Activation::Silu)];
         for ty in QuantType::ALL {
             for out in OUTS {
-                v.push(PipelineKey::Matmul(ty, out));
+                v.extend(TILINGS.map(|tiling| PipelineKey::Matmul(ty, out, tiling)));
                 for input in [MatvecIn::Plain, MatvecIn::AddNorm { len: 640 }] {
                     v.extend(REDUCTIONS.map(|r| PipelineKey::Matvec(ty, r, out, input)));
                 }
@@ -236,7 +239,8 @@ impl PipelineKey {
 
     fn parts(self) -> (Option<QuantType>, Family) {
         match self {
-            PipelineKey::Matmul(ty, _) => (Some(ty), Family::Matmul),
+            PipelineKey::Matmul(ty, _, MatmulTiling::Registers) => (Some(ty), Family::Matmul),
+            PipelineKey::Matmul(ty, _, MatmulTiling::Workgroup) => (Some(ty), Family::MatmulWorkgroup),
             PipelineKey::Matvec(ty, ..) => (Some(ty), Family::Matvec),
             PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
@@ -320,7 +324,7 @@ impl PipelineKey {
     /// The output of a mat-mul pipeline.
     fn matmul_out(self) -> Option<MatmulOut> {
         match self {
-            PipelineKey::Matmul(_, out) | PipelineKey::Matvec(_, _, out, _) => Some(out),
+            PipelineKey::Matmul(_, out, _) | PipelineKey::Matvec(_, _, out, _) => Some(out),
             _ => None,
         }
     }
@@ -355,7 +359,10 @@ impl PipelineKey {
 
     fn family_label(self) -> String {
         match self {
-            PipelineKey::Matmul(ty, out) => format!("matmul_{}{}", ty.name(), out_label(out)),
+            PipelineKey::Matmul(ty, out, tiling) => {
+                let wg = if tiling == MatmulTiling::Workgroup { "_wg" } else { "" };
+                format!("matmul{wg}_{}{}", ty.name(), out_label(out))
+            }
             PipelineKey::Matvec(ty, _, out, input) => {
                 let input = match input {
                     MatvecIn::Plain => String::new(),

@@ -53,6 +53,20 @@ pub(super) async fn long(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
     run(t, out, &mut Rng(13), &cases).await
 }
 
+/// The largest prefill batch, 2048 tokens from position 0, on small heads (2 heads sharing a
+/// kv head, dim 32) to keep the f64 reference quick: causal, and in a window of 512.
+pub(super) async fn batch_2048(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
+    let base = AttentionArgs {
+        n_tokens: 2048,
+        n_head: 2,
+        n_kv_head: 1,
+        head_dim: 32,
+        scale: 0.18,
+        ..Default::default()
+    };
+    run(t, out, &mut Rng(15), &[base, AttentionArgs { window: 512, ..base }]).await
+}
+
 /// One attention call's inputs and output buffer.
 struct Case {
     a: AttentionArgs,

@@ -44,7 +44,8 @@ fn by_tokens(n_tokens: usize, matvec: &'static str, matmul: &'static str) -> &'s
 
 /// Every format, 1, 7 and 300 rows (300: a weight split over several buffers), 1 to 130
 /// tokens; the ≤ 17-token runs again into columns 4 .. 4 + rows of rows `rows + 9` wide (the
-/// q/k/v projections into one qkv buffer), the other columns left as they were.
+/// q/k/v projections into one qkv buffer), the other columns left as they were. Every batch of
+/// several tokens runs on both mat-mul tilings.
 pub(super) async fn matmul(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
     let mut rng = Rng(1);
     for ty in QuantType::ALL {
@@ -65,6 +66,7 @@ pub(super) async fn matmul(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
             let stride = rows + 9;
             let mut runs = Vec::new();
             let mut batch = t.batch();
+            let mut other = t.other_tiling_batch();
             for &nt in token_counts {
                 let x = rng.vec(nt * cols, -1.0, 1.0);
                 let xb = t.f32_buffer(&x)?;
@@ -77,21 +79,30 @@ pub(super) async fn matmul(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
                 } else {
                     None
                 };
-                runs.push((nt, x, yb, wide));
+                let again = if nt > 1 {
+                    let b = t.zeros(nt * rows)?;
+                    other.matmul(&w, &xb, &b, nt as u32);
+                    Some(b)
+                } else {
+                    None
+                };
+                runs.push((nt, x, yb, wide, again));
             }
             batch.submit()?;
+            other.submit()?;
             let mut reads = Vec::new();
-            for (nt, _, yb, wide) in &runs {
+            for (nt, _, yb, wide, again) in &runs {
                 reads.push((yb, nt * rows));
                 reads.extend(wide.as_ref().map(|b| (b, nt * stride)));
+                reads.extend(again.as_ref().map(|b| (b, nt * rows)));
             }
             let mut got = t.read(&reads).await?.into_iter();
-            for (nt, x, _, wide) in &runs {
+            for (nt, x, _, wide, again) in &runs {
                 let shape = format!("rows {rows} cols {cols} tokens {nt} parts {parts}");
                 let want = reference::matmul(&dense, rows, cols, x, *nt);
                 let into = by_tokens(*nt, "matvec_cols", "matmul_cols");
                 out.close(
-                    by_tokens(*nt, "matvec", "matmul"),
+                    by_tokens(*nt, "matvec", t.matmul_name(true, false)),
                     Some(ty),
                     &shape,
                     &got.next().unwrap_or_default(),
@@ -114,6 +125,10 @@ pub(super) async fn matmul(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
                         &outside,
                         &vec![7.0; outside.len()],
                     );
+                }
+                if again.is_some() {
+                    let got = got.next().unwrap_or_default();
+                    out.close(t.matmul_name(false, false), Some(ty), &shape, &got, &want, BUDGET);
                 }
             }
         }
@@ -156,27 +171,39 @@ pub(super) async fn glu(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
         }
         let past_end = stacked::write(ctx, &fused, 1, gate.gpu.len() as u64, &[0; 4]).is_err();
         out.holds("stacked_write", Some(ty), &split, past_end, "a write past the end is refused");
+        // The batches of several tokens also run from the separate gate and up on the other
+        // mat-mul tiling.
         let mut runs = Vec::new();
         let mut batch = t.batch();
+        let mut other = t.other_tiling_batch();
         for nt in [1usize, 5, 70] {
             let x = rng.vec(nt * cols, -1.0, 1.0);
             let xb = t.f32_buffer(&x)?;
-            let (y_apart, y_fused) = (t.zeros(nt * ff)?, t.zeros(nt * ff)?);
+            let (y_apart, y_fused, y_other) = (t.zeros(nt * ff)?, t.zeros(nt * ff)?, t.zeros(nt * ff)?);
             batch.matmul_glu(&apart, &xb, &y_apart, nt as u32, act);
             batch.matmul_glu(&fused, &xb, &y_fused, nt as u32, act);
-            runs.push((nt, x, y_apart, y_fused));
+            if nt > 1 {
+                other.matmul_glu(&apart, &xb, &y_other, nt as u32, act);
+            }
+            runs.push((nt, x, y_apart, y_fused, y_other));
         }
         batch.submit()?;
-        let reads: Vec<_> = runs.iter().flat_map(|(nt, _, a, f)| [(a, nt * ff), (f, nt * ff)]).collect();
+        other.submit()?;
+        let reads: Vec<_> =
+            runs.iter().flat_map(|(nt, _, a, f, o)| [(a, nt * ff), (f, nt * ff), (o, nt * ff)]).collect();
         let got = t.read(&reads).await?;
-        for ((nt, x, ..), got) in runs.iter().zip(got.chunks(2)) {
+        for ((nt, x, ..), got) in runs.iter().zip(got.chunks(3)) {
             let gx = reference::matmul(&gate.dense, ff, cols, x, *nt);
             let ux = reference::matmul(&up.dense, ff, cols, x, *nt);
             let want = reference::gated_act(&gx, &ux, act_ref);
-            let name = by_tokens(*nt, "matvec_glu", "matmul_glu");
+            let name = by_tokens(*nt, "matvec_glu", t.matmul_name(true, true));
             let shape = format!("ff {ff} cols {cols} tokens {nt} {act_name}");
             out.close(name, Some(ty), &format!("{shape}, from gate and up"), &got[0], &want, BUDGET);
             out.close(name, Some(ty), &format!("{shape}, from fused gate_up"), &got[1], &want, BUDGET);
+            if *nt > 1 {
+                let name = t.matmul_name(false, true);
+                out.close(name, Some(ty), &format!("{shape}, from gate and up"), &got[2], &want, BUDGET);
+            }
         }
     }
     Ok(())
@@ -293,6 +320,32 @@ pub(super) async fn rows(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
     Ok(())
 }
 
+/// The largest prefill batch, 2048 tokens, on both mat-mul tilings: an element type with a
+/// partial last group of 8 and a k-quant, 70 rows (a partial block of 64) split over parts.
+pub(super) async fn batch_2048(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
+    let mut rng = Rng(14);
+    let nt = 2048;
+    for ty in [QuantType::F16, QuantType::Q4_K] {
+        let (rows, cols) = (70, cols_for(ty));
+        let (w, dense) = t.random_weight(true, ty, rows, cols, &mut rng)?;
+        let x = rng.vec(nt * cols, -1.0, 1.0);
+        let xb = t.f32_buffer(&x)?;
+        let (mine, theirs) = (t.zeros(nt * rows)?, t.zeros(nt * rows)?);
+        let mut batch = t.batch();
+        batch.matmul(&w, &xb, &mine, nt as u32);
+        batch.submit()?;
+        let mut other = t.other_tiling_batch();
+        other.matmul(&w, &xb, &theirs, nt as u32);
+        other.submit()?;
+        let got = t.read(&[(&mine, nt * rows), (&theirs, nt * rows)]).await?;
+        let want = reference::matmul(&dense, rows, cols, &x, nt);
+        let shape = format!("rows {rows} cols {cols} tokens {nt} parts {}", w.parts.len());
+        out.close(t.matmul_name(true, false), Some(ty), &shape, &got[0], &want, BUDGET);
+        out.close(t.matmul_name(false, false), Some(ty), &shape, &got[1], &want, BUDGET);
+    }
+    super::attention::batch_2048(t, out).await
+}
+
 /// More than 65535 · 64 rows in one part: the row blocks of both kernels (64 rows per workgroup
 /// for a batch, 64 for one token) need the 2D grid.
 pub(super) async fn grid2d(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
@@ -311,7 +364,7 @@ pub(super) async fn grid2d(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
         let want = reference::matmul(&dense, rows, cols, &x, nt);
         let got = t.read(&[(&yb, nt * rows)]).await?;
         out.close(
-            by_tokens(nt, "matvec", "matmul"),
+            by_tokens(nt, "matvec", t.matmul_name(true, false)),
             Some(QuantType::F16),
             &format!("{shape} tokens {nt}"),
             &got[0],

@@ -27,7 +27,7 @@ pub use oracle::OracleRows;
 pub use random::{random_weight, RandomWeight, Rng};
 
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, GpuWeight, KernelVariants};
+use crate::gpu::{GpuContext, GpuWeight, KernelVariants, MatmulTiling};
 use crate::kernels::{Batch, Kernels};
 use crate::quant::QuantType;
 use checks::Checks;
@@ -50,6 +50,8 @@ pub enum Suite {
     MatmulRows,
     /// More rows in one weight part than a 1D grid of workgroups can cover.
     MatmulGrid2d,
+    /// The largest prefill batch, 2048 tokens: the mat-mul on both tilings, and the attention.
+    Batch2048,
     /// Embedding lookup, every block type, split weights.
     Embed,
     /// Rows the Python `gguf` package dequantized (given by the caller, see [`OracleRows`]),
@@ -81,12 +83,13 @@ pub enum Suite {
 }
 
 impl Suite {
-    pub const ALL: [Suite; 22] = [
+    pub const ALL: [Suite; 23] = [
         Suite::Matmul,
         Suite::MatmulGlu,
         Suite::MatvecNormed,
         Suite::MatmulRows,
         Suite::MatmulGrid2d,
+        Suite::Batch2048,
         Suite::Embed,
         Suite::GgufOracle,
         Suite::RmsNorm,
@@ -113,6 +116,7 @@ impl Suite {
             Suite::MatvecNormed => "matvec_normed",
             Suite::MatmulRows => "matmul_rows",
             Suite::MatmulGrid2d => "matmul_grid2d",
+            Suite::Batch2048 => "batch_2048",
             Suite::Embed => "embed",
             Suite::GgufOracle => "gguf_oracle",
             Suite::RmsNorm => "rms_norm",
@@ -183,13 +187,17 @@ pub struct SelfTest<'a> {
     kernels: &'a Kernels,
     /// The same, its weights split into parts of [`SPLIT_PART_BYTES`].
     split: GpuContext,
+    /// The same with the other prefill mat-mul tiling: the mat-mul suites run their batches on
+    /// both, whichever the device chose.
+    other_tiling: GpuContext,
     oracle: &'a [OracleRows],
 }
 
 impl<'a> SelfTest<'a> {
     pub fn new(ctx: &GpuContext, kernels: &'a Kernels) -> Self {
         let split = ctx.with_max_binding_bytes(SPLIT_PART_BYTES);
-        SelfTest { ctx: ctx.view(), kernels, split, oracle: &[] }
+        let other_tiling = ctx.with_matmul_tiling(other(ctx.variants.matmul));
+        SelfTest { ctx: ctx.view(), kernels, split, other_tiling, oracle: &[] }
     }
 
     /// Test `variants` instead of the context's (on the same device and pipeline cache, so the
@@ -197,6 +205,7 @@ impl<'a> SelfTest<'a> {
     pub fn with_variants(mut self, variants: KernelVariants) -> Result<Self> {
         self.ctx = self.ctx.with_variants(variants)?;
         self.split = self.ctx.with_max_binding_bytes(SPLIT_PART_BYTES);
+        self.other_tiling = self.ctx.with_matmul_tiling(other(variants.matmul));
         Ok(self)
     }
 
@@ -216,6 +225,7 @@ impl<'a> SelfTest<'a> {
             Suite::MatvecNormed => matmul::normed(self, &mut out).await,
             Suite::MatmulRows => matmul::rows(self, &mut out).await,
             Suite::MatmulGrid2d => matmul::grid2d(self, &mut out).await,
+            Suite::Batch2048 => matmul::batch_2048(self, &mut out).await,
             Suite::Embed => matmul::embed(self, &mut out).await,
             Suite::GgufOracle => oracle::run(self, &mut out).await,
             Suite::RmsNorm => ops::rms_norm(self, &mut out).await,
@@ -255,6 +265,23 @@ impl<'a> SelfTest<'a> {
 
     fn batch(&self) -> Batch<'_> {
         self.kernels.batch(&self.ctx)
+    }
+
+    /// A batch whose mat-muls use the tiling the device did not choose.
+    fn other_tiling_batch(&self) -> Batch<'_> {
+        self.kernels.batch(&self.other_tiling)
+    }
+
+    /// The check name of the mat-mul (or its GLU form) under the device's tiling (`mine`) or
+    /// the other one.
+    fn matmul_name(&self, mine: bool, glu: bool) -> &'static str {
+        let ctx = if mine { &self.ctx } else { &self.other_tiling };
+        match (ctx.variants.matmul, glu) {
+            (MatmulTiling::Registers, false) => "matmul",
+            (MatmulTiling::Registers, true) => "matmul_glu",
+            (MatmulTiling::Workgroup, false) => "matmul_wg",
+            (MatmulTiling::Workgroup, true) => "matmul_wg_glu",
+        }
     }
 
     fn f32_buffer(&self, data: &[f32]) -> Result<wgpu::Buffer> {
@@ -309,5 +336,13 @@ impl<'a> SelfTest<'a> {
 
     async fn read_u32(&self, buffer: &wgpu::Buffer, n: usize) -> Result<Vec<u32>> {
         self.ctx.read_u32(buffer, 0, n as u64).await
+    }
+}
+
+/// The prefill mat-mul tiling that is not `t`.
+fn other(t: MatmulTiling) -> MatmulTiling {
+    match t {
+        MatmulTiling::Registers => MatmulTiling::Workgroup,
+        MatmulTiling::Workgroup => MatmulTiling::Registers,
     }
 }

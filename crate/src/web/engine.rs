@@ -18,7 +18,7 @@ pub struct Engine {
 impl Engine {
     /// Requests a WebGPU adapter and device and compiles the kernels. Rejects with code
     /// `gpu_unavailable` when the browser has no WebGPU or no adapter. `variants` (optional)
-    /// restricts the kernel variants, e.g. `"nosubgroups,nof16"` forces the baseline kernels;
+    /// restricts the kernel variants, e.g. `"nosubgroups,nof16,nowgmatmul"` forces the baseline kernels;
     /// `gpuInfo()` says which were chosen. `max_buffer_bytes` (optional) replaces brasa's cap on
     /// one GPU buffer (1 GiB − 1 MiB by default; never more than the adapter allows).
     pub async fn create(variants: Option<String>, max_buffer_bytes: Option<f64>) -> Result<Engine, JsValue> {
@@ -47,7 +47,7 @@ impl Engine {
     /// driver}, features: [name], limits: {maxStorageBufferBindingSize, maxBufferSize,
     /// maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup,
     /// maxComputeWorkgroupsPerDimension}, maxWeightPartBytes, variants: {reduction: 'subgroup' |
-    /// 'workgroup', f16}}`: the kernel variants chosen for this device.
+    /// 'workgroup', f16, matmul: 'registers' | 'workgroup'}}`: the kernel variants chosen for this device.
     #[wasm_bindgen(js_name = gpuDetails)]
     pub fn gpu_details(&self) -> js_sys::Object {
         let ctx = &self.inner.ctx;
@@ -81,6 +81,7 @@ impl Engine {
         let subgroups = matches!(ctx.variants.reduction, crate::gpu::Reduction::Subgroup);
         set(&variants, "reduction", (if subgroups { "subgroup" } else { "workgroup" }).into());
         set(&variants, "f16", ctx.variants.f16.into());
+        set(&variants, "matmul", ctx.variants.matmul.name().into());
         set(&o, "variants", variants.into());
         o
     }

@@ -5,7 +5,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::{js_error, set, Engine};
-use crate::gpu::{KernelVariants, VariantRequest};
+use crate::gpu::{cpu_emulated, KernelVariants, VariantRequest};
 use crate::selftest::{OracleRows, SelfTest, Suite};
 use crate::Error;
 
@@ -18,7 +18,7 @@ impl Engine {
     /// other variants the device supports, on the same device) and `oracle` (`[{name, type,
     /// cols, file: Uint8Array, values: Float32Array}]`: rows as a GGUF file stores them and the
     /// values the Python gguf package dequantizes, for `gguf_oracle`, which then runs by
-    /// default too). Resolves to `{variants: {reduction, f16}, passed,
+    /// default too). Resolves to `{variants: {reduction, f16, matmul}, passed,
     /// seconds, checks: [{suite, kernel, type, shape, measure, error, budget, passed, detail}]}`
     /// (`type` is null for kernels without weights; an infinite error is `Infinity`).
     #[wasm_bindgen(js_name = selfTest)]
@@ -38,8 +38,12 @@ impl Engine {
         if let Some(v) = field(&options, "variants")? {
             let request =
                 VariantRequest::parse(&v.as_string().ok_or_else(|| bad("variants must be a string"))?);
-            let variants =
-                KernelVariants::choose(ctx.features, request.map_err(js_error)?).map_err(js_error)?;
+            let variants = KernelVariants::choose(
+                ctx.features,
+                cpu_emulated(&ctx.adapter_info),
+                request.map_err(js_error)?,
+            )
+            .map_err(js_error)?;
             test = test.with_variants(variants).map_err(js_error)?;
         }
         let report = test.run_all(&suites).await;
@@ -49,6 +53,7 @@ impl Engine {
         let subgroups = report.variants.reduction == crate::gpu::Reduction::Subgroup;
         set(&variants, "reduction", (if subgroups { "subgroup" } else { "workgroup" }).into());
         set(&variants, "f16", report.variants.f16.into());
+        set(&variants, "matmul", report.variants.matmul.name().into());
         set(&o, "variants", variants.into());
         set(&o, "passed", report.passed().into());
         set(&o, "seconds", report.seconds.into());

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use brasa::generate::Engine;
-use brasa::gpu::{GpuOptions, KernelVariants, VariantRequest};
+use brasa::gpu::{GpuOptions, VariantRequest};
 use brasa::model::Model;
 
 /// The repository root (the workspace holding crate/).
@@ -43,15 +43,13 @@ pub fn load_gpu_with(path: &std::path::Path, opts: GpuOptions) -> (Engine, Arc<M
 }
 
 /// The engine options that exercise every kernel variant the adapter runs: its best (what
-/// users get), then the baseline (workgroup-memory reductions, no f16) when that differs.
+/// users get), then the contrast (workgroup-memory reductions, no f16, the other mat-mul
+/// tiling: `VariantRequest::contrast`).
 pub fn variant_options() -> Vec<GpuOptions> {
     let best =
         pollster::block_on(Engine::new(GpuOptions::default())).expect("a GPU adapter (lavapipe in CI)");
-    let mut all = vec![GpuOptions::default()];
-    if best.ctx.variants != KernelVariants::BASELINE {
-        all.push(GpuOptions { variants: VariantRequest::BASELINE, ..Default::default() });
-    }
-    all
+    let contrast = VariantRequest::contrast(best.ctx.variants);
+    vec![GpuOptions::default(), GpuOptions { variants: contrast, ..Default::default() }]
 }
 
 /// Reads a JSON file under tests/reference/gemma-3-270m-q4_k_m/.

@@ -62,8 +62,12 @@ test('the Worker engine loads with progress and streams the same reply it return
   assert.ok(r.gpu.description.length > 0);
   assert.ok(Array.isArray(r.gpu.features));
   // SwiftShader offers subgroups (and no shader-f16): the subgroup kernels, though wgpu 30 does
-  // not request the feature itself (pkg/core.js does).
-  assert.deepEqual(r.gpu.variants, { reduction: r.offersSubgroups ? 'subgroup' : 'workgroup', f16: false });
+  // not request the feature itself (pkg/core.js does). It is a CPU emulator: the register tiles.
+  assert.deepEqual(r.gpu.variants, {
+    reduction: r.offersSubgroups ? 'subgroup' : 'workgroup',
+    f16: false,
+    matmul: 'registers',
+  });
   assert.ok(r.gpu.limits.maxStorageBufferBindingSize >= 128 * 2 ** 20, JSON.stringify(r.gpu.limits));
   assert.ok(r.gpu.maxWeightPartBytes > 0 && r.gpu.maxWeightPartBytes <= r.gpu.limits.maxStorageBufferBindingSize);
   assert.equal(r.noModel, 'true:no_model');

@@ -284,6 +284,8 @@ describe('the playground on the dev server', () => {
     if (facts.Reductions.startsWith('subgroup')) assert.ok(adapter.features.includes('subgroups'), 'subgroup kernels need the subgroups feature');
     assert.match(facts['Half precision (shader-f16)'], /^(on|off)/);
     if (facts['Half precision (shader-f16)'] === 'on') assert.ok(adapter.features.includes('shader-f16'));
+    // SwiftShader is a CPU emulator: the prefill mat-mul's register tiles.
+    assert.equal(facts['Prefill mat-mul tiles'], 'registers (CPU emulator)');
     assert.match(await page.textContent('#tab-gpu'), /Features enabled/);
     await screenshot(page, 'gpu-panel-dark');
     await page.emulateMedia({ colorScheme: 'light' });

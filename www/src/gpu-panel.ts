@@ -50,6 +50,7 @@ export class GpuPanel {
       h('section', {}, h('h2', {}, 'Kernel variants'), facts([
         ['Reductions', g.variants.reduction === 'subgroup' ? 'subgroup operations' : 'workgroup memory (no subgroups)'],
         ['Half precision (shader-f16)', g.variants.f16 ? 'on' : 'off (not offered)'],
+        ['Prefill mat-mul tiles', g.variants.matmul === 'workgroup' ? 'workgroup memory' : 'registers (CPU emulator)'],
         ['Largest weight buffer', `${bytes(g.maxWeightPartBytes)} (bigger tensors are split by rows)`],
       ])),
       h('section', {}, h('h2', {}, 'Features enabled'),

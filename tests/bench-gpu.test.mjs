@@ -55,6 +55,9 @@ test('bench/gpu/run.sh --dry-run and compare.py', { timeout: 600_000 }, () => {
     assert.ok(Math.abs(peer.ratios['decode@0'] - want) < 1e-3 * want, `${peer.ratios['decode@0']} vs ${want}`);
     assert.equal(peer.ratios['prefill@8'], undefined, 'no llama.cpp figure at 8 tokens: no ratio');
     assert.match(readFileSync(path.join(out, 'side-by-side.md'), 'utf8'), /decode at depth 0/);
+    // lavapipe has timestamps inside passes: the per-kernel profile of decode and of the prefill.
+    assert.equal(side.brasa_profile_prefill.batch, 8);
+    assert.match(readFileSync(path.join(out, 'side-by-side.md'), 'utf8'), /brasa prefill of 8 tokens: .* us of GPU time per token/);
     // The prefill again on the other mat-mul tiling (lavapipe chose the register tiles).
     assert.match(brasa.gpu.description, /registers mat-mul tiles/);
     assert.match(side.brasa_other_tiling.kernels, /workgroup mat-mul tiles/);

@@ -82,6 +82,7 @@ def main():
         "brasa": brasa_figures(report),
         "brasa_per_token": [d["per_token"] | {"depth": d["depth"]} for d in report["decode"]],
         "brasa_profile": report.get("profile", []),
+        "brasa_profile_prefill": report.get("profile_prefill"),
         "peers": {},
     }
     other_path = os.path.join(args.dir, "brasa-other-tiling.json")
@@ -139,9 +140,12 @@ def markdown(result):
         for t in peer["targets"]:
             met = "met" if t["met"] else "not met"
             lines.append(f"- target {t['figure']} vs {name} >= {t['min']}: {t['ratio']:.2f} ({met})")
-    # Where brasa's decode time goes (brasa bench --profile): the kernels of a token by share.
-    for p in result["brasa_profile"]:
-        lines += ["", f"brasa decode at depth {p['depth']}: {p['gpu_us_per_token']:.1f} us of GPU time per token",
+    # Where brasa's time goes (brasa bench --profile): the kernels of a token by share, for
+    # decode at each depth and for the longest prompt's prefill.
+    prefill = [result["brasa_profile_prefill"]] if result.get("brasa_profile_prefill") else []
+    for p in result["brasa_profile"] + prefill:
+        what = (f"prefill of {p['batch']} tokens" if p.get("batch", 1) > 1 else f"decode at depth {p['depth']}")
+        lines += ["", f"brasa {what}: {p['gpu_us_per_token']:.1f} us of GPU time per token",
                   "", "| kernel | dispatches | us | share |", "|---|---|---|---|"]
         for k in p["kernels"]:
             lines.append(f"| {k['kernel']} | {k['dispatches_per_token']:g} | {k['us_per_token']:.1f} | "

@@ -221,6 +221,22 @@ fn bench_json_with_tiny_sizes() {
         let names: Vec<&str> = kernels.iter().map(|k| k["kernel"].as_str().unwrap()).collect();
         assert!(names.iter().any(|n| n.starts_with("attention_decode")), "{names:?}");
     }
+    // And the longest prompt's prefill: its batches' layers (the mat-muls, the prefill
+    // attention) and one LM-head row, per token of the prompt.
+    if !profiles.is_empty() {
+        let p = &r["profile_prefill"];
+        let longest = r["prefill"].as_array().unwrap().iter().map(|x| num(x, "tokens")).fold(0.0, f64::max);
+        assert_eq!(num(p, "batch"), longest);
+        let kernels = p["kernels"].as_array().unwrap();
+        let shares: f64 = kernels.iter().map(|k| num(k, "share")).sum();
+        assert!((shares - 1.0).abs() < 1e-9, "prefill shares add up to {shares}");
+        let us: f64 = kernels.iter().map(|k| num(k, "us_per_token")).sum();
+        assert!(us > 0.0 && (us - num(p, "gpu_us_per_token")).abs() < 1e-6 * us);
+        let names: Vec<&str> = kernels.iter().map(|k| k["kernel"].as_str().unwrap()).collect();
+        assert!(names.iter().any(|n| n.starts_with("matmul_")), "{names:?}");
+        assert!(names.iter().any(|n| n.starts_with("attention_8rows")), "{names:?}");
+        assert!(!names.iter().any(|n| n.starts_with("attention_decode")), "{names:?}");
+    }
 }
 
 /// The counters count what each op's kernels read, per part of a split weight, and only what

@@ -19,7 +19,8 @@ const LOGIT_BUDGET: f64 = 2e-3;
 /// leaves room and still catches any kernel bug.
 const F16_CACHE_BUDGET: f64 = 1e-3;
 
-/// Every kernel variant the adapter runs (subgroup and workgroup-memory reductions on lavapipe)
+/// Every kernel variant the adapter runs (on lavapipe: subgroup reductions with the register
+/// mat-mul tiles, then workgroup-memory reductions with the workgroup-memory tiles)
 /// against the same reference and budget.
 #[test]
 fn gpu_matches_cpu_reference() {

@@ -12,7 +12,7 @@ mod profile;
 mod report;
 mod roofline;
 
-pub use profile::{decode_profile, KernelTime, ProfileReport};
+pub use profile::{decode_profile, prefill_profile, KernelTime, ProfileReport};
 
 pub use report::{
     Bandwidth, BenchReport, DecodeReport, GpuReport, LoadReport, MemoryReport, ModelReport, PerToken,
@@ -177,6 +177,7 @@ pub async fn run(
     let roofline = if opts.roofline { Some(roofline::measure(engine, model, progress).await?) } else { None };
 
     let mut profile = Vec::new();
+    let mut profile_prefill = None;
     let timestamps = ctx.features.contains(crate::gpu::TIMESTAMP_FEATURES);
     if opts.profile && !timestamps {
         progress("profile skipped: this device has no timestamp queries inside compute passes");
@@ -186,6 +187,12 @@ pub async fn run(
         for &depth in &opts.depths {
             progress(&format!("profile {PROFILE_STEPS} tokens at depth {depth}"));
             profile.push(decode_profile(engine, model, &tokens, depth, PROFILE_STEPS, opts.kv_type).await?);
+        }
+        // The longest prompt timed above.
+        if let Some(&n) = opts.prompt_sizes.iter().max() {
+            progress(&format!("profile the prefill of {n} tokens"));
+            let prompt = &tokens[..(n as usize).min(tokens.len())];
+            profile_prefill = Some(prefill_profile(engine, model, prompt, opts.kv_type).await?);
         }
     }
 
@@ -225,6 +232,7 @@ pub async fn run(
         targets,
         roofline,
         profile,
+        profile_prefill,
         memory: MemoryReport { peak_rss_bytes: peak_rss_bytes() },
         bench_s: t_bench.elapsed().as_secs_f64(),
     })

@@ -1,11 +1,13 @@
-//! `brasa bench --profile`: which kernel takes what share of a decoded token's GPU time, from
-//! per-dispatch timestamps (`kernels::Profiler`).
+//! `brasa bench --profile`: which kernel takes what share of a token's GPU time, from
+//! per-dispatch timestamps (`kernels::Profiler`), for decode and for prefill.
 //!
-//! The forward pass of one token (all layers and the LM head, as a decode step records them;
-//! sampling is one more small dispatch, not included) runs `steps` times after the cache was
-//! filled to `depth` tokens; each dispatch's time is grouped by its pipeline (kernel family,
-//! block type, variant), so the LM head (a plain mat-vec over the embedding's type) and the
-//! layers' mat-vecs (normed-input or GLU variants) show apart.
+//! Decode: the forward pass of one token (all layers and the LM head, as a decode step records
+//! them; sampling is one more small dispatch, not included) runs `steps` times after the cache
+//! was filled to `depth` tokens. Prefill: a prompt from an empty cache in batches of
+//! [`FILL_BATCH`] (as a session prefills by default), then the LM head of its last token.
+//! Each dispatch's time is grouped by its pipeline (kernel family, block type, variant), so the
+//! LM head (a plain mat-vec over the embedding's type) and the layers' mat-vecs (normed-input or
+//! GLU variants) show apart.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +18,8 @@ use crate::generate::Engine;
 use crate::kernels::{KvType, Profiler};
 use crate::model::{ForwardBuffers, LogitRows, Model};
 
-/// Prefill chunk used to fill the cache before profiling.
+/// Prefill batch: filling the cache before profiling decode, and the profiled prefill
+/// (`SessionOptions::max_batch`'s default).
 const FILL_BATCH: u32 = 256;
 
 /// One pipeline's share of a decoded token.
@@ -30,11 +33,16 @@ pub struct KernelTime {
     pub share: f64,
 }
 
-/// The profile of decoding at one depth.
+/// The profile of decoding at one depth, or of one prefill.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProfileReport {
+    /// Tokens in the cache before the profiled work (0 for prefill).
     pub depth: u32,
+    /// Decoded tokens, or 1 prefill.
     pub steps: u32,
+    /// Tokens per step: 1 for decode, the prompt's length for prefill. The per-token figures
+    /// divide by steps × batch.
+    pub batch: u32,
     /// Sum of the dispatch times of a token (mean over the steps).
     pub gpu_us_per_token: f64,
     /// Largest share first.
@@ -68,7 +76,7 @@ pub async fn decode_profile(
         b.submit()?;
     }
     let mut profiler = Profiler::new(ctx, 4095)?;
-    let mut totals: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    let mut totals = Totals::new();
     for step in 0..steps {
         let pos = depth + step;
         ctx.write_buffer(&bufs.tokens, 0, bytemuck::bytes_of(&tokens[pos as usize]))?;
@@ -76,14 +84,64 @@ pub async fn decode_profile(
         bufs.encode_layers(&mut b, model, 1, pos);
         bufs.encode_logits(&mut b, model, LogitRows { first: 0, count: 1 });
         b.submit()?;
-        for t in profiler.read(ctx).await? {
-            let e = totals.entry(t.key.label()).or_default();
+        totals.add(profiler.read(ctx).await?);
+    }
+    Ok(report(totals, depth, steps, 1))
+}
+
+/// Profiles the prefill of `tokens` from an empty cache, in batches of [`FILL_BATCH`], and the
+/// LM head of the last token.
+pub async fn prefill_profile(
+    engine: &Engine,
+    model: &Model,
+    tokens: &[u32],
+    kv_type: KvType,
+) -> Result<ProfileReport> {
+    let ctx = &engine.ctx;
+    let n = tokens.len() as u32;
+    if n == 0 {
+        return Err(crate::Error::InvalidArgument("profile: no prompt tokens".into()));
+    }
+    let bufs = ForwardBuffers::new(ctx, &model.hp, n + 1, kv_type, FILL_BATCH, 1)?;
+    let mut profiler = Profiler::new(ctx, 4095)?;
+    let mut totals = Totals::new();
+    let chunks = tokens.chunks(FILL_BATCH as usize).count();
+    for (i, chunk) in tokens.chunks(FILL_BATCH as usize).enumerate() {
+        ctx.write_buffer(&bufs.tokens, 0, bytemuck::cast_slice(chunk))?;
+        let mut b = engine.kernels.batch(ctx).profile(&mut profiler);
+        bufs.encode_layers(&mut b, model, chunk.len() as u32, i as u32 * FILL_BATCH);
+        if i + 1 == chunks {
+            let last = chunk.len() as u32 - 1;
+            bufs.encode_logits(&mut b, model, LogitRows { first: last, count: 1 });
+        }
+        b.submit()?;
+        totals.add(profiler.read(ctx).await?);
+    }
+    Ok(report(totals, 0, 1, n))
+}
+
+/// Dispatch count and summed nanoseconds per pipeline label.
+struct Totals(BTreeMap<String, (u64, f64)>);
+
+impl Totals {
+    fn new() -> Self {
+        Totals(BTreeMap::new())
+    }
+
+    fn add(&mut self, times: Vec<crate::kernels::DispatchTime>) {
+        for t in times {
+            let e = self.0.entry(t.key.label()).or_default();
             e.0 += 1;
             e.1 += t.nanos;
         }
     }
+}
+
+/// The shares of `totals`, per token of `steps` × `batch`.
+fn report(totals: Totals, depth: u32, steps: u32, batch: u32) -> ProfileReport {
+    let totals = totals.0;
     let total_ns: f64 = totals.values().map(|(_, ns)| ns).sum();
-    let per_token = |x: f64| x / steps as f64;
+    let per_token = |x: f64| x / (steps as f64 * batch as f64);
     let mut kernels: Vec<KernelTime> = totals
         .into_iter()
         .map(|(kernel, (n, ns))| KernelTime {
@@ -94,5 +152,5 @@ pub async fn decode_profile(
         })
         .collect();
     kernels.sort_by(|a, b| b.us_per_token.total_cmp(&a.us_per_token));
-    Ok(ProfileReport { depth, steps, gpu_us_per_token: per_token(total_ns) / 1e3, kernels })
+    ProfileReport { depth, steps, batch, gpu_us_per_token: per_token(total_ns) / 1e3, kernels }
 }

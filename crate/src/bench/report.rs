@@ -217,6 +217,9 @@ pub struct BenchReport {
     /// Per-kernel GPU time of a decoded token at each depth (`--profile`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<super::ProfileReport>,
+    /// Per-kernel GPU time of the longest prompt's prefill (`--profile`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_prefill: Option<super::ProfileReport>,
     pub memory: MemoryReport,
     /// Wall time of the whole benchmark after loading.
     pub bench_s: f64,
@@ -324,14 +327,23 @@ impl BenchReport {
                 );
             }
         }
-        for p in &self.profile {
-            let _ = writeln!(
-                o,
-                "\nprofile at depth {} ({} tokens; GPU time of a token's dispatches {} us):",
-                p.depth,
-                p.steps,
-                num(p.gpu_us_per_token)
-            );
+        for p in self.profile.iter().chain(&self.profile_prefill) {
+            let _ = if p.batch > 1 {
+                writeln!(
+                    o,
+                    "\nprefill profile ({} tokens; GPU time per token {} us):",
+                    p.batch,
+                    num(p.gpu_us_per_token)
+                )
+            } else {
+                writeln!(
+                    o,
+                    "\nprofile at depth {} ({} tokens; GPU time of a token's dispatches {} us):",
+                    p.depth,
+                    p.steps,
+                    num(p.gpu_us_per_token)
+                )
+            };
             for k in &p.kernels {
                 let _ = writeln!(
                     o,

@@ -6,8 +6,11 @@
 // V value it loads serves all of them (the heads of a GQA group, and neighbouring tokens).
 // Keys are visited in chunks of 64, one key per invocation, with an online softmax per row
 // (running max m, running sum l, rescaled accumulator), so no scratch memory grows with the
-// context length: any number of keys works with a fixed (1.25 * MAX_ROWS) KiB of workgroup
-// memory, in one pass over K and V. The cache comes from a kv/*.wgsl include (f32 or f16,
+// context length: any number of keys works with a fixed (1.28 * MAX_ROWS) KiB of workgroup
+// memory, in one pass over K and V. The queries are held as vec4s (a score is head_dim / 4
+// loads and dot products), and a chunk's maxima are found in two steps (each invocation scans
+// MAX_ROWS scores of one row, then each reads the WG / MAX_ROWS partial maxima of every row)
+// rather than by every invocation scanning all 64 scores of every row. The cache comes from a kv/*.wgsl include (f32 or f16,
 // composed before this file), read in dimension pairs; K is position-fastest, so for a fixed
 // dimension the invocations read consecutive addresses.
 // Key j is visible to the query at position p iff j <= p and (window == 0 or p - j < window).
@@ -43,8 +46,20 @@ const PAIRS_PER_INV: u32 = 2u; // MAX_DIM / 2 / WG: an invocation's dimension pa
 // MAX_ROWS (query rows per workgroup at most: 1 for decode, 8 for prefill) is declared by the
 // composer, ahead of this file (kernels/shaders.rs).
 
-var<workgroup> q_s: array<array<f32, 256>, MAX_ROWS>; // the query rows
+const QUADS: u32 = MAX_DIM / 4u;
+const SEGS: u32 = WG / MAX_ROWS; // segments of MAX_ROWS keys, each one invocation's partial max
+
+var<workgroup> q_s: array<array<vec4<f32>, QUADS>, MAX_ROWS>; // the query rows, zero past head_dim
 var<workgroup> score_s: array<array<f32, 64>, MAX_ROWS>; // their scores for the current chunk
+var<workgroup> part_s: array<array<f32, SEGS>, MAX_ROWS>; // each segment's maximum score
+
+// Dimensions 4i .. 4i + 4 of the key of kv head `kvh` at position `j`; the last two are 0 when
+// they are past the head (head_dim is even but may not be a multiple of 4).
+fn k_quad(kv: KvShape, kvh: u32, i: u32, j: u32) -> vec4<f32> {
+    let pairs = kv.head_dim / 2u;
+    let hi = select(vec2<f32>(0.0), k_pair(kv, kvh, min(2u * i + 1u, pairs - 1u), j), 2u * i + 1u < pairs);
+    return vec4<f32>(k_pair(kv, kvh, 2u * i, j), hi);
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -77,8 +92,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         q_off[r] = t * params.q_stride + head * hd;
         out_off[r] = (t * params.n_head + head) * hd;
         if (r < nr) {
-            for (var d = lid; d < hd; d += WG) {
-                q_s[r][d] = q[q_off[r] + d];
+            for (var i = lid; i < (hd + 3u) / 4u; i += WG) {
+                let d = 4u * i;
+                let v = vec4<f32>(q[q_off[r] + d], q[q_off[r] + d + 1u], q[q_off[r] + d + 2u], q[q_off[r] + d + 3u]);
+                q_s[r][i] = select(vec4<f32>(0.0), v, vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(hd));
             }
         }
     }
@@ -105,11 +122,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             qk[r] = 0.0;
         }
         if (j <= j_hi) {
-            for (var i = 0u; i < pairs; i++) {
-                let kp = k_pair(kv, kvh, i, j);
+            for (var i = 0u; i < (hd + 3u) / 4u; i++) {
+                let kq = k_quad(kv, kvh, i, j);
                 for (var r = 0u; r < MAX_ROWS; r++) {
                     if (r < nr) {
-                        qk[r] = fma(q_s[r][2u * i + 1u], kp.y, fma(q_s[r][2u * i], kp.x, qk[r]));
+                        qk[r] += dot(q_s[r][i], kq);
                     }
                 }
             }
@@ -128,19 +145,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
 
         let n = min(WG, j_hi + 1u - c);
+        // The chunk's maximum per row, in two steps: invocation lid scans keys seg * MAX_ROWS ..
+        // + MAX_ROWS of row lid % MAX_ROWS (masked keys and those past j_hi hold -3e38), then
+        // every invocation reads the row's SEGS partial maxima.
+        let pr = lid % MAX_ROWS;
+        let seg = lid / MAX_ROWS;
+        var part = -3.0e38;
+        for (var k = 0u; k < MAX_ROWS; k++) {
+            part = max(part, score_s[pr][seg * MAX_ROWS + k]);
+        }
+        part_s[pr][seg] = part;
+        workgroupBarrier();
         var cmax: array<f32, MAX_ROWS>;
         for (var r = 0u; r < MAX_ROWS; r++) {
             cmax[r] = m[r];
             if (r < nr) {
-                for (var jj = 0u; jj < n; jj++) {
-                    cmax[r] = max(cmax[r], score_s[r][jj]);
+                for (var g = 0u; g < SEGS; g++) {
+                    cmax[r] = max(cmax[r], part_s[r][g]);
                 }
             }
         }
         // Each invocation turns its own scores into weights, so every exp is computed once
         // per workgroup. Masked keys get weight 0 (also when a whole chunk is masked for a row:
-        // then cmax is the row's old m or -3e38, and exp(-3e38 - cmax) would not be 0).
-        workgroupBarrier();
+        // then cmax is the row's old m or -3e38, and exp(-3e38 - cmax) would not be 0). Nobody
+        // reads the scores after the barrier above, so they can be overwritten now.
         for (var r = 0u; r < MAX_ROWS; r++) {
             let visible = r < nr && j >= lo[r] && j <= p[r];
             score_s[r][lid] = select(0.0, exp(s[r] - cmax[r]), visible);

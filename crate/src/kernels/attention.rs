@@ -1,12 +1,11 @@
 //! Causal attention over a KV cache (shaders/attention.wgsl).
 //!
-//! Online softmax: memory does not grow with the number of keys, and prefill (many tokens) and
-//! decode (one) are the same kernel. A workgroup handles up to 8 query rows (token, head) of
-//! one kv head, so in prefill each K/V value loaded serves the whole GQA group and neighbouring
-//! tokens; decode keeps one row per workgroup so the heads run in parallel. The K cache is
-//! position-fastest (`[n_kv_head, head_dim, capacity]`) so the invocations, one key each, read
-//! consecutive addresses. Long decode contexts would profit from splitting the keys over several
-//! workgroups (flash-decoding); that is left for GPU tuning.
+//! Online softmax: memory does not grow with the number of keys. A workgroup handles up to 8
+//! query rows (token, head) of one kv head, so in prefill each K/V value loaded serves the whole
+//! GQA group and neighbouring tokens; batches of fewer than 8 tokens keep one row per workgroup
+//! so the heads run in parallel. The K cache is position-fastest (`[n_kv_head, head_dim,
+//! capacity]`) so the invocations, one key each, read consecutive addresses. A decoded token
+//! takes `attention_decode` instead (its prologue fused, long contexts split over workgroups).
 
 use super::{Batch, KvType, PipelineKey};
 use crate::error::Error;

@@ -1,8 +1,9 @@
 // y[t, y_col0 + r] = sum_k W[w_row0 + r, k] * x[t, k]   for r < rows, t < n_tokens (prefill;
 // matvec.wgsl handles n_tokens = 1).
 //
-// Composed after one block-format include (quant/*.wgsl) that provides dequant8() and one output
-// include (store/*.wgsl) that provides store4(): plain, or GLU over stacked gate/up rows.
+// Composed after one block-format include (quant/*.wgsl) that provides dequant8(), one output
+// include (store/*.wgsl) that provides store4(): plain, or GLU over stacked gate/up rows, and
+// matmul_tile.wgsl (the parameters, bindings, tile size and store() both mat-mul kernels share).
 // Register tiling: each invocation owns a tile of 8 rows × 8 tokens, kept in sixteen vec4
 // accumulators (per token, one over rows 0..3 and one over rows 4..7). Per group of 8 elements
 // it decodes one group of each of its 8 rows and loads the 8 x values of each token once:
@@ -13,43 +14,9 @@
 // no runtime trip count that would make a compiler keep the accumulators in memory.
 // A workgroup of 64 invocations covers RPW = 64 rows (8 octets) × TPW = 64 tokens (8 tiles of
 // 8); the invocations of one octet read the same weights, those of one tile the same x.
-// Grid: (x, y) = row blocks of RPW rows (2D because of the 65535 per-dimension limit),
-//       z = token blocks of TPW tokens.
-
-struct MatmulParams {
-    rows: u32, // rows of W computed by this dispatch
-    cols: u32, // elements per row (the reduction length)
-    row_words: u32, // u32 words per W row in GPU layout
-    w_row0: u32, // first row to compute, relative to this weight part
-    n_tokens: u32,
-    y_stride: u32, // floats per row of y
-    y_col0: u32, // column of y that receives row 0 of this dispatch
-    write_x: u32, // input/add_norm.wgsl only: store the updated residual stream
-    has_post: u32, // input/add_norm.wgsl only: the update has a post-norm
-    eps: f32, // input/add_norm.wgsl only: the norms' epsilon
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: MatmulParams;
-// One part of the weight: [part rows, row_words] u32 words of GPU blocks.
-@group(0) @binding(1) var<storage, read> w: array<u32>;
-// Activations: [n_tokens, cols] f32.
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-// Output: [n_tokens, y_stride] f32 (GLU output: [n_tokens, y_stride / 2]).
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-
-const RPW: u32 = 64u; // rows per workgroup
-const TPW: u32 = 64u; // tokens per workgroup
 
 fn x4(i: u32) -> vec4<f32> {
     return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
-}
-
-// v (elements i .. i + 4 of a row) with the elements at or past `end` replaced by 0.
-fn select4(v: vec4<f32>, i: u32, end: u32) -> vec4<f32> {
-    let keep = (vec4<u32>(i) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(end);
-    return select(vec4<f32>(0.0), v, keep);
 }
 
 // One decoded group of 8 elements from each of 4 rows.
@@ -100,20 +67,6 @@ fn quad_dot(q: Quad, xv: mat2x4<f32>) -> vec4<f32> {
 fn x_rows(t: u32) -> vec4<u32> {
     let tc = min(vec4<u32>(t) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n_tokens - 1u));
     return tc * params.cols;
-}
-
-// y of rows r .. r + 8 (those that exist) for token t, if it exists: a holds rows r .. r + 4,
-// b rows r + 4 .. r + 8.
-fn store(t: u32, r: u32, a: vec4<f32>, b: vec4<f32>) {
-    if (t >= params.n_tokens || r >= params.rows) {
-        return;
-    }
-    let o = t * params.y_stride + params.y_col0 + r;
-    let n = params.rows - r;
-    store4(o, n, a);
-    if (n > 4u) {
-        store4(o + 4u, n - 4u, b);
-    }
 }
 
 @compute @workgroup_size(64)

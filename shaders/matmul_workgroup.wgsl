@@ -1,5 +1,6 @@
 // y[t, y_col0 + r] = sum_k W[w_row0 + r, k] * x[t, k]   for r < rows, t < n_tokens (prefill),
-// the workgroup-memory form of matmul.wgsl: same params, bindings, grid and output includes.
+// the workgroup-memory form of matmul.wgsl: the same includes (matmul_tile.wgsl: parameters,
+// bindings, grid, store()), the same tile per invocation.
 //
 // A workgroup covers RPW = 64 rows × TPW = 64 tokens and walks the reduction in steps of
 // KC = 32 elements. Per step, invocation i decodes elements k .. k + 32 of row i of its block
@@ -8,8 +9,7 @@
 // per workgroup (matmul.wgsl decodes it once per tile of 8 tokens, 8 times per workgroup) and
 // each x element is read from storage once per workgroup (there: once per octet of rows).
 // That is what a GPU with fast workgroup memory and expensive decode wants; CPU emulators
-// (lavapipe, SwiftShader) pay for the barriers and run matmul.wgsl faster (see
-// gpu::variants::MatmulTiling).
+// (lavapipe, SwiftShader), which gain nothing from it, get matmul.wgsl (gpu::MatmulTiling).
 //
 // Layout in workgroup memory: slot-major by vec4 of k, `ws[q * 64 + slot]` holds elements
 // 4q .. 4q + 4 of the step for row slot; row 8o + j of the block sits in slot j * 8 + o (x:
@@ -17,42 +17,11 @@
 // together, 8 neighbouring vec4s: no bank conflicts. 2 × 8 × 64 vec4 = 16 KiB, WebGPU's default
 // workgroup storage limit.
 
-struct MatmulParams {
-    rows: u32, // rows of W computed by this dispatch
-    cols: u32, // elements per row (the reduction length)
-    row_words: u32, // u32 words per W row in GPU layout
-    w_row0: u32, // first row to compute, relative to this weight part
-    n_tokens: u32,
-    y_stride: u32, // floats per row of y
-    y_col0: u32, // column of y that receives row 0 of this dispatch
-    write_x: u32, // unused here (the mat-vec's normed input)
-    has_post: u32, // unused here
-    eps: f32, // unused here
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: MatmulParams;
-// One part of the weight: [part rows, row_words] u32 words of GPU blocks.
-@group(0) @binding(1) var<storage, read> w: array<u32>;
-// Activations: [n_tokens, cols] f32.
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-// Output: [n_tokens, y_stride] f32 (GLU output: [n_tokens, y_stride / 2]).
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-
-const RPW: u32 = 64u; // rows per workgroup
-const TPW: u32 = 64u; // tokens per workgroup
 const KC: u32 = 32u; // reduction elements per step
 const QPS: u32 = KC / 4u; // vec4s per row and step
 
 var<workgroup> ws: array<vec4<f32>, 512>; // QPS × RPW
 var<workgroup> xs: array<vec4<f32>, 512>; // QPS × TPW
-
-// v (elements i .. i + 4 of a row) with the elements at or past `end` replaced by 0.
-fn select4(v: vec4<f32>, i: u32, end: u32) -> vec4<f32> {
-    let keep = (vec4<u32>(i) + vec4<u32>(0u, 1u, 2u, 3u)) < vec4<u32>(end);
-    return select(vec4<f32>(0.0), v, keep);
-}
 
 // The slot of row (or token) i of the block: i = 8a + b goes to b * 8 + a (and back).
 fn slot(i: u32) -> u32 {
@@ -89,20 +58,6 @@ fn load_x(base: u32, k0: u32, s: u32) {
 // The dot products of 4 weight vec4s with one x vec4.
 fn dot4(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(dot(w0, v), dot(w1, v), dot(w2, v), dot(w3, v));
-}
-
-// y of rows r .. r + 8 (those that exist) for token t, if it exists: a holds rows r .. r + 4,
-// b rows r + 4 .. r + 8.
-fn store(t: u32, r: u32, a: vec4<f32>, b: vec4<f32>) {
-    if (t >= params.n_tokens || r >= params.rows) {
-        return;
-    }
-    let o = t * params.y_stride + params.y_col0 + r;
-    let n = params.rows - r;
-    store4(o, n, a);
-    if (n > 4u) {
-        store4(o + 4u, n - 4u, b);
-    }
 }
 
 @compute @workgroup_size(64)

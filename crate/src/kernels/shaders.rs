@@ -8,7 +8,9 @@
 //! splitting a dot product, the mat-vec), each in a `workgroup` (baseline) and a `subgroup`
 //! form with the same interface. The mat-mul kernels take an output include (`shaders/store/`):
 //! plain, or the gated activation of a stacked gate/up weight; the mat-vec also an input
-//! include (`shaders/input/`): the vector as it is, or with a residual update and norm applied. Composition is plain
+//! include (`shaders/input/`): the vector as it is, or with a residual update and norm applied;
+//! the two prefill mat-mul kernels (register and workgroup-memory tiles) follow
+//! `shaders/matmul_tile.wgsl`, their shared parameters, bindings and tile store. Composition is plain
 //! concatenation keyed by [`PipelineKey`]: no text is spliced (the composer only adds constant
 //! lines such as `MAX_ROWS`, `XS_LEN` and the GLU's activation name). Set `BRASA_DUMP_WGSL=dir` to write every composed shader to
 //! `dir/<key>.wgsl`.
@@ -109,6 +111,9 @@ fn kv_include(kv: KvType) -> &'static str {
         KvType::F16 => include_str!("../../../shaders/kv/f16.wgsl"),
     }
 }
+
+/// What both prefill mat-mul kernels share (shaders/matmul_tile.wgsl).
+const MATMUL_TILE: &str = include_str!("../../../shaders/matmul_tile.wgsl");
 
 /// The activations (shaders/act.wgsl), for the gated elementwise ops and the GLU output.
 const ACT: &str = include_str!("../../../shaders/act.wgsl");
@@ -305,6 +310,10 @@ impl PipelineKey {
         }
         if matches!(family, Family::Elementwise) {
             s.push_str(ACT);
+            s.push('\n');
+        }
+        if matches!(family, Family::Matmul | Family::MatmulWorkgroup) {
+            s.push_str(MATMUL_TILE);
             s.push('\n');
         }
         s.push_str(family.text());

@@ -10,9 +10,9 @@
 // memory, in one pass over K and V. The queries are held as vec4s (a score is head_dim / 4
 // loads and dot products), and a chunk's maxima are found in two steps (each invocation scans
 // MAX_ROWS scores of one row, then each reads the WG / MAX_ROWS partial maxima of every row)
-// rather than by every invocation scanning all 64 scores of every row. The cache comes from a kv/*.wgsl include (f32 or f16,
-// composed before this file), read in dimension pairs; K is position-fastest, so for a fixed
-// dimension the invocations read consecutive addresses.
+// rather than by every invocation scanning all 64 scores of every row. The cache comes from a
+// kv/*.wgsl include (f32 or f16, composed before this file), read in dimension pairs; K is
+// position-fastest, so for a fixed dimension the invocations read consecutive addresses.
 // Key j is visible to the query at position p iff j <= p and (window == 0 or p - j < window).
 // Grid: x = blocks of `rows` query rows, y = kv head.
 

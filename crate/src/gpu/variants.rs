@@ -64,8 +64,9 @@ pub struct KernelVariants {
 }
 
 /// Whether the adapter is a CPU emulating a GPU: the adapter says so (natively; in the browser
-/// only a fallback adapter does), or its name is one of the emulators' (Chromium's SwiftShader
-/// is not marked as a fallback).
+/// only a fallback adapter does), or its name is one of the emulators' (a browser need not
+/// mark the software adapter it uses as its fallback). Headless Chromium on SwiftShader and
+/// Firefox on lavapipe are both recognised (tests/engine.test.mjs, tests/kernels.test.mjs).
 pub fn cpu_emulated(info: &wgpu::AdapterInfo) -> bool {
     let name = info.name.to_ascii_lowercase();
     info.device_type == wgpu::DeviceType::Cpu

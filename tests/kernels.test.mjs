@@ -118,6 +118,8 @@ for (const engine of BROWSERS) {
       if (r.offersSubgroups) assert.match(r.runs[0].info, /kernels: subgroup reductions/);
       assert.equal(r.features.includes('subgroup'), r.offersSubgroups, `device features ${r.features}`);
       assert.equal(r.forcedVariants.reduction, 'workgroup');
+      // Both browsers run on a CPU emulator here (SwiftShader, lavapipe): the register tiles.
+      assert.equal(r.runs[0].variants.matmul, 'registers', 'an emulator gets the register mat-mul tiles');
       assert.equal(r.mustHave, r.offersSubgroups ? 'created' : 'gpu_unavailable');
     });
   });

@@ -105,12 +105,12 @@ pub async fn prefill_profile(
     let bufs = ForwardBuffers::new(ctx, &model.hp, n + 1, kv_type, FILL_BATCH, 1)?;
     let mut profiler = Profiler::new(ctx, 4095)?;
     let mut totals = Totals::new();
-    let chunks = tokens.chunks(FILL_BATCH as usize).count();
+    let last_chunk = (n - 1) / FILL_BATCH; // n > 0
     for (i, chunk) in tokens.chunks(FILL_BATCH as usize).enumerate() {
         ctx.write_buffer(&bufs.tokens, 0, bytemuck::cast_slice(chunk))?;
         let mut b = engine.kernels.batch(ctx).profile(&mut profiler);
         bufs.encode_layers(&mut b, model, chunk.len() as u32, i as u32 * FILL_BATCH);
-        if i + 1 == chunks {
+        if i as u32 == last_chunk {
             let last = chunk.len() as u32 - 1;
             bufs.encode_logits(&mut b, model, LogitRows { first: last, count: 1 });
         }

@@ -107,6 +107,40 @@ test('every damaged file fails to load with its code at its byte; no model is le
   console.error(`${cases.length} damaged files, each its error at its byte: ${[...new Set(r.results.map((x) => x.error.code))].join(', ')}`);
 });
 
+test('no damaged file leaves a GPU buffer behind, not even one that fails part-way through the upload', async () => {
+  await env.page.goto(`${env.url}/__blank`);
+  // All of them: the cuts inside the tensor data fail after weights went to the GPU.
+  const late = cases;
+  const r = await env.page.evaluate(async (late) => {
+    const brasa = await import('/pkg/index.js');
+    const { countGpuBuffers } = await import('/tests/page/gpu-buffers.js');
+    const gpu = countGpuBuffers();
+    // On this thread, so that the page sees the engine's buffers.
+    const engine = await brasa.createEngine({ worker: false });
+    const good = new Uint8Array(await (await fetch('/tiny.gguf')).arrayBuffer());
+    const hex = (h) => Uint8Array.from(h.match(/../g), (b) => parseInt(b, 16));
+    await engine.load(new File([good], 'tiny.gguf'), { contextLength: 64 });
+    const loaded = gpu.bytes();
+    await engine.unload();
+    const idle = { buffers: gpu.buffers(), bytes: gpu.bytes() };
+    const left = [];
+    for (const c of late) {
+      let bytes = c.cut !== undefined ? good.subarray(0, c.cut) : good.slice();
+      if (c.cut === undefined) for (const p of c.patches) bytes.set(hex(p.hex), p.at);
+      const code = await engine.load(new File([bytes], 'damaged.gguf'), { contextLength: 64 }).then(() => 'loaded', (e) => e.code);
+      left.push({ name: c.name, code, buffers: gpu.buffers(), bytes: gpu.bytes() });
+    }
+    engine.terminate();
+    return { loaded, idle, left };
+  }, late);
+  assert.ok(r.loaded > 1 << 20, `the good model's buffers were seen (${r.loaded} B)`);
+  for (const x of r.left) {
+    assert.notEqual(x.code, 'loaded', x.name);
+    assert.deepEqual({ buffers: x.buffers, bytes: x.bytes }, r.idle, `${x.name}: GPU buffers left after the failed load`);
+  }
+  console.error(`${late.length} failed loads: ${r.idle.buffers} GPU buffer(s), ${r.idle.bytes} B alive after each, as with no model (a loaded model: ${r.loaded} B)`);
+});
+
 test('damaged files loaded by URL with the cache on leave no cache entry', async () => {
   await env.page.goto(`${env.url}/__blank`);
   const r = await env.page.evaluate(async (served) => {

@@ -1,6 +1,7 @@
 // Load (issue 9), on the tiny llama model so that it fits CI time on an emulated GPU: 1,000
 // requests queued at once by several callers all complete, in the order made, each with the
-// answer its prompt gets alone; 100 load/unload cycles keep wasm memory and the JS heap flat.
+// answer its prompt gets alone; 100 load/unload cycles keep GPU memory, the wasm heap and the JS
+// heap flat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -49,38 +50,62 @@ test('1,000 queued requests from 4 callers complete in order with their own answ
   r.texts.forEach((t, i) => assert.equal(t, r.alone[i % 4], `request ${i}`));
 });
 
-test('100 load/unload cycles keep wasm memory and the JS heap flat', { timeout: 1_200_000 }, async () => {
+test('100 load/unload cycles keep GPU memory, the wasm heap and the JS heap flat', { timeout: 1_200_000 }, async () => {
   const r = await env.page.evaluate(async () => {
     const brasa = await import('/pkg/index.js');
+    // GPU memory as WebGPU counts it (tests/page/gpu-buffers.js).
+    const { countGpuBuffers } = await import('/tests/page/gpu-buffers.js');
+    const gpu = countGpuBuffers();
     const engine = await brasa.createEngine({ worker: false });
     // After full collections (the harness starts Chromium with --expose-gc), with time for the
-    // background sweeper to free array buffers in between.
+    // background sweeper to free array buffers and for wasm-bindgen's finalizers to free the Rust
+    // side of objects JS dropped.
     const settle = () => new Promise((ok) => setTimeout(ok, 300));
-    const heap = async () => {
+    const sample = async () => {
       for (let i = 0; i < 2; i++) {
         globalThis.gc?.();
         await settle();
       }
-      return performance.memory?.usedJSHeapSize ?? 0;
+      return {
+        heap: performance.memory?.usedJSHeapSize ?? 0,
+        rustHeap: brasa.heapBytesInUse(),
+        wasm: brasa.wasmMemoryBytes(),
+        gpuBuffers: gpu.buffers(),
+        gpuBytes: gpu.bytes(),
+      };
     };
+    let loaded;
     const samples = [];
     for (let i = 0; i < 100; i++) {
       await engine.load('/tiny.gguf', { contextLength: 64 });
+      if (i === 0) loaded = { gpuBuffers: gpu.buffers(), gpuBytes: gpu.bytes() };
       await engine.completions.create({ prompt: 'one two', max_tokens: 1, temperature: 0 });
       await engine.unload();
-      // wasm-bindgen frees the Rust side of objects JS dropped from a FinalizationRegistry, after
-      // a collection: collecting every cycle keeps that lag (and so the peak) out of the figure.
       globalThis.gc?.();
       await new Promise((ok) => setTimeout(ok, 0));
       // The allocator is still growing to its working size in the first cycles (11 MiB after 10,
       // 12.8 MiB from 20 on, measured): the early sample comes after that warm-up.
-      if (i === 19 || i === 99) samples.push({ wasm: brasa.wasmMemoryBytes(), heap: await heap() });
+      if (i === 19 || i === 99) samples.push(await sample());
     }
-    return samples;
+    return { loaded, samples };
   });
-  const [early, late] = r;
-  console.error(`after 20 cycles: wasm ${early.wasm >> 20} MiB, heap ${(early.heap / 2 ** 20).toFixed(1)} MiB; after 100: wasm ${late.wasm >> 20} MiB, heap ${(late.heap / 2 ** 20).toFixed(1)} MiB`);
-  // Wasm memory never shrinks: flat means it stopped growing after warm-up.
-  assert.ok(late.wasm <= early.wasm * 1.1, `wasm memory grew from ${early.wasm} to ${late.wasm}`);
+  const [early, late] = r.samples;
+  const mib = (n) => (n / 2 ** 20).toFixed(1);
+  console.error(`loaded: ${r.loaded.gpuBuffers} GPU buffers, ${mib(r.loaded.gpuBytes)} MiB`);
+  for (const [when, s] of [['after 20 cycles', early], ['after 100', late]]) {
+    console.error(`${when}: GPU ${s.gpuBuffers} buffers ${mib(s.gpuBytes)} MiB, wasm heap in use ${s.rustHeap} B, wasm memory ${mib(s.wasm)} MiB, JS heap ${mib(s.heap)} MiB`);
+  }
+  // Unloading gives the model's and the session's GPU memory back at once: what stays is the
+  // engine's own pool, the same after 20 cycles and after 100.
+  assert.ok(r.loaded.gpuBytes > 10 * 2 ** 20, `the model's buffers were seen (${r.loaded.gpuBytes} B)`);
+  assert.ok(early.gpuBytes < r.loaded.gpuBytes / 10, `after unload ${early.gpuBytes} B of GPU buffers are still alive`);
+  assert.equal(late.gpuBuffers, early.gpuBuffers, 'live GPU buffers');
+  assert.equal(late.gpuBytes, early.gpuBytes, 'live GPU bytes');
+  // The wasm heap: the bytes still allocated, which is what a leak would grow (a few hundred
+  // bytes per cycle would show). Wasm memory itself only grows, and its high-water mark moves
+  // with when JS collects dropped objects (188 to 221 pages in one CI run with a flat heap), so
+  // it only has to stay near its warm-up size.
+  assert.ok(late.rustHeap <= early.rustHeap + 16 * 1024, `wasm heap in use grew from ${early.rustHeap} to ${late.rustHeap} B`);
+  assert.ok(late.wasm <= early.wasm * 1.5, `wasm memory grew from ${early.wasm} to ${late.wasm}`);
   if (early.heap > 0) assert.ok(late.heap < early.heap + 16 * 2 ** 20, `JS heap grew from ${early.heap} to ${late.heap}`);
 });

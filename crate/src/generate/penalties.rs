@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::generate::sampler::{GenParams, MAX_PENALTY_WINDOW};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, OwnedBuffer};
 use crate::kernels::{Batch, Penalties, SampleArgs};
 
 /// Bytes of a session's ring of recent token ids.
@@ -21,7 +21,7 @@ pub(crate) struct PenaltyState {
     /// `u32 [MAX_PENALTY_WINDOW]`, owned by the session.
     ring: wgpu::Buffer,
     /// `[id: u32, bias: f32 bits]` pairs, and their count.
-    bias: Option<(wgpu::Buffer, u32)>,
+    bias: Option<(OwnedBuffer, u32)>,
 }
 
 impl PenaltyState {
@@ -73,7 +73,7 @@ impl PenaltyState {
         slot: u32,
     ) {
         let (bias_buf, n_bias) = match &self.bias {
-            Some((buf, n)) => (buf, *n),
+            Some((buf, n)) => (&**buf, *n),
             None => (&self.ring, 0),
         };
         let p = self.penalties.unwrap_or_default();
@@ -88,6 +88,6 @@ impl PenaltyState {
 }
 
 /// A session's ring of recent token ids (the `ring` of [`PenaltyState::new`]).
-pub(crate) fn ring_buffer(ctx: &GpuContext) -> Result<wgpu::Buffer> {
+pub(crate) fn ring_buffer(ctx: &GpuContext) -> Result<OwnedBuffer> {
     ctx.storage_buffer("recent tokens", RING_BYTES)
 }

@@ -28,6 +28,7 @@ use crate::generate::penalties::{self, PenaltyState};
 use crate::generate::sampler::{GenParams, Sampler};
 use crate::generate::stats::TokenLogprobs;
 use crate::generate::stats::{DecodeMeter, GenStats};
+use crate::gpu::OwnedBuffer;
 use crate::kernels::{logprob_words, BindGroupCache, KvType, MAX_TOP_LOGPROBS};
 use crate::model::{ForwardBuffers, LogitRows, Model};
 use crate::tokenizer::Detokenizer;
@@ -101,11 +102,11 @@ pub struct Session {
     auto_keep: u32,
     /// Two MAP_READ slots: each decode step copies its sampled token into one, followed by its
     /// log-probabilities when asked (`READBACK_BYTES`).
-    readback: [wgpu::Buffer; 2],
+    readback: [OwnedBuffer; 2],
     /// The logprobs kernel's output (`u32 [logprob_words(MAX_TOP_LOGPROBS)]`).
-    logprobs_out: wgpu::Buffer,
+    logprobs_out: OwnedBuffer,
     /// `u32 [MAX_PENALTY_WINDOW]`: recent token ids for the repetition penalties.
-    recent: wgpu::Buffer,
+    recent: OwnedBuffer,
     bind_groups: BindGroupCache,
 }
 

@@ -10,12 +10,14 @@
 
 #[cfg(target_arch = "wasm32")]
 mod browser;
+mod buffer;
 mod counters;
 mod errors;
 mod readback;
 mod variants;
 mod weight;
 
+pub use buffer::OwnedBuffer;
 pub use counters::GpuCounters;
 pub use variants::{cpu_emulated, KernelVariants, MatmulTiling, Reduction, Use, VariantRequest};
 pub use weight::{GpuWeight, WeightPart};
@@ -70,7 +72,7 @@ pub struct GpuContext {
     errors: Arc<ErrorSlots>,
     pub(crate) counters: counters::Counters,
     /// Idle MAP_READ staging buffers for small reads (see `readback`).
-    staging_pool: Mutex<Vec<wgpu::Buffer>>,
+    staging_pool: Mutex<Vec<OwnedBuffer>>,
 }
 
 impl GpuContext {
@@ -264,7 +266,7 @@ impl GpuContext {
     /// binding limit (not [`GpuOptions::max_binding_bytes`], which only splits weights),
     /// [`Error::OutOfMemory`] if the allocation fails (on the web an OOM may only be reported by
     /// the next call).
-    pub fn storage_buffer(&self, label: &str, bytes: u64) -> Result<wgpu::Buffer> {
+    pub fn storage_buffer(&self, label: &str, bytes: u64) -> Result<OwnedBuffer> {
         let size = bytes.max(4).div_ceil(4) * 4;
         let limit = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
         if size > limit {
@@ -283,15 +285,15 @@ impl GpuContext {
         label: &str,
         size: u64,
         usage: wgpu::BufferUsages,
-    ) -> Result<wgpu::Buffer> {
+    ) -> Result<OwnedBuffer> {
         self.check()?;
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+        let buffer = OwnedBuffer::new(self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
             usage,
             mapped_at_creation: false,
-        });
+        }));
         // Native: the scope answers at once. Web: the answer comes later and is recorded, so
         // that `confirm_allocations` (or the next call) reports it with this buffer's size.
         let failure = {

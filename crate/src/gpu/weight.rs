@@ -1,7 +1,7 @@
 //! Weight tensors on the GPU: the padded-block layout of [`crate::quant`], split by whole rows
 //! into parts that each fit one storage binding.
 
-use super::GpuContext;
+use super::{GpuContext, OwnedBuffer};
 use crate::error::{Error, Result};
 use crate::quant::QuantType;
 
@@ -21,7 +21,7 @@ pub struct GpuWeight {
 /// Rows `first_row .. first_row + rows` of a [`GpuWeight`], row-major in `buffer`.
 #[derive(Debug)]
 pub struct WeightPart {
-    pub buffer: wgpu::Buffer,
+    pub buffer: OwnedBuffer,
     pub first_row: u64,
     pub rows: u64,
 }

@@ -195,7 +195,7 @@ impl Batch<'_> {
                 // Every workgroup reads both norm vectors.
                 self.weight_read(nh * splits as u64 * 2 * n.q.row_bytes);
                 let mut bindings = io.to_vec();
-                bindings.extend([(2, &n.q.parts[0].buffer), (3, &n.k.parts[0].buffer)]);
+                bindings.extend([(2, &*n.q.parts[0].buffer), (3, &*n.k.parts[0].buffer)]);
                 let key = PipelineKey::AttentionDecode { norm: true, reduction, kv: r.kv };
                 self.dispatch(key, &params, &bindings, (r.n_head, splits, 1));
             }

@@ -15,7 +15,7 @@ use super::bind_cache::{BindGroupCache, BindKey};
 use super::profile::Profiler;
 use super::{Kernels, PipelineKey};
 use crate::error::{Error, Result};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, OwnedBuffer};
 
 /// Bytes per arena chunk (256 slots).
 const CHUNK_BYTES: u64 = 64 * 1024;
@@ -42,7 +42,7 @@ pub struct Batch<'a> {
     encoder: Option<wgpu::CommandEncoder>,
     pass: Option<wgpu::ComputePass<'static>>,
     /// Arena chunks with the bytes to upload into each.
-    arena: Vec<(wgpu::Buffer, Vec<u8>)>,
+    arena: Vec<(OwnedBuffer, Vec<u8>)>,
     error: Option<Error>,
     /// Dispatches recorded so far.
     dispatches: u64,
@@ -214,7 +214,7 @@ impl<'a> Batch<'a> {
         let uniform = &self.arena[chunk].0;
         let cache_key = self.bind_groups.as_ref().map(|_| BindKey {
             pipeline: key,
-            uniform: uniform.clone(),
+            uniform: (**uniform).clone(),
             uniform_offset: offset,
             uniform_size: size,
             storage: buffers.iter().map(|(b, buf)| (*b, (*buf).clone())).collect(),

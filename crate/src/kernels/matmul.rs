@@ -242,12 +242,12 @@ impl Batch<'_> {
                 );
                 let post = i.post_w.unwrap_or(i.norm_w);
                 let bindings = [
-                    (1, &part.buffer),
+                    (1, &*part.buffer),
                     (2, i.x),
                     (3, y),
                     (4, i.o),
-                    (5, &post.parts[0].buffer),
-                    (6, &i.norm_w.parts[0].buffer),
+                    (5, &*post.parts[0].buffer),
+                    (6, &*i.norm_w.parts[0].buffer),
                     (7, i.x_out),
                 ];
                 let (gx, gy) = match self.grid2((hi - lo).div_ceil(MATVEC_ROWS_PER_WG)) {

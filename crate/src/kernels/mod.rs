@@ -43,7 +43,7 @@ pub use sample::SampleArgs;
 pub use crate::gpu::{MatmulTiling, Reduction};
 
 use crate::error::{Error, Result};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, OwnedBuffer};
 use crate::quant::QuantType;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -188,7 +188,7 @@ pub struct Kernels {
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// Uniform-arena chunks returned by finished batches (queue writes are ordered with
     /// submits, so a chunk can be rewritten for the next batch at once).
-    arena_pool: Mutex<Vec<wgpu::Buffer>>,
+    arena_pool: Mutex<Vec<OwnedBuffer>>,
 }
 
 impl Kernels {
@@ -243,11 +243,11 @@ impl Kernels {
         self.pipelines.lock().map(|c| c.keys().copied().collect()).unwrap_or_default()
     }
 
-    fn take_arena_chunk(&self) -> Option<wgpu::Buffer> {
+    fn take_arena_chunk(&self) -> Option<OwnedBuffer> {
         self.arena_pool.lock().ok()?.pop()
     }
 
-    fn return_arena_chunks(&self, chunks: impl IntoIterator<Item = wgpu::Buffer>) {
+    fn return_arena_chunks(&self, chunks: impl IntoIterator<Item = OwnedBuffer>) {
         if let Ok(mut pool) = self.arena_pool.lock() {
             pool.extend(chunks);
         }

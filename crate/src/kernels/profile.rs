@@ -10,15 +10,15 @@
 
 use super::{Batch, PipelineKey};
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, TIMESTAMP_FEATURES};
+use crate::gpu::{GpuContext, OwnedBuffer, TIMESTAMP_FEATURES};
 
 /// Timestamp queries for up to `capacity` dispatches of one batch at a time.
 pub struct Profiler {
     query_set: wgpu::QuerySet,
     capacity: u32,
     /// Where the queries resolve to, and its mappable copy.
-    resolved: wgpu::Buffer,
-    readback: wgpu::Buffer,
+    resolved: OwnedBuffer,
+    readback: OwnedBuffer,
     /// The pipeline of each dispatch recorded so far, and the timestamps written.
     keys: Vec<PipelineKey>,
     written: u32,

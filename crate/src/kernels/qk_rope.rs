@@ -151,7 +151,7 @@ impl Batch<'_> {
             Some(n) => {
                 // Every head's workgroup loads its norm vector.
                 self.weight_read(t * (a.n_head + a.n_kv_head) as u64 * n.q.row_bytes);
-                let (qn, kn) = (&n.q.parts[0].buffer, &n.k.parts[0].buffer);
+                let (qn, kn): (&wgpu::Buffer, &wgpu::Buffer) = (&n.q.parts[0].buffer, &n.k.parts[0].buffer);
                 let mut bindings = io.to_vec();
                 bindings.extend([(2, qn), (3, kn)]);
                 self.dispatch(

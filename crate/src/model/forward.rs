@@ -17,8 +17,7 @@
 //! alternates between two buffers, as each such mat-vec reads one and writes the other.
 
 use crate::error::Result;
-use crate::gpu::GpuContext;
-use crate::gpu::GpuWeight;
+use crate::gpu::{GpuContext, GpuWeight, OwnedBuffer};
 use crate::kernels::{
     decode_partials_len, Activation, AttentionArgs, Batch, DecodeAttentionArgs, KvType, MatmulOut,
     NormedInput, OutCols, QkNorms, QkRopeArgs, RopeMode, MAX_NORMED_INPUT,
@@ -38,32 +37,32 @@ pub struct ForwardBuffers {
     /// How the K/V cache stores its values.
     pub kv_type: KvType,
     /// `u32 [max_tokens]`: token ids of this call.
-    pub tokens: wgpu::Buffer,
-    x: wgpu::Buffer,
+    pub tokens: OwnedBuffer,
+    x: OwnedBuffer,
     /// `[E]`: the residual stream of a decoded token alternates between `x` and `x2` (the
     /// mat-vecs that apply a residual update read one and write the other).
-    x2: wgpu::Buffer,
+    x2: OwnedBuffer,
     /// Normed residual; after the forward pass: the final hidden states `[T, E]`.
-    pub xn: wgpu::Buffer,
+    pub xn: OwnedBuffer,
     /// `[T, Q + 2K]`: each token's queries, keys and values.
-    qkv: wgpu::Buffer,
-    attn: wgpu::Buffer,
+    qkv: OwnedBuffer,
+    attn: OwnedBuffer,
     /// A decoded token's split attention partials (`kernels::decode_partials_len`).
-    attn_partials: wgpu::Buffer,
-    o: wgpu::Buffer,
-    gate: wgpu::Buffer,
-    up: wgpu::Buffer,
-    act: wgpu::Buffer,
+    attn_partials: OwnedBuffer,
+    o: OwnedBuffer,
+    gate: OwnedBuffer,
+    up: OwnedBuffer,
+    act: OwnedBuffer,
     /// `[max_logit_rows, E]`: rows of `xn` gathered for the LM head.
-    head_in: wgpu::Buffer,
+    head_in: OwnedBuffer,
     /// `[max_logit_rows, n_vocab]`
-    pub logits: wgpu::Buffer,
+    pub logits: OwnedBuffer,
     /// Per layer, position fastest: `[K, ctx_size]` (`K = n_kv_head * head_dim`), so that
     /// attention reads consecutive keys at consecutive addresses; values in `kv_type`
     /// (shaders/kv/).
-    k_cache: Vec<wgpu::Buffer>,
+    k_cache: Vec<OwnedBuffer>,
     /// Per layer: `[ctx_size, K]` in `kv_type`.
-    v_cache: Vec<wgpu::Buffer>,
+    v_cache: Vec<OwnedBuffer>,
 }
 
 /// Which rows of the final hidden states go through the LM head.

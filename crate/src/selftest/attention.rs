@@ -2,6 +2,7 @@
 
 use super::{Checks, Rng, SelfTest};
 use crate::error::Result;
+use crate::gpu::OwnedBuffer;
 use crate::kernels::{AttentionArgs, KvType};
 use crate::reference::kernels as reference;
 
@@ -73,7 +74,9 @@ struct Case {
     q: Vec<f32>,
     k: Vec<f32>,
     v: Vec<f32>,
-    out: wgpu::Buffer,
+    out: OwnedBuffer,
+    /// The input buffers the call binds: they must live until the batch is submitted.
+    _inputs: [OwnedBuffer; 5],
 }
 
 /// The attention calls of `cases` (`k_capacity` is set here) in one batch, each against the
@@ -86,7 +89,7 @@ async fn run(t: &SelfTest<'_>, out: &mut Checks, rng: &mut Rng, cases: &[Attenti
     }
     batch.submit()?;
     let n = |c: &Case| (c.a.n_tokens * c.a.n_head * c.a.head_dim) as usize;
-    let got = t.read(&recorded.iter().map(|c| (&c.out, n(c))).collect::<Vec<_>>()).await?;
+    let got = t.read(&recorded.iter().map(|c| (&*c.out, n(c))).collect::<Vec<_>>()).await?;
     for (c, got) in recorded.iter().zip(&got) {
         let a = &c.a;
         let (nt, nh, nkv, hd) =
@@ -138,5 +141,5 @@ fn record(
     batch.copy_rows_transposed(&k_old, &kb, 0, a.pos0, row as u32, capacity as u32);
     batch.copy_rows_transposed(&k_new, &kb, a.pos0, a.n_tokens, row as u32, capacity as u32);
     batch.attention(&qb, &kb, &vb, &ob, &a);
-    Ok(Case { a, q, k, v, out: ob })
+    Ok(Case { a, q, k, v, out: ob, _inputs: [qb, vb, kb, k_old, k_new] })
 }

@@ -6,7 +6,7 @@
 
 use super::{Checks, Rng, SelfTest};
 use crate::error::Result;
-use crate::gpu::GpuWeight;
+use crate::gpu::{GpuWeight, OwnedBuffer};
 use crate::kernels::{
     decode_partials_len, AttentionArgs, DecodeAttentionArgs, KvType, QkNorms, QkRopeArgs, RopeMode,
     MAX_DECODE_SPLITS,
@@ -149,7 +149,7 @@ async fn decode_case(t: &SelfTest<'_>, out: &mut Checks, rng: &mut Rng, c: Case,
     };
 
     // The fused kernel, and the batch path (qk_rope, then attention) on copies of the inputs.
-    let inputs = || -> Result<[wgpu::Buffer; 3]> {
+    let inputs = || -> Result<[OwnedBuffer; 3]> {
         Ok([
             t.f32_buffer(&qkv)?,
             cache_buffer(t, kv, &k_cache0, true, cap)?,
@@ -298,7 +298,7 @@ fn kv_round(kv: KvType, x: Vec<f32>) -> Vec<f32> {
 
 /// A K cache (`[K, cap]`, position fastest, K = kv heads × head_dim) or a V cache (`[cap, K]`)
 /// given as f32 values, in the GPU layout of `kv` (kv/f16.wgsl: a word per pair of dimensions).
-fn cache_buffer(t: &SelfTest<'_>, kv: KvType, vals: &[f32], is_k: bool, cap: usize) -> Result<wgpu::Buffer> {
+fn cache_buffer(t: &SelfTest<'_>, kv: KvType, vals: &[f32], is_k: bool, cap: usize) -> Result<OwnedBuffer> {
     if kv == KvType::F32 {
         return t.f32_buffer(vals);
     }

@@ -65,6 +65,7 @@ pub(super) async fn matmul(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
             let token_counts: &[usize] = if rows == 300 { &[1, 3, 17, 64, 130] } else { &[1, 17] };
             let stride = rows + 9;
             let mut runs = Vec::new();
+            let mut inputs = Vec::new(); // bound by the batches: kept until they are submitted
             let mut batch = t.batch();
             let mut other = t.other_tiling_batch();
             for &nt in token_counts {
@@ -87,14 +88,15 @@ pub(super) async fn matmul(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
                     None
                 };
                 runs.push((nt, x, yb, wide, again));
+                inputs.push(xb);
             }
             batch.submit()?;
             other.submit()?;
             let mut reads = Vec::new();
             for (nt, _, yb, wide, again) in &runs {
-                reads.push((yb, nt * rows));
-                reads.extend(wide.as_ref().map(|b| (b, nt * stride)));
-                reads.extend(again.as_ref().map(|b| (b, nt * rows)));
+                reads.push((&**yb, nt * rows));
+                reads.extend(wide.as_ref().map(|b| (&**b, nt * stride)));
+                reads.extend(again.as_ref().map(|b| (&**b, nt * rows)));
             }
             let mut got = t.read(&reads).await?.into_iter();
             for (nt, x, _, wide, again) in &runs {
@@ -174,6 +176,7 @@ pub(super) async fn glu(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
         // The batches of several tokens also run from the separate gate and up on the other
         // mat-mul tiling.
         let mut runs = Vec::new();
+        let mut inputs = Vec::new(); // bound by the batches: kept until they are submitted
         let mut batch = t.batch();
         let mut other = t.other_tiling_batch();
         for nt in [1usize, 5, 70] {
@@ -186,11 +189,14 @@ pub(super) async fn glu(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
                 other.matmul_glu(&apart, &xb, &y_other, nt as u32, act);
             }
             runs.push((nt, x, y_apart, y_fused, y_other));
+            inputs.push(xb);
         }
         batch.submit()?;
         other.submit()?;
-        let reads: Vec<_> =
-            runs.iter().flat_map(|(nt, _, a, f, o)| [(a, nt * ff), (f, nt * ff), (o, nt * ff)]).collect();
+        let reads: Vec<_> = runs
+            .iter()
+            .flat_map(|(nt, _, a, f, o)| [(&**a, nt * ff), (&**f, nt * ff), (&**o, nt * ff)])
+            .collect();
         let got = t.read(&reads).await?;
         for ((nt, x, ..), got) in runs.iter().zip(got.chunks(3)) {
             let gx = reference::matmul(&gate.dense, ff, cols, x, *nt);

@@ -27,7 +27,7 @@ pub use oracle::OracleRows;
 pub use random::{random_weight, RandomWeight, Rng};
 
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, GpuWeight, KernelVariants, MatmulTiling};
+use crate::gpu::{GpuContext, GpuWeight, KernelVariants, MatmulTiling, OwnedBuffer};
 use crate::kernels::{Batch, Kernels};
 use crate::quant::QuantType;
 use checks::Checks;
@@ -284,19 +284,19 @@ impl<'a> SelfTest<'a> {
         }
     }
 
-    fn f32_buffer(&self, data: &[f32]) -> Result<wgpu::Buffer> {
+    fn f32_buffer(&self, data: &[f32]) -> Result<OwnedBuffer> {
         let b = self.ctx.storage_buffer("selftest f32", data.len() as u64 * 4)?;
         self.ctx.write_buffer(&b, 0, bytemuck::cast_slice(data))?;
         Ok(b)
     }
 
-    fn u32_buffer(&self, data: &[u32]) -> Result<wgpu::Buffer> {
+    fn u32_buffer(&self, data: &[u32]) -> Result<OwnedBuffer> {
         let b = self.ctx.storage_buffer("selftest u32", data.len() as u64 * 4)?;
         self.ctx.write_buffer(&b, 0, bytemuck::cast_slice(data))?;
         Ok(b)
     }
 
-    fn zeros(&self, n: usize) -> Result<wgpu::Buffer> {
+    fn zeros(&self, n: usize) -> Result<OwnedBuffer> {
         self.ctx.storage_buffer("selftest out", n as u64 * 4)
     }
 

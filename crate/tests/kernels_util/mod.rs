@@ -2,7 +2,7 @@
 //! the kernel self-test (brasa::selftest) on each.
 #![allow(dead_code)]
 
-use brasa::gpu::{GpuContext, GpuOptions, KernelVariants, VariantRequest};
+use brasa::gpu::{GpuContext, GpuOptions, KernelVariants, OwnedBuffer, VariantRequest};
 use brasa::kernels::Kernels;
 use brasa::selftest::{Check, OracleRows, SelfTest, Suite};
 use std::sync::OnceLock;
@@ -82,12 +82,12 @@ impl Gpu {
     pub fn variant(&self) -> String {
         format!("{:?}", self.ctx.variants)
     }
-    pub fn f32_buffer(&self, data: &[f32]) -> wgpu::Buffer {
+    pub fn f32_buffer(&self, data: &[f32]) -> OwnedBuffer {
         let b = self.ctx.storage_buffer("test f32", (data.len() as u64 * 4).max(4)).unwrap();
         self.ctx.write_buffer(&b, 0, bytemuck::cast_slice(data)).unwrap();
         b
     }
-    pub fn zeros(&self, n: usize) -> wgpu::Buffer {
+    pub fn zeros(&self, n: usize) -> OwnedBuffer {
         self.ctx.storage_buffer("test out", (n as u64 * 4).max(4)).unwrap()
     }
     pub fn read_f32(&self, b: &wgpu::Buffer, n: usize) -> Vec<f32> {

@@ -46,8 +46,8 @@ pub struct Args {
 
 pub async fn bench(args: Args, verbose: bool) -> Result<()> {
     let text_path = args.text.unwrap_or_else(default_text);
-    let text =
-        std::fs::read_to_string(&text_path).map_err(|e| Error::Io(format!("{}: {e}", text_path.display())))?;
+    let text = std::fs::read_to_string(&text_path)
+        .map_err(|e| Error::Io(format!("{}: {e}", text_path.display())))?;
     let file_bytes = std::fs::metadata(&args.model)?.len();
     eprintln!("bench: loading {}", args.model.display());
     let t0 = web_time::Instant::now();

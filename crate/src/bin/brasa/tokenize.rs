@@ -50,7 +50,10 @@ pub fn tokenize(args: Args) -> Result<()> {
     };
     let bytes = if args.no_escape { bytes } else { process_escapes(&bytes) };
     let text = String::from_utf8(bytes).map_err(|e| {
-        Error::InvalidArgument(format!("the text is not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()))
+        Error::InvalidArgument(format!(
+            "the text is not valid UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
     })?;
     let header = brasa::gguf::read_header(&args.model)?;
     let tok = brasa::tokenizer::Tokenizer::from_gguf(&header.metadata)?;

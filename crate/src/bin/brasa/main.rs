@@ -8,17 +8,19 @@
 mod bench;
 mod chat;
 mod inspect;
+mod options;
 mod perplexity;
 mod run;
 mod selftest;
 mod tokenize;
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use brasa::generate::{ContextOverflow, Engine, SessionOptions};
+use brasa::generate::Engine;
 use brasa::gpu::GpuOptions;
 use brasa::kernels::KvType;
 use brasa::model::Model;
@@ -103,10 +105,15 @@ async fn load_with(path: &Path, verbose: bool, gpu: GpuOptions) -> Result<(Engin
     Ok((engine, Arc::new(model)))
 }
 
-/// The session options of `--ctx-size`, `--context-shift` and `--kv-cache`.
-fn session_options(ctx_size: u32, context_shift: bool, kv_type: KvType) -> SessionOptions {
-    let overflow = if context_shift { ContextOverflow::Slide { keep: None } } else { ContextOverflow::Stop };
-    SessionOptions { ctx_size, overflow, kv_type, ..Default::default() }
+/// The callback of `generate` and `chat` that writes each piece of text to stdout as it comes.
+fn print_pieces() -> impl FnMut(&str) -> bool {
+    let mut out = std::io::stdout();
+    move |piece| {
+        // A closed stdout (`brasa run … | head`) must not stop generation with a panic.
+        let _ = out.write_all(piece.as_bytes());
+        let _ = out.flush();
+        true
+    }
 }
 
 /// `--kv-cache`'s values: `f16` or `f32`.

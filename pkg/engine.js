@@ -112,6 +112,11 @@ export class LocalEngine {
     this.#gpu?.loseDevice();
   }
 
+  /** Frees the model, its sessions and the GPU device: the end of an engine in this thread. */
+  close() {
+    return this.#enqueue(async () => this.#dropGpu());
+  }
+
   /** Frees the model and its session (GPU memory). */
   unload() {
     return this.#enqueue(async () => this.#unloadNow());

@@ -170,7 +170,7 @@ class InlineBackend {
   }
 
   terminate() {
-    this.#engine.unload();
+    this.#engine.close();
   }
 }
 

@@ -113,8 +113,8 @@ test('no damaged file leaves a GPU buffer behind, not even one that fails part-w
   const late = cases;
   const r = await env.page.evaluate(async (late) => {
     const brasa = await import('/pkg/index.js');
-    const { countGpuBuffers } = await import('/tests/page/gpu-buffers.js');
-    const gpu = countGpuBuffers();
+    const { watchGpu } = await import('/tests/page/watch-gpu.js');
+    const gpu = watchGpu();
     // On this thread, so that the page sees the engine's buffers.
     const engine = await brasa.createEngine({ worker: false });
     const good = new Uint8Array(await (await fetch('/tiny.gguf')).arrayBuffer());

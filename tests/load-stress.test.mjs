@@ -53,9 +53,9 @@ test('1,000 queued requests from 4 callers complete in order with their own answ
 test('100 load/unload cycles keep GPU memory, the wasm heap and the JS heap flat', { timeout: 1_200_000 }, async () => {
   const r = await env.page.evaluate(async () => {
     const brasa = await import('/pkg/index.js');
-    // GPU memory as WebGPU counts it (tests/page/gpu-buffers.js).
-    const { countGpuBuffers } = await import('/tests/page/gpu-buffers.js');
-    const gpu = countGpuBuffers();
+    // GPU memory as WebGPU counts it (tests/page/watch-gpu.js).
+    const { watchGpu } = await import('/tests/page/watch-gpu.js');
+    const gpu = watchGpu();
     const engine = await brasa.createEngine({ worker: false });
     // After full collections (the harness starts Chromium with --expose-gc), with time for the
     // background sweeper to free array buffers and for wasm-bindgen's finalizers to free the Rust
@@ -87,7 +87,12 @@ test('100 load/unload cycles keep GPU memory, the wasm heap and the JS heap flat
       // 12.8 MiB from 20 on, measured): the early sample comes after that warm-up.
       if (i === 19 || i === 99) samples.push(await sample());
     }
-    return { loaded, samples };
+    // Terminating an engine of this thread destroys its device too, and what is left on it.
+    const devicesBefore = gpu.devices();
+    engine.terminate();
+    await settle();
+    const terminated = { devicesBefore, devices: gpu.devices(), buffers: gpu.buffers() };
+    return { loaded, samples, terminated };
   });
   const [early, late] = r.samples;
   const mib = (n) => (n / 2 ** 20).toFixed(1);
@@ -108,4 +113,5 @@ test('100 load/unload cycles keep GPU memory, the wasm heap and the JS heap flat
   assert.ok(late.rustHeap <= early.rustHeap + 16 * 1024, `wasm heap in use grew from ${early.rustHeap} to ${late.rustHeap} B`);
   assert.ok(late.wasm <= early.wasm * 1.5, `wasm memory grew from ${early.wasm} to ${late.wasm}`);
   if (early.heap > 0) assert.ok(late.heap < early.heap + 16 * 2 ** 20, `JS heap grew from ${early.heap} to ${late.heap}`);
+  assert.deepEqual(r.terminated, { devicesBefore: 1, devices: 0, buffers: 0 }, 'terminate destroys the device and its last buffers');
 });

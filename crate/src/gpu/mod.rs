@@ -73,6 +73,19 @@ pub struct GpuContext {
     pub(crate) counters: counters::Counters,
     /// Idle MAP_READ staging buffers for small reads (see `readback`).
     staging_pool: Mutex<Vec<OwnedBuffer>>,
+    /// Set in the context [`Self::new`] made, not in its views: destroys the device when that
+    /// context is dropped (after the fields above), for the reason [`OwnedBuffer`] gives.
+    _device_owner: Option<DeviceOwner>,
+}
+
+/// Destroys its device when dropped: wgpu's WebGPU backend leaves a dropped device to the
+/// garbage collector, with what it still holds (pipelines, the buffers of views).
+struct DeviceOwner(wgpu::Device);
+
+impl Drop for DeviceOwner {
+    fn drop(&mut self) {
+        self.0.destroy();
+    }
 }
 
 impl GpuContext {
@@ -152,6 +165,7 @@ impl GpuContext {
         #[cfg(target_arch = "wasm32")]
         let features = features | browser::unmapped_features(&device);
         let variants = KernelVariants::choose(features, cpu_emulated(&adapter_info), request)?;
+        let device_handle = device.clone();
         Ok(Self {
             device,
             queue,
@@ -163,6 +177,7 @@ impl GpuContext {
             errors,
             counters: counters::Counters::default(),
             staging_pool: Mutex::new(Vec::new()),
+            _device_owner: Some(DeviceOwner(device_handle)),
         })
     }
 
@@ -204,6 +219,7 @@ impl GpuContext {
             errors: self.errors.clone(),
             counters: counters::Counters::default(),
             staging_pool: Mutex::new(Vec::new()),
+            _device_owner: None,
         }
     }
 

@@ -11,11 +11,13 @@
 #
 # The stable toolchain runs cargo-fuzz's nightly flags with RUSTC_BOOTSTRAP=1; the sanitizer is
 # AddressSanitizer (FUZZ_SANITIZER=none for none: libFuzzer still catches panics, timeouts and
-# memory limits). Seeds: crate/fuzz/corpus/TARGET/ (committed, made by crate/fuzz/make_seeds.py)
-# plus seeds made here from the test data; what the fuzzer finds goes to the ignored
-# crate/fuzz/corpus-work/TARGET/, crashes to crate/fuzz/artifacts/TARGET/, the log with the
-# final statistics to crate/fuzz/logs/TARGET.log. Exits non-zero on the first crash, timeout
-# (20 s per input) or memory blow-up (4 GiB resident, or one allocation over 4 GiB).
+# memory limits). Seeds: crate/fuzz/corpus/TARGET/ (generated, never committed: made here by
+# crate/fuzz/make_seeds.py from the generated test data in target/test-data/, itself made first if
+# missing, see scripts/lib/test-data.sh) plus seeds made here from llama.cpp's test data; what the
+# fuzzer finds goes to the ignored crate/fuzz/corpus-work/TARGET/, crashes to
+# crate/fuzz/artifacts/TARGET/, the log with the final statistics to crate/fuzz/logs/TARGET.log.
+# Exits non-zero on the first crash, timeout (20 s per input) or memory blow-up (4 GiB resident, or
+# one allocation over 4 GiB).
 # BRASA_FUZZ_TARGET_DIR: cargo's target folder for the fuzz build (default crate/fuzz/target); CI
 # keeps it outside the clone so that a later run on the same machine rebuilds only brasa.
 set -euo pipefail
@@ -36,6 +38,15 @@ command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz missing: cargo install ca
 
 FUZZ=crate/fuzz
 WORK=$FUZZ/corpus-work/$which
+
+# The seed corpus, from the generated test data (both made only when missing or stale).
+source scripts/lib/test-data.sh
+test_data_ensure
+seeds=$FUZZ/corpus/.complete
+if [[ ! -f $seeds || $FUZZ/make_seeds.py -nt $seeds || target/test-data/gguf/.complete -nt $seeds ||
+      target/test-data/quant/.complete -nt $seeds ]]; then
+  python3 "$FUZZ/make_seeds.py" >&2
+fi
 mkdir -p "$WORK" "$FUZZ/logs"
 
 # Seeds from llama.cpp's test data, in each target's input format (see its fuzz_targets file).

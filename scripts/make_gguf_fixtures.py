@@ -4,18 +4,29 @@ the PyPI `gguf` package (GGUFWriter), plus a JSON file per fixture with what the
 find: the metadata exactly as given to the writer, the tensor layout as gguf-py's own GGUFReader
 reads it back, and each tensor's bytes (numpy's, hex).
 
-Run from the repo root: python scripts/make_gguf_fixtures.py [models/gemma-3-270m-q4_k_m.gguf]
-(tested with gguf 0.19.0, numpy 2). Output: crate/tests/data/gguf/*.gguf and *.json; with the
-model path, also gemma-3-270m-q4_k_m.header.json (its header as gguf-py's GGUFReader reads it).
+    .venv/bin/python scripts/make_gguf_fixtures.py [--out DIR] [MODEL]
+
+(tested with gguf 0.19.0, numpy 2). Output: DIR/*.gguf and *.json (DIR defaults to
+target/test-data/gguf in the repo); with the model (default models/gemma-3-270m-q4_k_m.gguf, if it
+is there), also gemma-3-270m-q4_k_m.header.json (its header as gguf-py's GGUFReader reads it).
+Generated, never committed: scripts/setup.sh --test and the Rust tests (crate/tests/fixtures/) run
+this. The folder appears whole or not at all: it is written beside DIR, gets a `.complete` stamp
+last (`model: NAME` or `model: none`) and is then renamed into place.
 """
+import argparse
 import json
 import os
+import pathlib
+import shutil
+import tempfile
 
 import numpy as np
 import gguf
 from gguf import GGUFValueType as VT, GGMLQuantizationType as QT
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "crate", "tests", "data", "gguf")
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "target" / "test-data" / "gguf"
+DEFAULT_MODEL = ROOT / "models" / "gemma-3-270m-q4_k_m.gguf"
 
 # (key, Rust type name, value, writer type). Floats are exact in f32 (f32 keys) and parse
 # exactly from JSON with serde_json's fast path (short decimals, exponent <= 22).
@@ -77,8 +88,8 @@ def tensors(rng):
     ]
 
 
-def write(name, version, alignment):
-    path = os.path.join(OUT, name + ".gguf")
+def write(out, name, version, alignment):
+    path = os.path.join(out, name + ".gguf")
     rng = np.random.default_rng(len(name) * 7 + version)
     w = gguf.GGUFWriter(path, arch="fixture")
     meta = [("general.architecture", {"t": "string", "v": "fixture"})]
@@ -130,12 +141,12 @@ def write(name, version, alignment):
     }
     for t in expect["tensors"]:
         assert len(bytes.fromhex(t["data"])) == t["n_bytes"], t["name"]
-    with open(os.path.join(OUT, name + ".json"), "w") as f:
+    with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump(expect, f, indent=1, ensure_ascii=False)
         f.write("\n")
 
 
-def describe_real_model(path):
+def describe_real_model(out, path):
     """The header of a real model as gguf-py reads it: metadata keys with their types (and
     scalar values), and the tensor table. Compact: one line per tensor."""
     r = gguf.GGUFReader(path)
@@ -151,8 +162,7 @@ def describe_real_model(path):
             meta.append([f.name, names[f.types[0]], v.item() if hasattr(v, "item") else v])
     tensors = [[t.name, [int(d) for d in t.shape], int(t.tensor_type),
                 int(t.data_offset) - int(r.data_offset), int(t.n_bytes)] for t in r.tensors]
-    out = os.path.join(OUT, "gemma-3-270m-q4_k_m.header.json")
-    with open(out, "w") as f:
+    with open(os.path.join(out, "gemma-3-270m-q4_k_m.header.json"), "w") as f:
         f.write('{"data_offset": %d, "file_len": %d,\n "metadata": [\n' % (r.data_offset, os.path.getsize(path)))
         f.write(",\n".join("  " + json.dumps(m, ensure_ascii=False) for m in meta))
         f.write('],\n "tensors": [\n')
@@ -160,11 +170,47 @@ def describe_real_model(path):
         f.write("]}\n")
 
 
+def publish(out, build, stamp):
+    """Runs build(tmp) on a fresh folder beside `out`, writes the `.complete` stamp into it and
+    renames it to `out` (replacing an older one), so `out` is never seen half-written."""
+    out = pathlib.Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
+    old = None
+    try:
+        tmp.chmod(0o755)
+        build(tmp)
+        (tmp / ".complete").write_text(stamp)
+        if out.exists():
+            old = out.with_name(f"{out.name}.old-{os.getpid()}")
+            out.rename(old)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT, help="output folder")
+    ap.add_argument("model", type=pathlib.Path, nargs="?", default=DEFAULT_MODEL,
+                    help="the real model whose header to describe (skipped when absent)")
+    args = ap.parse_args()
+    model = args.model if args.model.is_file() else None
+    if model is None:
+        print(f"warning: {args.model} not found, no real-model header")
+
+    def build(out):
+        write(out, "all_types_v3", 3, 32)
+        write(out, "all_types_v2_align64", 2, 64)
+        if model is not None:
+            describe_real_model(out, str(model))
+
+    publish(args.out, build, f"model: {model.name if model else 'none'}\n")
+    print(f"wrote the GGUF fixtures to {args.out}")
+
+
 if __name__ == "__main__":
-    import sys
-    os.makedirs(OUT, exist_ok=True)
-    write("all_types_v3", 3, 32)
-    write("all_types_v2_align64", 2, 64)
-    # Optional: the real model's header, e.g. models/gemma-3-270m-q4_k_m.gguf.
-    if len(sys.argv) > 1:
-        describe_real_model(sys.argv[1])
+    main()

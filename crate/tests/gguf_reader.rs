@@ -2,14 +2,18 @@
 //! (scripts/make_gguf_fixtures.py), whose JSON sidecars hold the metadata as given to the writer,
 //! the tensor layout as gguf-py's GGUFReader reads it, and each tensor's bytes. Exact equality
 //! throughout (no tolerances: nothing is computed). Plus the real model's header, when present.
+//! The fixtures are generated, never committed: target/test-data/gguf (see fixtures/mod.rs).
+
+mod fixtures;
 
 use std::path::{Path, PathBuf};
 
 use brasa::gguf::{read_header, ArrayValue, GgufFile, GgufReader, Value};
 use serde_json::{json, Value as Json};
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gguf")
+/// Reads a file of the generated fixtures, naming it if that fails.
+fn read_fixture(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Streams `bytes` in chunks of the given sizes (cycled) and returns the file and the
@@ -83,9 +87,9 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn check_fixture(name: &str) {
-    let bytes = std::fs::read(data_dir().join(format!("{name}.gguf"))).unwrap();
-    let expect: Json =
-        serde_json::from_slice(&std::fs::read(data_dir().join(format!("{name}.json"))).unwrap()).unwrap();
+    let Some(dir) = fixtures::gguf_fixtures_dir() else { return };
+    let bytes = read_fixture(&dir.join(format!("{name}.gguf")));
+    let expect: Json = serde_json::from_slice(&read_fixture(&dir.join(format!("{name}.json")))).unwrap();
     let mut seed = 12345u64;
     let random: Vec<usize> = (0..50)
         .map(|_| {
@@ -125,7 +129,7 @@ fn check_fixture(name: &str) {
     }
     // read_header gives the same header.
     let (streamed, _) = stream(&bytes, &[bytes.len()]);
-    let header = read_header(&data_dir().join(format!("{name}.gguf"))).unwrap();
+    let header = read_header(&dir.join(format!("{name}.gguf"))).unwrap();
     assert_eq!(header.metadata, streamed.metadata);
     assert_eq!(header.tensors, streamed.tensors);
     // The typed getters on real gguf-py output.
@@ -238,13 +242,13 @@ fn real_model_header_and_stream() {
 }
 
 /// The real model's whole header against gguf-py's reading of it
-/// (tests/data/gguf/gemma-3-270m-q4_k_m.header.json, made by scripts/make_gguf_fixtures.py).
+/// (target/test-data/gguf/gemma-3-270m-q4_k_m.header.json, made by scripts/make_gguf_fixtures.py).
 #[test]
 fn real_model_matches_gguf_py() {
     let Some(path) = real_model() else { return };
+    let Some(dir) = fixtures::gguf_fixtures_dir() else { return };
     let expect: Json =
-        serde_json::from_slice(&std::fs::read(data_dir().join("gemma-3-270m-q4_k_m.header.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&read_fixture(&dir.join("gemma-3-270m-q4_k_m.header.json"))).unwrap();
     let file = read_header(&path).unwrap();
     assert_eq!(file.data_offset, expect["data_offset"].as_u64().unwrap());
     assert_eq!(file.file_len, expect["file_len"].as_u64().unwrap());

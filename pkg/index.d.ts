@@ -156,9 +156,13 @@ export interface GpuInfo {
    * `subgroups` (in the browser brasa requests it itself: Chromium offers it, Firefox does not),
    * else workgroup-memory ones; shader-f16 enabled; the prefill mat-mul's tiles in workgroup
    * memory on a GPU, in registers on a CPU emulator such as SwiftShader (`wgmatmul` /
-   * `nowgmatmul` in `variants` force either).
+   * `nowgmatmul` in `variants` force either), in f16 only when `variants` asks for `f16`.
    */
-  variants: { reduction: 'subgroup' | 'workgroup'; f16: boolean; matmul: 'registers' | 'workgroup' };
+  variants: {
+    reduction: 'subgroup' | 'workgroup';
+    f16: boolean;
+    matmul: 'registers' | 'workgroup' | 'workgroup-f16';
+  };
   /** What the browser itself says about its adapter. */
   browserAdapter: { vendor: string; architecture: string; device: string; description: string } | null;
 }
@@ -255,7 +259,8 @@ export function initBrasa(): Promise<unknown>;
 export function wasmMemoryBytes(): number;
 /**
  * The GPU engine on this thread's adapter. `variants` restricts the kernel variants, e.g.
- * `'nosubgroups,nof16,nowgmatmul'` forces the baseline kernels; by default the best the device offers
+ * `'nosubgroups,nof16,nowgmatmul'` forces the baseline kernels, `'f16'` asks for the prefill
+ * mat-mul's f16 tiles (where the device has `shader-f16`); by default the best the device offers
  * (subgroup reductions where the adapter has `subgroups`, as Chromium does). `maxBufferBytes`: the
  * largest single GPU buffer to ask for (default 1 GiB − 1 MiB; never more than the adapter allows).
  */

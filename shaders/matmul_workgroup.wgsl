@@ -15,13 +15,18 @@
 // 4q .. 4q + 4 of the step for row slot; row 8o + j of the block sits in slot j * 8 + o (x:
 // token 8p + j in slot j * 8 + p). The 8 octets (o) of a SIMD group read rows j * 8 + 0..7
 // together, 8 neighbouring vec4s: no bank conflicts. 2 × 8 × 64 vec4 = 16 KiB, WebGPU's default
-// workgroup storage limit.
+// workgroup storage limit (8 KiB in f16).
+//
+// The composer puts `alias tile4 = vec4<f32>;` (or `vec4<f16>` after `enable f16;`: the f16
+// variant, gpu::MatmulTiling::WorkgroupF16) before this file. In f16, the decoded weights and
+// the activations are rounded to f16 as they enter the tiles, each dot of 4 products is taken
+// in f16, and the dots are summed in f32.
 
 const KC: u32 = 32u; // reduction elements per step
 const QPS: u32 = KC / 4u; // vec4s per row and step
 
-var<workgroup> ws: array<vec4<f32>, 512>; // QPS × RPW
-var<workgroup> xs: array<vec4<f32>, 512>; // QPS × TPW
+var<workgroup> ws: array<tile4, 512>; // QPS × RPW
+var<workgroup> xs: array<tile4, 512>; // QPS × TPW
 
 // The slot of row (or token) i of the block: i = 8a + b goes to b * 8 + a (and back).
 fn slot(i: u32) -> u32 {
@@ -39,8 +44,8 @@ fn load_w(row_word: u32, k0: u32, s: u32) {
         if (k < cols) {
             v = dequant8(row_word, k / 8u);
         }
-        ws[(2u * h) * RPW + s] = select4(v[0], k, cols);
-        ws[(2u * h + 1u) * RPW + s] = select4(v[1], k + 4u, cols);
+        ws[(2u * h) * RPW + s] = tile4(select4(v[0], k, cols));
+        ws[(2u * h + 1u) * RPW + s] = tile4(select4(v[1], k + 4u, cols));
     }
 }
 
@@ -51,13 +56,13 @@ fn load_x(base: u32, k0: u32, s: u32) {
         let k = k0 + q * 4u;
         let i = base + k;
         let v = vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
-        xs[q * TPW + s] = select4(v, k, cols);
+        xs[q * TPW + s] = tile4(select4(v, k, cols));
     }
 }
 
-// The dot products of 4 weight vec4s with one x vec4.
-fn dot4(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(dot(w0, v), dot(w1, v), dot(w2, v), dot(w3, v));
+// The dot products of 4 weight vec4s with one x vec4, in the tiles' precision; returned in f32.
+fn dot4(w0: tile4, w1: tile4, w2: tile4, w3: tile4, v: tile4) -> vec4<f32> {
+    return vec4<f32>(tile4(dot(w0, v), dot(w1, v), dot(w2, v), dot(w3, v)));
 }
 
 @compute @workgroup_size(64)

@@ -63,6 +63,9 @@ test('bench/gpu/run.sh --dry-run and compare.py', { timeout: 600_000 }, () => {
     assert.match(side.brasa_other_tiling.kernels, /workgroup mat-mul tiles/);
     assert.ok(side.brasa_other_tiling.prefill['8'] > 0);
     assert.match(readFileSync(path.join(out, 'side-by-side.md'), 'utf8'), /prefill with .* against .*workgroup mat-mul tiles/);
+    // And on the f16 tiles, which lavapipe's shader-f16 allows.
+    assert.match(side.brasa_f16_tiles.kernels, /shader-f16 \(prefill mat-mul tiles\), workgroup-f16 mat-mul tiles/);
+    assert.ok(side.brasa_f16_tiles.prefill['8'] > 0);
   } finally {
     rmSync(out, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });

@@ -2,7 +2,8 @@
 // and budgets as the native kernel tests on lavapipe) run through the wasm `Engine.selfTest` in
 // Chromium (WebGPU on SwiftShader: subgroups, no f16) and Firefox ESR (its own WebGPU on
 // lavapipe, validating WGSL with naga: f16, no subgroups), on every kernel variant the adapter
-// offers: the best (what users get) and, where that is not the baseline, the forced baseline.
+// offers: the best (what users get) and, where that is not the baseline, the forced baseline;
+// where the adapter has shader-f16 (Firefox), the prefill mat-mul suites again on f16 tiles.
 // Each check compares a kernel's output with the f64 CPU reference (and the gguf package's
 // dequantized rows, target/test-data/quant) by its stated error budget. Chromium's subgroups reach the
 // kernels only because pkg/core.js requests them (wgpu 30 does not): checked here too.
@@ -82,6 +83,15 @@ for (const engine of BROWSERS) {
             .map((s) => s.name);
           runs.push({ suites, ...(await gpu.selfTest({ suites, variants: 'nosubgroups' })) });
         }
+        // The f16 mat-mul tiles, which run only when asked for: the suites of the prefill
+        // mat-mul but the two largest (their grid and batch code is the f32 tiles' own).
+        if (adapter.features.has('shader-f16')) {
+          const suites = brasa
+            .selfTestSuites()
+            .filter((s) => s.tilingVariants && !['matmul_grid2d', 'batch_2048'].includes(s.name))
+            .map((s) => s.name);
+          runs.push({ suites, f16: true, ...(await gpu.selfTest({ suites, oracle, variants: 'wgmatmul,f16' })) });
+        }
         const features = gpu.gpuDetails().features;
         gpu.free();
         // Variants can still be forced: the baseline on a device that offers subgroups, and
@@ -119,7 +129,9 @@ for (const engine of BROWSERS) {
         assert.deepEqual([...suites], run.suites ?? brasaSuites, 'every suite asked for ran');
         // Mat-vec (decode) for every block type, plain, into columns, GLU and with a normed
         // input; mat-mul (prefill) and embedding too where the run has them.
-        const kernels = ['matvec', 'matvec_cols', 'matvec_glu', 'matvec_normed'];
+        const kernels = run.f16
+          ? ['matmul_wg16', 'matmul_cols', 'matmul_wg16_glu']
+          : ['matvec', 'matvec_cols', 'matvec_glu', 'matvec_normed'];
         // Both prefill tilings run in every full run, whichever the device chose.
         if (!run.suites) kernels.push('matmul', 'matmul_wg', 'matmul_cols', 'matmul_glu', 'matmul_wg_glu', 'embed');
         for (const type of TYPES) {
@@ -133,7 +145,10 @@ for (const engine of BROWSERS) {
       }
       // Chromium's adapter offers subgroups: the best run uses the subgroup kernels (wgpu does not
       // request the feature itself; pkg/core.js does), and the baseline runs as well.
-      const reductions = r.runs.map((run) => run.variants.reduction);
+      const reductions = r.runs.filter((run) => !run.f16).map((run) => run.variants.reduction);
+      const f16Runs = r.runs.filter((run) => run.f16);
+      assert.equal(f16Runs.length, r.features.includes('shader_f16') ? 1 : 0, 'an f16 tile run where the device has f16');
+      for (const run of f16Runs) assert.equal(run.variants.matmul, 'workgroup-f16');
       assert.deepEqual(reductions, r.offersSubgroups ? ['subgroup', 'workgroup'] : ['workgroup']);
       if (r.offersSubgroups) assert.match(r.runs[0].info, /kernels: subgroup reductions/);
       assert.equal(r.features.includes('subgroup'), r.offersSubgroups, `device features ${r.features}`);

@@ -4,7 +4,7 @@
     compare.py --dir OUT [--machine OUT/machine.txt]
 
 Reads OUT/brasa.json and whichever of OUT/brasa-other-tiling.json (prefill on the mat-mul tiling
-brasa did not choose), OUT/llama-cuda.json, OUT/llama-vulkan.json, OUT/llama-cpu.json exist; writes OUT/side-by-side.json and OUT/side-by-side.md (also printed).
+brasa did not choose), OUT/brasa-f16-tiles.json (prefill on the f16 tiles), OUT/llama-cuda.json, OUT/llama-vulkan.json, OUT/llama-cpu.json exist; writes OUT/side-by-side.json and OUT/side-by-side.md (also printed).
 Figures are tokens per second (median over the repetitions for brasa, llama-bench's mean and
 its samples for llama.cpp). Ratios are brasa / llama.cpp: above 1 means brasa is faster.
 """
@@ -14,6 +14,8 @@ import os
 import statistics
 import sys
 
+# brasa's prefill again on other kernel variants: (file, key in side-by-side.json).
+PREFILL_VARIANTS = [("brasa-other-tiling.json", "brasa_other_tiling"), ("brasa-f16-tiles.json", "brasa_f16_tiles")]
 PEERS = [("cuda", "llama.cpp CUDA"), ("vulkan", "llama.cpp Vulkan"), ("cpu", "llama.cpp CPU")]
 # The issue's targets, per peer: (figure, minimum ratio).
 TARGETS = {
@@ -85,13 +87,14 @@ def main():
         "brasa_profile_prefill": report.get("profile_prefill"),
         "peers": {},
     }
-    other_path = os.path.join(args.dir, "brasa-other-tiling.json")
-    if os.path.exists(other_path):
-        other = load_json(other_path)
-        result["brasa_other_tiling"] = {
-            "kernels": other["gpu"]["description"].rsplit("kernels: ", 1)[-1],
-            "prefill": brasa_figures(other)["prefill"],
-        }
+    for file, key in PREFILL_VARIANTS:
+        path = os.path.join(args.dir, file)
+        if os.path.exists(path):
+            other = load_json(path)
+            result[key] = {
+                "kernels": other["gpu"]["description"].rsplit("kernels: ", 1)[-1],
+                "prefill": brasa_figures(other)["prefill"],
+            }
     for key, name in PEERS:
         path = os.path.join(args.dir, f"llama-{key}.json")
         if not os.path.exists(path):
@@ -130,8 +133,10 @@ def markdown(result):
             lines.append("| " + " | ".join(cells) + " |")
     if not peers:
         lines += ["", "(no llama.cpp results: built none, or dry run without --llama-bench)"]
-    other = result.get("brasa_other_tiling")
-    if other:
+    for _, key in PREFILL_VARIANTS:
+        other = result.get(key)
+        if not other:
+            continue
         lines += ["", f"brasa prefill with {ours['adapter'].rsplit('kernels: ', 1)[-1]} against {other['kernels']}:"]
         for size, value in other["prefill"].items():
             mine = ours["prefill"].get(size)

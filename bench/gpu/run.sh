@@ -146,6 +146,14 @@ other_tiling=$(grep -q "workgroup mat-mul tiles" "$OUT/brasa.json" && echo nowgm
 BRASA_VARIANTS=$other_tiling "$BRASA" bench --model "$MODEL" --json --no-roofline --prompt-sizes "$PROMPTS" \
     --decode-tokens 1 --depths 0 --reps "$REPS" >"$OUT/brasa-other-tiling.json" 2>>"$OUT/brasa.log" ||
     { log "brasa bench (other tiling) failed"; rm -f "$OUT/brasa-other-tiling.json"; }
+# And on the f16 workgroup tiles (asked for only, gpu::MatmulTiling::WorkgroupF16) where the
+# adapter has shader-f16, so that a GPU run says whether they should become the default.
+if grep -q "shader-f16" "$OUT/brasa.json"; then
+    log "brasa bench (f16 mat-mul tiles)"
+    BRASA_VARIANTS=wgmatmul,f16 "$BRASA" bench --model "$MODEL" --json --no-roofline --prompt-sizes "$PROMPTS" \
+        --decode-tokens 1 --depths 0 --reps "$REPS" >"$OUT/brasa-f16-tiles.json" 2>>"$OUT/brasa.log" ||
+        { log "brasa bench (f16 tiles) failed"; rm -f "$OUT/brasa-f16-tiles.json"; }
+fi
 
 run_llama_bench() { # run_llama_bench NAME BINARY NGL
     log "llama-bench ($1)"

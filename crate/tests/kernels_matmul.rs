@@ -76,7 +76,7 @@ fn gguf_py_oracle_rows_on_gpu() {
         })
         .collect();
     let checks = check_suite_with(Suite::GgufOracle, &rows);
-    let cases = checks.iter().filter(|c| c.kernel == "matmul").count();
+    let cases = checks.iter().filter(|c| c.kernel.starts_with("matmul")).count();
     assert!(cases >= 10 * kernels_util::gpus().len(), "oracle cases checked: {cases}");
 }
 

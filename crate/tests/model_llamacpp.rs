@@ -4,6 +4,7 @@
 mod common;
 
 use brasa::generate::{perplexity, PerplexityOptions, Session, SessionOptions};
+use brasa::gpu::{GpuOptions, MatmulTiling, VariantRequest};
 use brasa::kernels::KvType;
 use common::*;
 use serde_json::Value;
@@ -107,6 +108,39 @@ const PPL_DEFAULT_BUDGET: f64 = 0.025;
 /// The criterion, against llama.cpp on a GPU backend (Vulkan, on the same lavapipe device
 /// as these tests): within 1 % on every whole text. Measured: en +0.26 %, zh +0.47 %, code +0.18 %.
 const PPL_GPU_BUDGET: f64 = 0.01;
+
+/// Budget of the f16 mat-mul tiles (`gpu::MatmulTiling::WorkgroupF16`, asked for only) against
+/// llama.cpp's f32 run: the f32 budget plus what f16 rounding of the prefill products may add.
+/// Measured on lavapipe: en chunk 1 moves by +0.018 % from the f32 tiles (22.0697 vs 22.0657),
+/// and 2 chunks agree to 4 digits (22.6435).
+const PPL_F16_TILES_BUDGET: f64 = 0.003;
+
+/// The first chunk of the English text with the prefill mat-muls in f16 (where the adapter has
+/// `shader-f16`: lavapipe does), against llama.cpp's f32 run: the f16 tiles keep the model's
+/// quality (no overflow in gemma's activations, rounding well under the budget).
+#[test]
+fn perplexity_with_f16_tiles_matches_llamacpp_f32() {
+    let Some(path) = model_path() else { return };
+    let variants = VariantRequest::parse("wgmatmul,f16").unwrap();
+    let engine =
+        match pollster::block_on(brasa::generate::Engine::new(GpuOptions { variants, ..Default::default() }))
+        {
+            Err(e) if e.to_string().contains("shader-f16") => return eprintln!("SKIPPED: {e}"),
+            engine => engine.expect("a GPU adapter (lavapipe in CI)"),
+        };
+    assert_eq!(engine.ctx.variants.matmul, MatmulTiling::WorkgroupF16);
+    let model = std::sync::Arc::new(engine.load_file(&path).unwrap());
+    let text = std::fs::read_to_string(repo_root().join("tests/reference/texts/en.txt")).unwrap();
+    let f32_run = reference_json("perplexity.json")["texts"]["en"]["runs"]["f32_dequantized"]["running_ppl"]
+        [0]
+    .as_f64()
+    .unwrap();
+    let opts = PerplexityOptions { ctx_size: 512, max_chunks: Some(1), kv_type: KvType::F32 };
+    let r = pollster::block_on(perplexity(&engine, &model, &text, opts, &mut |_, _| {})).unwrap();
+    let rel = (r.ppl - f32_run).abs() / f32_run;
+    eprintln!("en chunk 1, f16 tiles: brasa {:.4}; llama.cpp f32 {f32_run:.4} ({:+.3}%)", r.ppl, 100.0 * rel);
+    assert!(rel <= PPL_F16_TILES_BUDGET, "{} vs llama.cpp f32 {f32_run}", r.ppl);
+}
 
 /// Perplexity of each whole text at llama.cpp's ctx 512, as `llama-perplexity -c 512` computes it
 /// (BRASA_PPL_CHUNKS=N limits it to the first N chunks for a quicker run).

@@ -1,6 +1,6 @@
 //! Every composed shader (every kernel × every block format × every variant) parses and
 //! validates with naga — the baseline variants under baseline capabilities (no f16, no
-//! subgroups), the subgroup variants with subgroups only —, stays within WebGPU's default
+//! subgroups), the subgroup variants with subgroups, the f16 mat-mul tiles with f16 —, stays within WebGPU's default
 //! compute limits, and its uniform struct has the size of its Rust twin. No GPU needed.
 #![cfg(feature = "gpu")]
 
@@ -18,6 +18,15 @@ fn parse_and_validate(key: PipelineKey) -> (naga::Module, naga::valid::ModuleInf
     // SHADER_FLOAT16_IN_FLOAT32 is naga's name for pack/unpack2x16float, core WGSL builtins
     // (not the `shader-f16` feature); wgpu grants it on every WebGPU-capable device.
     let mut caps = naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    assert_eq!(
+        src.starts_with("enable f16;"),
+        key.uses_f16(),
+        "{}: f16 only where the key says",
+        key.label()
+    );
+    if key.uses_f16() {
+        caps |= naga::valid::Capabilities::SHADER_FLOAT16;
+    }
     let mut validator = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps);
     if key.reduction() == Some(Reduction::Subgroup) {
         // What WebGPU's `subgroups` feature offers: no subgroup barriers, compute stage.
@@ -108,16 +117,12 @@ fn all_shaders_validate_within_limits() {
 #[test]
 fn composed_source_starts_with_the_format_include() {
     for ty in brasa::quant::QuantType::ALL {
-        for tiling in [MatmulTiling::Registers, MatmulTiling::Workgroup] {
+        for tiling in [MatmulTiling::Registers, MatmulTiling::Workgroup, MatmulTiling::WorkgroupF16] {
             let src = PipelineKey::Matmul(ty, MatmulOut::Plain, tiling).source();
             assert!(src.contains("fn dequant8("), "{ty:?}");
             assert_eq!(src.matches("fn dequant8(").count(), 1, "{ty:?}: exactly one format include");
             assert!(src.contains("struct MatmulParams"));
-            assert_eq!(
-                src.contains("var<workgroup>"),
-                tiling == MatmulTiling::Workgroup,
-                "{ty:?} {tiling:?}"
-            );
+            assert_eq!(src.contains("var<workgroup>"), tiling.in_workgroup_memory(), "{ty:?} {tiling:?}");
         }
     }
     assert!(!PipelineKey::Rope.source().contains("dequant8"));

@@ -7,8 +7,12 @@
 //!
 //! - `subgroups` → [`Reduction::Subgroup`]: reductions with `subgroupAdd` plus one
 //!   workgroup-memory step across subgroups (correct for any subgroup size, 4–128).
-//! - `shader-f16` → requested and reported ([`KernelVariants::f16`]); no kernel uses f16
-//!   arithmetic yet (it would not keep the GPU within ~1e-6 of the f64 reference).
+//! - `shader-f16` → requested and reported ([`KernelVariants::f16`]). Only when asked for
+//!   ([`Use::On`]) does a kernel compute in f16: the prefill mat-mul's workgroup tiles
+//!   ([`MatmulTiling::WorkgroupF16`]), as llama.cpp's Vulkan mat-mul and WebLLM's f16 models do.
+//!   It is not the default yet: its speed is unmeasured on a real GPU, its products carry f16
+//!   rounding (about 1e-3 of the output scale instead of 1e-6), and activations beyond f16's
+//!   range (65504) would overflow.
 //!
 //! One choice depends on the kind of device rather than a feature: the prefill mat-mul's
 //! [`MatmulTiling`]. GPUs get the workgroup-memory tiles, which decode each weight once per
@@ -42,15 +46,24 @@ pub enum MatmulTiling {
     /// shaders/matmul_workgroup.wgsl: the workgroup decodes each step of its weights once into
     /// workgroup memory and reads them from there, with two barriers per 32 elements.
     Workgroup,
+    /// The same with the tiles in f16 (half the workgroup memory and its traffic) and f16
+    /// products, summed four at a time in f16 and then in f32 (needs `shader-f16`).
+    WorkgroupF16,
 }
 
 impl MatmulTiling {
-    /// `registers` or `workgroup` (for logs and `gpuInfo`).
+    /// `registers`, `workgroup` or `workgroup-f16` (for logs and `gpuInfo`).
     pub fn name(self) -> &'static str {
         match self {
             MatmulTiling::Registers => "registers",
             MatmulTiling::Workgroup => "workgroup",
+            MatmulTiling::WorkgroupF16 => "workgroup-f16",
         }
+    }
+
+    /// Whether the tiles live in workgroup memory (either precision).
+    pub fn in_workgroup_memory(self) -> bool {
+        self != MatmulTiling::Registers
     }
 }
 
@@ -58,7 +71,8 @@ impl MatmulTiling {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct KernelVariants {
     pub reduction: Reduction,
-    /// `shader-f16` was requested (the device has it); no kernel relies on it yet.
+    /// `shader-f16` was requested (the device has it); only [`MatmulTiling::WorkgroupF16`]
+    /// uses it.
     pub f16: bool,
     pub matmul: MatmulTiling,
 }
@@ -95,10 +109,16 @@ impl KernelVariants {
             Use::Auto => !emulated,
             want => want == Use::On,
         };
+        // f16 arithmetic only when asked for (see the module's notes).
+        let matmul = match (workgroup_tiles, f16 && request.f16 == Use::On) {
+            (false, _) => MatmulTiling::Registers,
+            (true, false) => MatmulTiling::Workgroup,
+            (true, true) => MatmulTiling::WorkgroupF16,
+        };
         Ok(KernelVariants {
             reduction: if subgroups { Reduction::Subgroup } else { Reduction::Workgroup },
             f16,
-            matmul: if workgroup_tiles { MatmulTiling::Workgroup } else { MatmulTiling::Registers },
+            matmul,
         })
     }
 
@@ -108,7 +128,7 @@ impl KernelVariants {
         if self.reduction == Reduction::Subgroup {
             f |= wgpu::Features::SUBGROUP;
         }
-        if self.f16 {
+        if self.f16 || self.matmul == MatmulTiling::WorkgroupF16 {
             f |= wgpu::Features::SHADER_F16;
         }
         f
@@ -123,7 +143,11 @@ impl KernelVariants {
             }
             Reduction::Workgroup => "workgroup-memory reductions".to_string(),
         };
-        let f16 = if self.f16 { "shader-f16 (requested, unused)" } else { "f32 only" };
+        let f16 = match (self.f16, self.matmul) {
+            (true, MatmulTiling::WorkgroupF16) => "shader-f16 (prefill mat-mul tiles)",
+            (true, _) => "shader-f16 (requested, unused)",
+            (false, _) => "f32 only",
+        };
         format!("{reduction}, {f16}, {} mat-mul tiles", self.matmul.name())
     }
 }
@@ -269,6 +293,13 @@ mod tests {
         assert_eq!(KernelVariants::choose(all, true, auto).unwrap().matmul, MatmulTiling::Registers);
         let wg = VariantRequest::parse("wgmatmul").unwrap();
         assert_eq!(KernelVariants::choose(none, true, wg).unwrap().matmul, MatmulTiling::Workgroup);
+        // f16 tiles only when f16 is asked for, on workgroup tiles, and never without the feature.
+        let wg16 = VariantRequest::parse("wgmatmul,f16").unwrap();
+        assert_eq!(KernelVariants::choose(all, true, wg16).unwrap().matmul, MatmulTiling::WorkgroupF16);
+        let f16 = VariantRequest::parse("f16").unwrap();
+        assert_eq!(KernelVariants::choose(all, false, f16).unwrap().matmul, MatmulTiling::WorkgroupF16);
+        assert_eq!(KernelVariants::choose(all, true, f16).unwrap().matmul, MatmulTiling::Registers);
+        assert!(KernelVariants::choose(none, false, wg16).is_err());
         assert_eq!(v.features(), all);
         assert_eq!(KernelVariants::choose(none, true, auto).unwrap(), KernelVariants::BASELINE);
         assert_eq!(

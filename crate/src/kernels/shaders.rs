@@ -177,7 +177,8 @@ impl PipelineKey {
     /// Every pipeline brasa can build (for validation and warm-up).
     pub fn all() -> Vec<PipelineKey> {
         const REDUCTIONS: [Reduction; 2] = [Reduction::Workgroup, Reduction::Subgroup];
-        const TILINGS: [MatmulTiling; 2] = [MatmulTiling::Registers, MatmulTiling::Workgroup];
+        const TILINGS: [MatmulTiling; 3] =
+            [MatmulTiling::Registers, MatmulTiling::Workgroup, MatmulTiling::WorkgroupF16];
         let mut v = Vec::new();
         const OUTS: [MatmulOut; 3] =
             [MatmulOut::Plain, MatmulOut::Glu(Activation::GeluTanh), MatmulOut::Glu(Activation::Silu)];
@@ -245,7 +246,9 @@ impl PipelineKey {
     fn parts(self) -> (Option<QuantType>, Family) {
         match self {
             PipelineKey::Matmul(ty, _, MatmulTiling::Registers) => (Some(ty), Family::Matmul),
-            PipelineKey::Matmul(ty, _, MatmulTiling::Workgroup) => (Some(ty), Family::MatmulWorkgroup),
+            PipelineKey::Matmul(ty, _, MatmulTiling::Workgroup | MatmulTiling::WorkgroupF16) => {
+                (Some(ty), Family::MatmulWorkgroup)
+            }
             PipelineKey::Matvec(ty, ..) => (Some(ty), Family::Matvec),
             PipelineKey::Embed(ty) => (Some(ty), Family::Embed),
             PipelineKey::RmsNorm { .. } => (None, Family::Norm),
@@ -275,9 +278,18 @@ impl PipelineKey {
     pub fn source(self) -> String {
         let (quant, family) = self.parts();
         let mut s = String::new();
+        // Directives come before any declaration.
+        if self.uses_f16() {
+            s.push_str("enable f16;\n");
+        }
         #[cfg(target_arch = "wasm32")]
         if self.reduction() == Some(Reduction::Subgroup) {
             s.push_str(BROWSER_SUBGROUP_DIRECTIVES);
+        }
+        if family == Family::MatmulWorkgroup {
+            // The element type of the workgroup tiles.
+            let t = if self.uses_f16() { "f16" } else { "f32" };
+            s.push_str(&format!("alias tile4 = vec4<{t}>;\n"));
         }
         if let PipelineKey::Attention { rows, .. } = self {
             // The one constant the attention file leaves to its composer: register arrays
@@ -321,6 +333,11 @@ impl PipelineKey {
     }
 
     /// The K/V cache type of an attention pipeline.
+    /// Whether the kernel computes in f16 (and so needs the `shader-f16` feature).
+    pub fn uses_f16(self) -> bool {
+        matches!(self, PipelineKey::Matmul(_, _, MatmulTiling::WorkgroupF16))
+    }
+
     pub fn kv(self) -> Option<KvType> {
         match self {
             PipelineKey::Attention { kv, .. }
@@ -369,7 +386,11 @@ impl PipelineKey {
     fn family_label(self) -> String {
         match self {
             PipelineKey::Matmul(ty, out, tiling) => {
-                let wg = if tiling == MatmulTiling::Workgroup { "_wg" } else { "" };
+                let wg = match tiling {
+                    MatmulTiling::Registers => "",
+                    MatmulTiling::Workgroup => "_wg",
+                    MatmulTiling::WorkgroupF16 => "_wg16",
+                };
                 format!("matmul{wg}_{}{}", ty.name(), out_label(out))
             }
             PipelineKey::Matvec(ty, _, out, input) => {

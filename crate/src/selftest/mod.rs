@@ -137,6 +137,21 @@ impl Suite {
         }
     }
 
+    /// Whether the suite runs the prefill mat-mul, whose [`crate::gpu::MatmulTiling`] the
+    /// caller's variants choose (the f16 tiles only when asked for: tests run these suites
+    /// again with them).
+    pub fn has_tiling_variants(self) -> bool {
+        matches!(
+            self,
+            Suite::Matmul
+                | Suite::MatmulGlu
+                | Suite::MatmulRows
+                | Suite::MatmulGrid2d
+                | Suite::Batch2048
+                | Suite::GgufOracle
+        )
+    }
+
     /// Whether the suite runs a kernel that comes in [`crate::gpu::Reduction`] variants (so a
     /// second variant on the same adapter checks other code); the rest run the same pipelines
     /// in every variant. The native kernel tests check this against the pipelines each suite
@@ -281,6 +296,18 @@ impl<'a> SelfTest<'a> {
             (MatmulTiling::Registers, true) => "matmul_glu",
             (MatmulTiling::Workgroup, false) => "matmul_wg",
             (MatmulTiling::Workgroup, true) => "matmul_wg_glu",
+            (MatmulTiling::WorkgroupF16, false) => "matmul_wg16",
+            (MatmulTiling::WorkgroupF16, true) => "matmul_wg16_glu",
+        }
+    }
+
+    /// The error budget of a product of `n_tokens` tokens under the device's tiling (`mine`)
+    /// or the other one: f16 tiles get [`matmul::F16_BUDGET`].
+    fn product_budget(&self, n_tokens: usize, mine: bool) -> f64 {
+        let ctx = if mine { &self.ctx } else { &self.other_tiling };
+        match ctx.variants.matmul {
+            MatmulTiling::WorkgroupF16 if n_tokens > 1 => matmul::F16_BUDGET,
+            _ => matmul::BUDGET,
         }
     }
 
@@ -343,6 +370,6 @@ impl<'a> SelfTest<'a> {
 fn other(t: MatmulTiling) -> MatmulTiling {
     match t {
         MatmulTiling::Registers => MatmulTiling::Workgroup,
-        MatmulTiling::Workgroup => MatmulTiling::Registers,
+        MatmulTiling::Workgroup | MatmulTiling::WorkgroupF16 => MatmulTiling::Registers,
     }
 }

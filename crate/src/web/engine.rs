@@ -47,7 +47,8 @@ impl Engine {
     /// driver}, features: [name], limits: {maxStorageBufferBindingSize, maxBufferSize,
     /// maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup,
     /// maxComputeWorkgroupsPerDimension}, maxWeightPartBytes, variants: {reduction: 'subgroup' |
-    /// 'workgroup', f16, matmul: 'registers' | 'workgroup'}}`: the kernel variants chosen for this device.
+    /// 'workgroup', f16, matmul: 'registers' | 'workgroup' | 'workgroup-f16'}}`: the kernel
+    /// variants chosen for this device.
     #[wasm_bindgen(js_name = gpuDetails)]
     pub fn gpu_details(&self) -> js_sys::Object {
         let ctx = &self.inner.ctx;

@@ -79,9 +79,11 @@ impl Engine {
     }
 }
 
-/// The self-test's suites: `[{name, reductionVariants}]`, where `reductionVariants` says
-/// whether the suite runs kernels that differ between the reduction variants (a second engine
-/// with `nosubgroups` checks other code only in those).
+/// The self-test's suites: `[{name, reductionVariants, tilingVariants}]`, where
+/// `reductionVariants` says whether the suite runs kernels that differ between the reduction
+/// variants (a second engine with `nosubgroups` checks other code only in those) and
+/// `tilingVariants` whether it runs the prefill mat-mul (whose f16 tiles run only when asked
+/// for, `variants: 'wgmatmul,f16'`).
 #[wasm_bindgen(js_name = selfTestSuites)]
 pub fn self_test_suites() -> js_sys::Array {
     Suite::ALL
@@ -90,6 +92,7 @@ pub fn self_test_suites() -> js_sys::Array {
             let o = js_sys::Object::new();
             set(&o, "name", s.name().into());
             set(&o, "reductionVariants", s.has_reduction_variants().into());
+            set(&o, "tilingVariants", s.has_tiling_variants().into());
             JsValue::from(o)
         })
         .collect()

@@ -2,7 +2,7 @@
 //! the kernel self-test (brasa::selftest) on each.
 #![allow(dead_code)]
 
-use brasa::gpu::{GpuContext, GpuOptions, KernelVariants, OwnedBuffer, VariantRequest};
+use brasa::gpu::{GpuContext, GpuOptions, KernelVariants, MatmulTiling, OwnedBuffer, VariantRequest};
 use brasa::kernels::Kernels;
 use brasa::selftest::{Check, OracleRows, SelfTest, Suite};
 use std::sync::OnceLock;
@@ -95,6 +95,17 @@ impl Gpu {
     }
 }
 
+/// The contexts and variants a suite runs on: each context's own, and for the suites of the
+/// prefill mat-mul ([`Suite::has_tiling_variants`]) also the f16 tiles where the device has
+/// `shader-f16` (never chosen by default, see brasa::gpu::variants).
+fn variant_runs(suite: Suite) -> Vec<(&'static Gpu, KernelVariants)> {
+    let mut runs: Vec<_> = gpus().iter().map(|g| (g, g.ctx.variants)).collect();
+    if let Some(best) = gpus().first().filter(|g| g.ctx.variants.f16 && suite.has_tiling_variants()) {
+        runs.push((best, KernelVariants { matmul: MatmulTiling::WorkgroupF16, ..best.ctx.variants }));
+    }
+    runs
+}
+
 /// Runs `suite` of the kernel self-test (brasa::selftest, the same cases the browser runs) on
 /// every variant context and fails with every check over its budget. Returns the checks.
 pub fn check_suite(suite: Suite) -> Vec<Check> {
@@ -104,10 +115,11 @@ pub fn check_suite(suite: Suite) -> Vec<Check> {
 /// [`check_suite`] with the rows [`Suite::GgufOracle`] compares.
 pub fn check_suite_with(suite: Suite, oracle: &[OracleRows]) -> Vec<Check> {
     let mut all = Vec::new();
-    for g in gpus() {
+    for (g, variants) in variant_runs(suite) {
         // Its own pipeline cache, to see which pipelines the suite builds.
         let kernels = Kernels::new(&g.ctx).expect("kernels");
-        let checks = pollster::block_on(SelfTest::new(&g.ctx, &kernels).with_oracle(oracle).run(suite));
+        let test = SelfTest::new(&g.ctx, &kernels).with_variants(variants).expect("variants");
+        let checks = pollster::block_on(test.with_oracle(oracle).run(suite));
         let keys = kernels.pipeline_keys();
         assert_eq!(
             keys.iter().any(|k| k.reduction().is_some()),
@@ -120,14 +132,14 @@ pub fn check_suite_with(suite: Suite, oracle: &[OracleRows]) -> Vec<Check> {
             .iter()
             .filter(|c| c.budget > 0.0)
             .max_by(|a, b| (a.error / a.budget).total_cmp(&(b.error / b.budget)));
-        eprintln!("variant {}: {} checks, {} over budget", g.variant(), checks.len(), failed.len());
+        let variant = format!("{variants:?}");
+        eprintln!("variant {variant}: {} checks, {} over budget", checks.len(), failed.len());
         if let Some(w) = worst {
             eprintln!("  closest to its budget: {w}");
         }
         assert!(
             failed.is_empty(),
-            "variant {}: {} of {} checks failed:\n{}",
-            g.variant(),
+            "variant {variant}: {} of {} checks failed:\n{}",
             failed.len(),
             checks.len(),
             failed.join("\n")

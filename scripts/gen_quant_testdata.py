@@ -22,15 +22,16 @@ whole or not at all: it is written beside DIR, gets a `.complete` stamp last (`m
 
 import argparse
 import importlib.metadata
-import os
 import pathlib
-import shutil
-import tempfile
+import sys
 
 import numpy as np
 import gguf
 from gguf import GGMLQuantizationType as T
 from gguf.quants import dequantize, quantize
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
+from publish import publish  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "target" / "test-data" / "quant"
@@ -150,28 +151,6 @@ def gen_model_cases(out, model, index):
         raw = data[first : first + rows]
         source = f"{model.name}:{name}[rows {first}..{first + rows}]"
         write_case(out, index, f"{qtype.name.lower()}_model", qtype, raw, cols, source)
-
-
-def publish(out, build, stamp):
-    """Runs build(tmp) on a fresh folder beside `out`, writes the `.complete` stamp into it and
-    renames it to `out` (replacing an older one), so `out` is never seen half-written."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
-    old = None
-    try:
-        tmp.chmod(0o755)
-        build(tmp)
-        (tmp / ".complete").write_text(stamp)
-        if out.exists():
-            old = out.with_name(f"{out.name}.old-{os.getpid()}")
-            out.rename(old)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def main():

@@ -17,12 +17,14 @@ import argparse
 import json
 import os
 import pathlib
-import shutil
-import tempfile
+import sys
 
 import numpy as np
 import gguf
 from gguf import GGUFValueType as VT, GGMLQuantizationType as QT
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "lib"))
+from publish import publish  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "target" / "test-data" / "gguf"
@@ -168,28 +170,6 @@ def describe_real_model(out, path):
         f.write('],\n "tensors": [\n')
         f.write(",\n".join("  " + json.dumps(t) for t in tensors))
         f.write("]}\n")
-
-
-def publish(out, build, stamp):
-    """Runs build(tmp) on a fresh folder beside `out`, writes the `.complete` stamp into it and
-    renames it to `out` (replacing an older one), so `out` is never seen half-written."""
-    out = pathlib.Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
-    old = None
-    try:
-        tmp.chmod(0o755)
-        build(tmp)
-        (tmp / ".complete").write_text(stamp)
-        if out.exists():
-            old = out.with_name(f"{out.name}.old-{os.getpid()}")
-            out.rename(old)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def main():

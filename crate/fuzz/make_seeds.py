@@ -23,15 +23,15 @@ templates that stress loops, macros, namespaces, recursion and filters, with mes
 Deterministic: the same files every run. Only the standard library.
 """
 import hashlib
-import os
 import re
-import shutil
 import struct
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts/lib"))
+from publish import publish  # noqa: E402
+
 CORPUS = ROOT / "crate/fuzz/corpus"
 OUT = CORPUS  # where put() writes: a temporary folder while main() runs
 FIXTURES = ROOT / "target/test-data"
@@ -277,27 +277,19 @@ def chat_seeds():
 
 
 def main():
-    global OUT
     for d in ("gguf", "quant"):
         if not (FIXTURES / d / ".complete").is_file():
             sys.exit(f"make_seeds: {FIXTURES / d} is missing or incomplete: run scripts/setup.sh --test")
-    tmp = Path(tempfile.mkdtemp(prefix="corpus.tmp-", dir=CORPUS.parent))
-    old = CORPUS.with_name(f"corpus.old-{os.getpid()}")
-    try:
-        tmp.chmod(0o755)
+
+    def build(tmp):
+        global OUT
         OUT = tmp
         gguf_seeds()
         quant_seeds()
         tokenizer_seeds()
         chat_seeds()
-        (tmp / ".complete").write_text("")
-        if CORPUS.exists():
-            CORPUS.rename(old)
-        tmp.rename(CORPUS)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+
+    publish(CORPUS, build, "")
     files = [f for f in CORPUS.rglob("*") if f.is_file() and f.name != ".complete"]
     print(f"seed corpus in {CORPUS}: {len(files)} files, {sum(f.stat().st_size for f in files) // 1024} KiB")
 

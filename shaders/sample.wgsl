@@ -12,6 +12,9 @@
 //                  exp(l - max) >= min_p, pick the first id (ascending) whose cumulative weight
 //                  exceeds u * total.
 // The rule is deterministic for a given u; reference::kernels::sample implements the same one.
+// A row holding NaN or +inf (never a valid logit: a bias is finite or -inf) has no meaningful
+// pick: the kernel writes NON_FINITE instead (kernels::NON_FINITE_TOKEN), which the host
+// reports as an error and the next step's embedding lookup reads as a zero row.
 
 struct SampleParams {
     n_vocab: u32,
@@ -45,6 +48,9 @@ var<workgroup> cand_v: array<f32, 256>;
 var<workgroup> cand_i: array<u32, 256>;
 var<workgroup> shared_u: array<u32, 4>;
 var<workgroup> shared_f: array<f32, 4>;
+var<workgroup> non_finite: atomic<u32>; // set when the row holds NaN or +inf
+
+const NON_FINITE: u32 = 0xFFFFFFFFu;
 
 fn logit(i: u32) -> f32 {
     return logits[params.row * params.n_vocab + i];
@@ -64,8 +70,35 @@ fn before(va: f32, ia: u32, vb: f32, ib: u32) -> bool {
     return va > vb || (va == vb && ia < ib);
 }
 
+// Whether f is NaN or +inf, from its bits (the compiler may assume float math never makes
+// them, so `f != f` could be folded away).
+fn nan_or_pos_inf(f: f32) -> bool {
+    let b = bitcast<u32>(f);
+    return (b & 0x7FFFFFFFu) > 0x7F800000u || b == 0x7F800000u;
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
+    let n = params.n_vocab;
+    let chunk = (n + WG - 1u) / WG;
+    let begin = min(lid * chunk, n);
+    let end = min(begin + chunk, n);
+    var bad = false;
+    for (var i = begin; i < end; i++) {
+        bad = bad || nan_or_pos_inf(logit(i));
+    }
+    if (bad) {
+        atomicOr(&non_finite, 1u);
+    }
+    sample(lid);
+    workgroupBarrier();
+    if (lid == 0u && atomicLoad(&non_finite) != 0u) {
+        out_token[params.slot] = NON_FINITE;
+    }
+}
+
+// Samples the row (all invocations, uniform control flow) and writes out_token[slot].
+fn sample(lid: u32) {
     let n = params.n_vocab;
     let chunk = (n + WG - 1u) / WG;
     let begin = min(lid * chunk, n);

@@ -62,6 +62,11 @@ pub enum Error {
     #[error("GPU error: {0}")]
     Gpu(String),
 
+    /// The model's arithmetic produced NaN or +inf where a number was needed (its weights hold
+    /// them, or its activations overflowed the precision in use).
+    #[error("numerical error: {0}")]
+    Numerical(String),
+
     #[error("context full: {needed} tokens needed, context holds {capacity}")]
     ContextFull { needed: usize, capacity: usize },
 
@@ -96,6 +101,7 @@ impl Error {
             Error::OutOfMemory { .. } => "out_of_memory",
             Error::DeviceLost(_) => "device_lost",
             Error::Gpu(_) => "gpu",
+            Error::Numerical(_) => "numerical",
             Error::ContextFull { .. } => "context_full",
             Error::Aborted => "aborted",
             Error::Network(_) => "network",

@@ -173,3 +173,48 @@ fn bit_flips_and_truncations_give_a_model_or_a_typed_error() {
     // Most flips land in token texts or scores, which stay loadable; the rest are typed errors.
     assert!(outcomes.keys().all(|k| !k.is_empty()));
 }
+
+/// A model whose weights hold NaN loads (values are data, not structure) but cannot give a
+/// token: the sampler flags the logits, so generation fails with a `numerical` error instead of
+/// streaming garbage, and so does perplexity (its log-likelihoods). The tiny llama model with one
+/// NaN in its final norm, which every logit reads.
+#[test]
+fn nan_weights_give_a_numerical_error_not_garbage() {
+    use brasa::generate::{perplexity, GenParams, PerplexityOptions, Session, SessionOptions};
+    let Some(dir) = tiny_models_dir() else { return };
+    let path = dir.join("tiny-llama.gguf");
+    let file = brasa::gguf::read_header(&path).unwrap();
+    let norm = file.tensors.iter().find(|t| t.name == "output_norm.weight").expect("output_norm");
+    assert_eq!(norm.type_id, 0, "F32");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = (file.data_offset + norm.offset) as usize + 4 * 3;
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let damaged = repo_root().join("target/tiny-models/tiny-llama-nan-norm.gguf");
+    std::fs::write(&damaged, &bytes).unwrap();
+
+    let engine = pollster::block_on(Engine::new(GpuOptions::default())).unwrap();
+    let model = std::sync::Arc::new(engine.load_file(&damaged).expect("NaN values load"));
+    let opts = SessionOptions { ctx_size: 64, ..Default::default() };
+    for params in [
+        GenParams { max_tokens: 4, ..Default::default() },
+        GenParams { max_tokens: 4, temperature: 0.8, top_k: 40, seed: 3, ..Default::default() },
+    ] {
+        let mut session = Session::new(&engine, model.clone(), opts.clone()).unwrap();
+        let mut pieces = 0;
+        let r = pollster::block_on(session.generate("Once upon a time", &params, &mut |_| {
+            pieces += 1;
+            true
+        }));
+        let e = r.expect_err("no text from NaN logits");
+        eprintln!("{e}");
+        assert_eq!(e.code(), "numerical", "{e}");
+        assert!(e.to_string().contains("NaN"), "{e}");
+        assert_eq!(pieces, 0, "no piece was streamed");
+    }
+    let text = "Once upon a time there was a little model. ".repeat(8);
+    let opts = PerplexityOptions { ctx_size: 32, max_chunks: Some(1), kv_type: brasa::kernels::KvType::F32 };
+    let e = pollster::block_on(perplexity(&engine, &model, &text, opts, &mut |_, _| {})).unwrap_err();
+    eprintln!("{e}");
+    assert_eq!(e.code(), "numerical", "{e}");
+    std::fs::remove_file(&damaged).unwrap();
+}

@@ -114,8 +114,14 @@ pub async fn perplexity_of_tokens(
         let values = ctx.read_f32(&nll_buf, first as u64, scored as u64).await?;
         for v in values {
             let v = v as f64;
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err(Error::Gpu(format!("non-finite log-likelihood in chunk {c}")));
+            if !v.is_finite() {
+                return Err(Error::Numerical(format!(
+                    "non-finite log-likelihood in chunk {c}: the model's weights hold NaN or inf, or \
+                     its activations overflowed"
+                )));
+            }
+            if v < 0.0 {
+                return Err(Error::Gpu(format!("negative log-likelihood {v} in chunk {c}")));
             }
             nll += v;
             nll2 += v * v;

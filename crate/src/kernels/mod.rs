@@ -38,7 +38,7 @@ pub use matmul::{NormedInput, OutCols, MAX_NORMED_INPUT};
 pub use penalty::Penalties;
 pub use profile::{DispatchTime, Profiler};
 pub use qk_rope::{QkNorms, QkRopeArgs};
-pub use sample::SampleArgs;
+pub use sample::{SampleArgs, NON_FINITE_TOKEN};
 
 pub use crate::gpu::{MatmulTiling, Reduction};
 

@@ -3,6 +3,11 @@
 use super::{Batch, PipelineKey};
 use crate::error::Error;
 
+/// What the sampler writes instead of a token id when the logits hold NaN or +inf (weights that
+/// hold them, or activations that overflowed): no valid id, so the host reports
+/// `Error::Numerical` and the next step's embedding lookup reads a zero row.
+pub const NON_FINITE_TOKEN: u32 = u32::MAX;
+
 /// Sampling rule. Greedy when `top_k == 1` or `temperature <= 0`. Otherwise: keep the `top_k`
 /// most likely tokens (0 = all), then top-p and min-p (on temperature-1 probabilities, the order
 /// llama.cpp applies them), then sample at `temperature` with the caller's uniform `u ∈ [0, 1)`:

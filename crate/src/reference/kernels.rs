@@ -190,8 +190,12 @@ pub fn penalize(
     }
 }
 
-/// The sampling rule of `Batch::sample` (see `SampleArgs`), in f64. Returns the token id.
+/// The sampling rule of `Batch::sample` (see `SampleArgs`), in f64. Returns the token id, or
+/// `kernels::NON_FINITE_TOKEN` when a logit is NaN or +inf.
 pub fn sample(logits: &[f32], temperature: f32, top_k: u32, top_p: f32, min_p: f32, u: f32) -> u32 {
+    if logits.iter().any(|l| l.is_nan() || *l == f32::INFINITY) {
+        return crate::kernels::NON_FINITE_TOKEN;
+    }
     let n = logits.len();
     let by_rank = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]).then(a.cmp(b));
     if top_k == 1 || temperature <= 0.0 || n == 1 {

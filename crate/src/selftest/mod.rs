@@ -73,6 +73,7 @@ pub enum Suite {
     AttentionF16,
     /// Gated activations, adds and row copies.
     Elementwise,
+    /// Greedy picks and their ties; rows with NaN or +inf get no pick in any mode.
     SampleGreedy,
     SampleTopK,
     SampleWholeVocab,

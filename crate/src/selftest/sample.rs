@@ -3,7 +3,7 @@
 
 use super::{Checks, Rng, SelfTest};
 use crate::error::Result;
-use crate::kernels::{Penalties, SampleArgs};
+use crate::kernels::{Penalties, SampleArgs, NON_FINITE_TOKEN};
 use crate::reference::kernels as reference;
 
 /// Samples `logits` (one row) once per entry of `args`, all in one batch.
@@ -85,6 +85,47 @@ pub(super) async fn greedy(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
             &[lowest, lowest],
         );
     }
+    non_finite(t, out).await
+}
+
+/// A row with NaN or +inf has no pick in any mode (greedy, top-k, whole vocabulary): the
+/// sampler writes NON_FINITE_TOKEN. -inf (a banned token) is a valid logit.
+async fn non_finite(t: &SelfTest<'_>, out: &mut Checks) -> Result<()> {
+    let mut rng = Rng(22);
+    let modes = [
+        SampleArgs { top_k: 1, ..Default::default() },
+        SampleArgs { top_k: 40, temperature: 0.8, u: 0.3, ..Default::default() },
+        SampleArgs { top_k: 0, temperature: 1.0, u: 0.6, ..Default::default() },
+    ];
+    let n = 5000;
+    for (what, value, at) in [("NaN", f32::NAN, 0), ("NaN", f32::NAN, n - 1), ("+inf", f32::INFINITY, 1234)] {
+        let mut logits = rng.vec(n, -5.0, 5.0);
+        logits[at] = value;
+        let got = sample_gpu(t, &logits, &modes).await?;
+        let want: Vec<u32> = modes.iter().map(|a| reference_pick(&logits, a)).collect();
+        out.same("sample non-finite", None, &format!("n_vocab {n}, {what} at {at}"), &got, &want);
+        out.holds(
+            "sample non-finite",
+            None,
+            &format!("n_vocab {n}, {what} at {at}"),
+            want.iter().all(|&w| w == NON_FINITE_TOKEN),
+            "the reference rule flags the row too",
+        );
+    }
+    let mut logits = rng.vec(n, -5.0, 5.0);
+    for i in (0..n).step_by(7) {
+        logits[i] = f32::NEG_INFINITY;
+    }
+    let got = sample_gpu(t, &logits, &modes).await?;
+    let want: Vec<u32> = modes.iter().map(|a| reference_pick(&logits, a)).collect();
+    out.same("sample non-finite", None, &format!("n_vocab {n}, -inf every 7th (banned)"), &got, &want);
+    out.holds(
+        "sample non-finite",
+        None,
+        &format!("n_vocab {n}, -inf every 7th (banned)"),
+        want.iter().all(|&w| w < n as u32 && logits[w as usize].is_finite()),
+        "-inf logits are banned tokens, not errors",
+    );
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::generate::penalties::PenaltyState;
 use crate::generate::sampler::{GenParams, Sampler};
 use crate::generate::stats::{DecodeMeter, GenStats, TokenLogprobs};
-use crate::kernels::logprob_words;
+use crate::kernels::{logprob_words, NON_FINITE_TOKEN};
 use crate::model::{ForwardBuffers, LogitRows};
 use crate::tokenizer::Detokenizer;
 
@@ -223,6 +223,13 @@ impl Session {
         let words: Vec<u32> =
             bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
         let id = words[0];
+        if id == NON_FINITE_TOKEN {
+            return Err(Error::Numerical(format!(
+                "the logits of token {} hold NaN or +inf: the model's weights hold them, or its \
+                 activations overflowed (with the f16 mat-mul tiles, run without `f16`)",
+                self.n_past + 1
+            )));
+        }
         if id >= self.model.hp.n_vocab {
             return Err(Error::Gpu(format!("sampler returned token {id}, outside the vocabulary")));
         }

@@ -3,10 +3,9 @@
 use super::{Batch, PipelineKey};
 use crate::error::Error;
 
-/// What the sampler writes instead of a token id when the logits hold NaN or +inf (weights that
-/// hold them, or activations that overflowed): no valid id, so the host reports
-/// `Error::Numerical` and the next step's embedding lookup reads a zero row.
-pub const NON_FINITE_TOKEN: u32 = u32::MAX;
+/// What the sampler writes instead of a token id when the logits hold NaN or +inf (the
+/// reference rule's value; shaders/sample.wgsl's `NON_FINITE`).
+pub use crate::reference::kernels::NON_FINITE_TOKEN;
 
 /// Sampling rule. Greedy when `top_k == 1` or `temperature <= 0`. Otherwise: keep the `top_k`
 /// most likely tokens (0 = all), then top-p and min-p (on temperature-1 probabilities, the order

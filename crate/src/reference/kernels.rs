@@ -190,11 +190,16 @@ pub fn penalize(
     }
 }
 
+/// What the sampling rule gives instead of a token id when a logit is NaN or +inf (weights that
+/// hold them, or activations that overflowed): no valid id, so the host reports
+/// `Error::Numerical` and the next step's embedding lookup reads a zero row.
+pub const NON_FINITE_TOKEN: u32 = u32::MAX;
+
 /// The sampling rule of `Batch::sample` (see `SampleArgs`), in f64. Returns the token id, or
-/// `kernels::NON_FINITE_TOKEN` when a logit is NaN or +inf.
+/// [`NON_FINITE_TOKEN`] when a logit is NaN or +inf.
 pub fn sample(logits: &[f32], temperature: f32, top_k: u32, top_p: f32, min_p: f32, u: f32) -> u32 {
     if logits.iter().any(|l| l.is_nan() || *l == f32::INFINITY) {
-        return crate::kernels::NON_FINITE_TOKEN;
+        return NON_FINITE_TOKEN;
     }
     let n = logits.len();
     let by_rank = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]).then(a.cmp(b));

@@ -305,11 +305,17 @@ impl<'a> SelfTest<'a> {
     /// The error budget of a product of `n_tokens` tokens under the device's tiling (`mine`)
     /// or the other one: f16 tiles get [`matmul::F16_BUDGET`].
     fn product_budget(&self, n_tokens: usize, mine: bool) -> f64 {
-        let ctx = if mine { &self.ctx } else { &self.other_tiling };
-        match ctx.variants.matmul {
-            MatmulTiling::WorkgroupF16 if n_tokens > 1 => matmul::F16_BUDGET,
-            _ => matmul::BUDGET,
+        if n_tokens > 1 && self.f16_tiles(mine) {
+            matmul::F16_BUDGET
+        } else {
+            matmul::BUDGET
         }
+    }
+
+    /// Whether the device's tiling (`mine`) or the other one keeps the mat-mul tiles in f16.
+    fn f16_tiles(&self, mine: bool) -> bool {
+        let ctx = if mine { &self.ctx } else { &self.other_tiling };
+        ctx.variants.matmul == MatmulTiling::WorkgroupF16
     }
 
     fn f32_buffer(&self, data: &[f32]) -> Result<OwnedBuffer> {
